@@ -1,0 +1,5 @@
+"""Django sessions in a signed, optionally encrypted token cookie."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0.dev0"

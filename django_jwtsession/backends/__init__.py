@@ -1,0 +1,1 @@
+"""Session engines: ``django_jwtsession.backends.jwt`` (the token is the session)."""

@@ -1,0 +1,199 @@
+"""What every strategy's store shares: claims, their refresh, and the session identity.
+
+A store keeps Django's ``SessionBase`` API and adds ``claims`` (the hot-path
+facts about the signed-in user), ``session_id`` (an opaque id, never the
+cookie value) and the re-issue rules: claims older than ``CLAIMS_TTL`` are
+rebuilt; a user who is gone, inactive or whose password changed ends the session.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS, SessionBase
+from django.utils.crypto import get_random_string
+
+from ..claims import Claims, build_claims
+from ..conf import get_settings
+from ..refresh import session_user
+
+
+def new_session_id() -> str:
+    return get_random_string(32, VALID_KEY_CHARS)
+
+
+class ClaimsSessionBase(SessionBase):
+    """``SessionBase`` plus claims; subclasses store the session somewhere."""
+
+    def __init__(self, session_key: str | None = None) -> None:
+        super().__init__(session_key)
+        self._sid: str | None = None
+        self._started: int | None = None
+        self._claims: Claims | None = None
+        self._claims_at: int | None = None
+        self.rejected: str | None = None
+        """Why the incoming session was refused (a ``TokenError.reason``), else None."""
+
+    # -- public additions -------------------------------------------------
+    @property
+    def claims(self) -> Claims | None:
+        """Claims of the signed-in user (loads the session), or None when anonymous."""
+        self._get_session()
+        return self._claims
+
+    @property
+    def claims_at(self) -> int | None:
+        """When the claims were built (Unix time)."""
+        self._get_session()
+        return self._claims_at
+
+    @property
+    def session_id(self) -> str | None:
+        """The opaque id of this session (stable until ``cycle_key()``)."""
+        self._get_session()
+        return self._sid
+
+    def set_user(self, user: AbstractBaseUser) -> None:
+        """Build claims from ``user`` now (called on login, saves a query later)."""
+        self._claims = build_claims(user)
+        self._claims_at = int(time.time())
+        self.modified = True
+
+    # -- claims freshness -------------------------------------------------
+    def _needs_refresh(self, data: dict[str, Any], now: int) -> bool:
+        user_id = data.get(SESSION_KEY)
+        if user_id is None:
+            self._claims = self._claims_at = None
+            return False
+        return (
+            self._claims is None
+            or self._claims_at is None
+            or self._claims.user_id != user_id
+            or now - self._claims_at >= get_settings().claims_ttl
+        )
+
+    def _refresh(self, data: dict[str, Any]) -> bool:
+        """Rebuild claims from the database; False when the session must end."""
+        user, upgraded_hash = session_user(data)
+        if user is None:
+            return False
+        if upgraded_hash is not None:
+            data[HASH_SESSION_KEY] = upgraded_hash
+            self._new_identity(keep_start=True)
+        self.set_user(user)
+        return True
+
+    def _end(self) -> dict[str, Any]:
+        """Forget the incoming session: the request is anonymous and the cookie goes."""
+        self._session_key = None
+        self._sid = self._started = None
+        self._claims = self._claims_at = None
+        self.modified = False
+        return {}
+
+    def _new_identity(self, keep_start: bool = False) -> None:
+        self._sid = new_session_id()
+        if not keep_start or self._started is None:
+            self._started = int(time.time())
+        self.modified = True
+
+    def _claims_out_of_date(self) -> bool:
+        """True when saving must first rebuild claims (a user just logged in)."""
+        user_id = self._session.get(SESSION_KEY)
+        return user_id is not None and (self._claims is None or self._claims.user_id != user_id)
+
+    def _sync_claims(self) -> None:
+        data = self._session
+        if data.get(SESSION_KEY) is None:
+            self._claims = self._claims_at = None
+        elif self._claims_out_of_date() and not self._refresh(data):
+            self._claims = self._claims_at = None
+
+    # -- SessionBase overrides shared by every strategy --------------------
+    def load(self) -> dict[str, Any]:
+        data = self._read()
+        if data is None:
+            return self._end()
+        if self._needs_refresh(data, int(time.time())) and not self._refresh(data):
+            return self._end()
+        return data
+
+    async def aload(self) -> dict[str, Any]:
+        data = self._read()
+        if data is None:
+            return self._end()
+        if self._needs_refresh(data, int(time.time())) and not await sync_to_async(self._refresh)(
+            data
+        ):
+            return self._end()
+        return data
+
+    def _read(self) -> dict[str, Any] | None:
+        """Read and verify the incoming session; None when it is refused."""
+        raise NotImplementedError
+
+    def clear(self) -> None:
+        super().clear()
+        self._claims = self._claims_at = None
+
+    def is_empty(self) -> bool:
+        if self._session_key and not hasattr(self, "_session_cache"):
+            self._get_session()  # verify the cookie, so a bad one is deleted
+        return super().is_empty()
+
+    def cycle_key(self) -> None:
+        self._get_session()
+        self._new_identity()
+
+    async def acycle_key(self) -> None:
+        await self._aget_session()
+        self._new_identity()
+
+    async def asave(self, must_create: bool = False) -> None:
+        if self._claims_out_of_date():
+            await sync_to_async(self.save)(must_create)
+        else:
+            self.save(must_create)
+
+    def exists(self, session_key: str | None = None) -> bool:
+        return False
+
+    async def aexists(self, session_key: str | None = None) -> bool:
+        return False
+
+    def create(self) -> None:
+        self._new_identity()
+
+    async def acreate(self) -> None:
+        self.create()
+
+    def delete(self, session_key: str | None = None) -> None:
+        if session_key is not None and session_key != self.session_key:
+            return
+        self._session_key = None
+        self._session_cache = {}
+        self._sid = self._started = None
+        self._claims = self._claims_at = None
+        self.modified = True
+
+    async def adelete(self, session_key: str | None = None) -> None:
+        self.delete(session_key)
+
+    def get_expiry_age(self, **kwargs: Any) -> int:
+        """Django's expiry age, capped by the absolute ``MAX_LIFETIME``."""
+        age: int = super().get_expiry_age(**kwargs)
+        if kwargs or self._started is None:
+            return age
+        return min(age, self._started + get_settings().max_lifetime - int(time.time()))
+
+    @classmethod
+    def clear_expired(cls) -> None:
+        """Token sessions expire on their own."""
+
+    @classmethod
+    async def aclear_expired(cls) -> None:
+        """Token sessions expire on their own."""

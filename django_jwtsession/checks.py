@@ -1,0 +1,201 @@
+"""System checks ``jwtsession.E0xx`` / ``jwtsession.W0xx`` (documented in ``docs/checks.md``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register as register_check
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+from . import conf
+from .claims import get_provider
+from .keys import get_key_ring
+
+OUR_SESSION_MIDDLEWARE = "django_jwtsession.middleware.SessionMiddleware"
+OUR_AUTH_MIDDLEWARE = "django_jwtsession.middleware.AuthenticationMiddleware"
+DJANGO_SESSION_MIDDLEWARE = "django.contrib.sessions.middleware.SessionMiddleware"
+DJANGO_AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
+OUR_ENGINES = ("django_jwtsession.backends.jwt",)
+PER_PROCESS_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+
+
+def register() -> None:
+    register_check(check_settings, Tags.security, "jwtsession")
+    register_check(check_middleware, "jwtsession")
+    register_check(check_cache, Tags.caches, "jwtsession")
+    register_check(check_cookie_deploy, Tags.security, deploy=True)
+
+
+def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    try:
+        raw = conf.user_settings()
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), id="jwtsession.E002")]
+    unknown = sorted(set(raw) - set(conf.DEFAULTS))
+    if unknown:
+        return [
+            Error(
+                f"Unknown JWTSESSION keys: {', '.join(unknown)}.",
+                hint=f"Valid keys: {', '.join(sorted(conf.DEFAULTS))}.",
+                id="jwtsession.E001",
+            )
+        ]
+    try:
+        jwt_settings = conf.get_settings()
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), id="jwtsession.E002")]
+    errors: list[CheckMessage] = []
+    if jwt_settings.is_hmac and (jwt_settings.private_key or jwt_settings.public_keys):
+        errors.append(
+            Error(
+                f"JWTSESSION['ALGORITHM'] is {jwt_settings.algorithm!r} (HMAC) but asymmetric keys "
+                "(PRIVATE_KEY / PUBLIC_KEYS) are configured.",
+                hint="Use an asymmetric ALGORITHM (ES256, EdDSA, RS256) or remove the keys.",
+                id="jwtsession.E004",
+            )
+        )
+    else:
+        try:
+            get_key_ring()
+        except ImproperlyConfigured as exc:
+            errors.append(Error(str(exc), id="jwtsession.E003"))
+    weak = [s for s in jwt_settings.secret_keys if len(s) < 32 or len(set(s)) < 5]
+    if weak:
+        errors.append(
+            Warning(
+                f"{len(weak)} secret(s) the session keys are derived from are weak "
+                "(shorter than 32 characters or fewer than 5 distinct characters).",
+                hint="Use a long random SECRET_KEY (django.core.management.utils.get_random_secret_key).",
+                id="jwtsession.W001",
+            )
+        )
+    try:
+        get_provider()
+    except ImproperlyConfigured as exc:
+        errors.append(Error(str(exc), id="jwtsession.E011"))
+    if jwt_settings.update_age >= settings.SESSION_COOKIE_AGE:
+        errors.append(
+            Warning(
+                "JWTSESSION['UPDATE_AGE'] is not less than SESSION_COOKIE_AGE: "
+                "active sessions expire instead of sliding.",
+                hint="Set UPDATE_AGE well below SESSION_COOKIE_AGE.",
+                id="jwtsession.W005",
+            )
+        )
+    if jwt_settings.max_lifetime < settings.SESSION_COOKIE_AGE:
+        errors.append(
+            Warning(
+                "JWTSESSION['MAX_LIFETIME'] is shorter than SESSION_COOKIE_AGE: "
+                "every session ends at MAX_LIFETIME.",
+                id="jwtsession.W006",
+            )
+        )
+    return errors
+
+
+def _is_subclass(path: str, base_path: str) -> bool:
+    try:
+        return issubclass(import_string(path), import_string(base_path))
+    except ImportError:
+        return False
+
+
+def check_middleware(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    if settings.SESSION_ENGINE not in OUR_ENGINES:
+        if OUR_SESSION_MIDDLEWARE in settings.MIDDLEWARE:
+            return [
+                Warning(
+                    f"SESSION_ENGINE is {settings.SESSION_ENGINE!r}, not a django_jwtsession engine: "
+                    "the jwtsession middleware then behaves as Django's own.",
+                    hint="Set SESSION_ENGINE = 'django_jwtsession.backends.jwt'.",
+                    id="jwtsession.W002",
+                )
+            ]
+        return []
+    middleware = list(settings.MIDDLEWARE)
+    errors: list[CheckMessage] = []
+    for ours, django_own, missing_id in (
+        (OUR_SESSION_MIDDLEWARE, DJANGO_SESSION_MIDDLEWARE, "jwtsession.E006"),
+        (OUR_AUTH_MIDDLEWARE, DJANGO_AUTH_MIDDLEWARE, "jwtsession.E007"),
+    ):
+        count = sum(1 for path in middleware if _is_subclass(path, ours))
+        if count == 0:
+            errors.append(
+                Error(f"{ours!r} is not in MIDDLEWARE.", hint=f"Add {ours!r}.", id=missing_id)
+            )
+        elif count > 1:
+            errors.append(Error(f"{ours!r} appears {count} times in MIDDLEWARE.", id="jwtsession.E008"))
+        if django_own in middleware:
+            errors.append(
+                Error(
+                    f"{django_own!r} is in MIDDLEWARE alongside {ours!r}.",
+                    hint=f"Remove {django_own!r}: {ours!r} replaces it.",
+                    id="jwtsession.E010",
+                )
+            )
+    if OUR_SESSION_MIDDLEWARE in middleware and OUR_AUTH_MIDDLEWARE in middleware:
+        if middleware.index(OUR_AUTH_MIDDLEWARE) < middleware.index(OUR_SESSION_MIDDLEWARE):
+            errors.append(
+                Error(
+                    f"{OUR_AUTH_MIDDLEWARE!r} comes before {OUR_SESSION_MIDDLEWARE!r}.",
+                    hint="Put the session middleware first.",
+                    id="jwtsession.E009",
+                )
+            )
+    return errors
+
+
+def check_cache(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    try:
+        alias = conf.get_settings().cache_alias
+    except ImproperlyConfigured:
+        return []  # reported by check_settings
+    caches = settings.CACHES
+    if alias not in caches:
+        return [
+            Error(
+                f"JWTSESSION['CACHE_ALIAS'] = {alias!r} is not in CACHES.",
+                id="jwtsession.E012",
+            )
+        ]
+    if caches[alias].get("BACKEND") in PER_PROCESS_CACHES:
+        return [
+            Warning(
+                f"The cache {alias!r} ({caches[alias]['BACKEND']}) is per process: marks and "
+                "revocations made in one process are not seen by the others.",
+                hint="Use Redis (django_redis) or Django's database cache.",
+                id="jwtsession.W003",
+            )
+        ]
+    return []
+
+
+def check_cookie_deploy(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    if settings.SESSION_ENGINE not in OUR_ENGINES:
+        return errors
+    if not settings.SESSION_COOKIE_SECURE:
+        errors.append(
+            Warning(
+                "SESSION_COOKIE_SECURE is False: the session token can travel over plain HTTP.",
+                hint="Set SESSION_COOKIE_SECURE = True.",
+                id="jwtsession.W004",
+            )
+        )
+    if not settings.SESSION_COOKIE_HTTPONLY:
+        errors.append(
+            Warning(
+                "SESSION_COOKIE_HTTPONLY is False: scripts can read the session token.",
+                hint="Set SESSION_COOKIE_HTTPONLY = True.",
+                id="jwtsession.W007",
+            )
+        )
+    return errors

@@ -1,0 +1,169 @@
+"""Typed, lazily read settings: the ``JWTSESSION`` dict.
+
+Nothing is read at import time. Every value derived from settings is cached
+with :func:`derived`, and one ``setting_changed`` receiver (connected in
+``apps.py``) clears them all, so ``override_settings`` just works.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
+
+SETTING_NAME = "JWTSESSION"
+
+HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+ASYMMETRIC_ALGORITHMS = frozenset({"ES256", "ES384", "EdDSA", "RS256"})
+ALGORITHMS = HMAC_ALGORITHMS | ASYMMETRIC_ALGORITHMS
+STRATEGIES = ("jwt",)
+
+DEFAULTS: dict[str, Any] = {
+    "STRATEGY": "jwt",
+    "ALGORITHM": "HS256",
+    "SECRET_KEYS": None,
+    "PRIVATE_KEY": None,
+    "PUBLIC_KEYS": (),
+    "ENCRYPT": False,
+    "CLAIMS_PROVIDER": "django_jwtsession.claims.default_provider",
+    "ROLES_SOURCE": "groups",
+    "TIER_SOURCE": None,
+    "DEFAULT_TIER": None,
+    "FLAGS_SOURCE": None,
+    "CLAIMS_TTL": 300,
+    "UPDATE_AGE": 3600,
+    "MAX_LIFETIME": 30 * 24 * 3600,
+    "LEEWAY": 5,
+    "ISSUER": None,
+    "AUDIENCE": None,
+    "MAX_TOKEN_BYTES": 16384,
+    "CACHE_ALIAS": "default",
+}
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_derived: list[Callable[[], None]] = []
+
+
+def derived(func: _F) -> _F:
+    """Cache ``func`` (no arguments or hashable ones) until settings change."""
+    cached = functools.cache(func)
+    _derived.append(cached.cache_clear)
+    return cached  # type: ignore[return-value]
+
+
+def clear_derived(**kwargs: Any) -> None:
+    """``setting_changed`` receiver: forget everything derived from settings."""
+    for clear in _derived:
+        clear()
+
+
+@dataclass(frozen=True)
+class JWTSessionSettings:
+    """The resolved ``JWTSESSION`` settings (see ``docs/settings.md``)."""
+
+    strategy: str
+    algorithm: str
+    secret_keys: tuple[bytes, ...]
+    private_key: str | bytes | None
+    public_keys: tuple[str | bytes, ...]
+    encrypt: bool
+    claims_provider: str | Callable[..., Any]
+    roles_source: str | Callable[..., Any] | None
+    tier_source: str | Callable[..., Any] | None
+    default_tier: str | None
+    flags_source: str | Callable[..., Any] | None
+    claims_ttl: int
+    update_age: int
+    max_lifetime: int
+    leeway: int
+    issuer: str | None
+    audience: str | None
+    max_token_bytes: int
+    cache_alias: str
+
+    @property
+    def is_hmac(self) -> bool:
+        return self.algorithm in HMAC_ALGORITHMS
+
+
+def user_settings() -> Mapping[str, Any]:
+    """The raw ``JWTSESSION`` dict (empty when unset)."""
+    value = getattr(django_settings, SETTING_NAME, None)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ImproperlyConfigured(f"{SETTING_NAME} must be a dict, not {type(value).__name__}.")
+    return value
+
+
+def _as_bytes(value: str | bytes) -> bytes:
+    return value.encode() if isinstance(value, str) else value
+
+
+def _int_setting(raw: Mapping[str, Any], name: str, minimum: int = 0) -> int:
+    value = raw.get(name, DEFAULTS[name])
+    if type(value) is not int or value < minimum:
+        raise ImproperlyConfigured(
+            f"{SETTING_NAME}[{name!r}] must be an integer >= {minimum}, got {value!r}."
+        )
+    return value
+
+
+@derived
+def get_settings() -> JWTSessionSettings:
+    """Resolve and validate ``JWTSESSION``; raise ``ImproperlyConfigured`` naming the key."""
+    raw = user_settings()
+    unknown = sorted(set(raw) - set(DEFAULTS))
+    if unknown:
+        raise ImproperlyConfigured(f"Unknown {SETTING_NAME} keys: {', '.join(unknown)}.")
+    algorithm = raw.get("ALGORITHM", DEFAULTS["ALGORITHM"])
+    if algorithm not in ALGORITHMS:
+        raise ImproperlyConfigured(
+            f"{SETTING_NAME}['ALGORITHM'] must be one of {sorted(ALGORITHMS)}, got {algorithm!r}."
+        )
+    strategy = raw.get("STRATEGY", DEFAULTS["STRATEGY"])
+    if strategy not in STRATEGIES:
+        raise ImproperlyConfigured(
+            f"{SETTING_NAME}['STRATEGY'] must be one of {list(STRATEGIES)}, got {strategy!r}."
+        )
+    secrets = raw.get("SECRET_KEYS")
+    if secrets is None:
+        secrets = [django_settings.SECRET_KEY, *getattr(django_settings, "SECRET_KEY_FALLBACKS", [])]
+    if isinstance(secrets, (str, bytes)) or not all(isinstance(s, (str, bytes)) for s in secrets):
+        raise ImproperlyConfigured(f"{SETTING_NAME}['SECRET_KEYS'] must be a list of strings.")
+    secret_keys = tuple(_as_bytes(s) for s in secrets if s)
+    if not secret_keys:
+        raise ImproperlyConfigured(f"{SETTING_NAME} needs a secret: set SECRET_KEY.")
+    public_keys = raw.get("PUBLIC_KEYS", DEFAULTS["PUBLIC_KEYS"])
+    if isinstance(public_keys, (str, bytes)):
+        raise ImproperlyConfigured(f"{SETTING_NAME}['PUBLIC_KEYS'] must be a list of PEM strings.")
+    for name in ("ISSUER", "AUDIENCE", "DEFAULT_TIER"):
+        if raw.get(name) is not None and not isinstance(raw[name], str):
+            raise ImproperlyConfigured(f"{SETTING_NAME}[{name!r}] must be a string or None.")
+    if not isinstance(raw.get("CACHE_ALIAS", DEFAULTS["CACHE_ALIAS"]), str):
+        raise ImproperlyConfigured(f"{SETTING_NAME}['CACHE_ALIAS'] must be a string.")
+    return JWTSessionSettings(
+        strategy=strategy,
+        algorithm=algorithm,
+        secret_keys=secret_keys,
+        private_key=raw.get("PRIVATE_KEY"),
+        public_keys=tuple(public_keys),
+        encrypt=bool(raw.get("ENCRYPT", DEFAULTS["ENCRYPT"])),
+        claims_provider=raw.get("CLAIMS_PROVIDER", DEFAULTS["CLAIMS_PROVIDER"]),
+        roles_source=raw.get("ROLES_SOURCE", DEFAULTS["ROLES_SOURCE"]),
+        tier_source=raw.get("TIER_SOURCE", DEFAULTS["TIER_SOURCE"]),
+        default_tier=raw.get("DEFAULT_TIER", DEFAULTS["DEFAULT_TIER"]),
+        flags_source=raw.get("FLAGS_SOURCE", DEFAULTS["FLAGS_SOURCE"]),
+        claims_ttl=_int_setting(raw, "CLAIMS_TTL"),
+        update_age=_int_setting(raw, "UPDATE_AGE"),
+        max_lifetime=_int_setting(raw, "MAX_LIFETIME", minimum=60),
+        leeway=_int_setting(raw, "LEEWAY"),
+        issuer=raw.get("ISSUER"),
+        audience=raw.get("AUDIENCE"),
+        max_token_bytes=_int_setting(raw, "MAX_TOKEN_BYTES", minimum=512),
+        cache_alias=raw.get("CACHE_ALIAS", DEFAULTS["CACHE_ALIAS"]),
+    )

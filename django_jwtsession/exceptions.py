@@ -1,0 +1,45 @@
+"""One exception hierarchy for everything that can be wrong with a token."""
+
+from __future__ import annotations
+
+
+class TokenError(Exception):
+    """A token was refused. ``reason`` is a short, stable code (used in logs and metrics)."""
+
+    reason = "invalid"
+
+
+class TokenTooLarge(TokenError):
+    reason = "too_large"
+
+
+class MalformedToken(TokenError):
+    reason = "malformed"
+
+
+class DisallowedHeader(TokenError):
+    reason = "header"
+
+
+class UnknownKey(TokenError):
+    reason = "unknown_key"
+
+
+class BadSignature(TokenError):
+    reason = "signature"
+
+
+class DecryptionFailed(TokenError):
+    reason = "decryption"
+
+
+class InvalidClaims(TokenError):
+    reason = "claims"
+
+
+class ExpiredToken(TokenError):
+    reason = "expired"
+
+
+class SessionTooLarge(ValueError):
+    """The session no longer fits in ``JWTSESSION["MAX_TOKEN_BYTES"]``: nothing is dropped silently."""

@@ -1,0 +1,63 @@
+"""Rebuilding claims from the database, with Django's ``get_user()`` semantics.
+
+Runs only when claims are missing, older than ``CLAIMS_TTL`` or belong to
+another user: one query for the user (with the claim sources' relations
+``select_related``) and, with the default provider, one for the roles.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import (
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,
+    load_backend,
+)
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.utils.crypto import constant_time_compare
+
+from .claims import related_paths
+
+
+def fetch_user(backend: Any, user_id: str) -> AbstractBaseUser | None:
+    if not hasattr(backend, "user_can_authenticate"):
+        return backend.get_user(user_id)  # type: ignore[no-any-return]
+    user_model = get_user_model()
+    try:
+        pk = user_model._meta.pk.to_python(user_id)  # type: ignore[union-attr]
+        user = user_model._default_manager.select_related(*related_paths()).get(pk=pk)
+    except (user_model.DoesNotExist, ValidationError, ValueError, TypeError):
+        return None
+    return user if backend.user_can_authenticate(user) else None
+
+
+def session_user(data: dict[str, Any]) -> tuple[AbstractBaseUser | None, str | None]:
+    """Return ``(user, upgraded_hash)`` for session ``data``; ``user`` is None when it ends.
+
+    ``upgraded_hash`` is set when the session hash verified only with a key from
+    ``SECRET_KEY_FALLBACKS``: the caller stores it and cycles the session id, as
+    Django's ``get_user()`` does.
+    """
+    user_id, backend_path = data.get(SESSION_KEY), data.get(BACKEND_SESSION_KEY)
+    if not isinstance(user_id, str) or backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return None, None
+    user = fetch_user(load_backend(backend_path), user_id)
+    if user is None or not hasattr(user, "get_session_auth_hash"):
+        return user, None
+    session_hash = data.get(HASH_SESSION_KEY)
+    if not isinstance(session_hash, str) or not session_hash:
+        return None, None
+    current = user.get_session_auth_hash()
+    if constant_time_compare(session_hash, current):
+        return user, None
+    if any(
+        constant_time_compare(session_hash, fallback)
+        for fallback in user.get_session_auth_fallback_hash()
+    ):
+        return user, current
+    return None, None

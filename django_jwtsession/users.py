@@ -1,0 +1,168 @@
+"""``request.user`` built from claims: zero SQL for what the claims answer.
+
+``ClaimsUser`` answers ``pk``/the pk attribute, the ``USERNAME_FIELD``,
+``get_username()``, ``is_active``, ``is_staff``, ``is_superuser``,
+``is_authenticated`` and ``is_anonymous`` from the claims, plus ``roles``,
+``tier``, ``flags`` and ``claims`` (always from the claims). Anything else loads
+the real, fresh user once and proxies to it, so ``save()`` writes real values,
+never claim values. ``isinstance`` checks and ``obj.owner = request.user``
+work without a query.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model, load_backend
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db import router
+from django.db.models import Model
+from django.db.models.base import ModelState
+from django.utils.functional import LazyObject, empty
+
+from .backends.base import ClaimsSessionBase
+from .claims import Claims
+from .refresh import fetch_user
+
+_MISSING = object()
+
+
+class ClaimsUser(LazyObject):
+    """A lazy user: claims first, the real user (one query) for everything else."""
+
+    def __init__(self, claims: Claims, model: type[Model], loader: Callable[[], Model]) -> None:
+        self.__dict__["_claims"] = claims
+        self.__dict__["_model"] = model
+        self.__dict__["_loader"] = loader
+        self.__dict__["_pk"] = model._meta.pk.to_python(claims.user_id)  # type: ignore[union-attr]
+        super().__init__()
+
+    def _setup(self) -> None:
+        self._wrapped = self.__dict__["_loader"]()
+
+    def __getattr__(self, name: str) -> Any:
+        if self._wrapped is empty:
+            value = self._from_claims(name)
+            if value is not _MISSING:
+                return value
+            self._setup()
+        return getattr(self._wrapped, name)
+
+    def _from_claims(self, name: str) -> Any:
+        claims: Claims = self.__dict__["_claims"]
+        model = self.__dict__["_model"]
+        if name == "pk" or name == model._meta.pk.attname:
+            return self.__dict__["_pk"]
+        if name == model.USERNAME_FIELD:
+            return claims.username
+        if name in ("is_active", "is_staff", "is_superuser"):
+            return getattr(claims, name)
+        if name == "is_authenticated":
+            return True
+        if name == "is_anonymous":
+            return False
+        if name == "_meta":
+            return model._meta
+        if name == "_state":
+            state = ModelState()
+            state.adding = False
+            state.db = router.db_for_read(model)
+            self.__dict__["_state"] = state
+            return state
+        return _MISSING
+
+    # Always from the claims.
+    @property
+    def claims(self) -> Claims:
+        return self.__dict__["_claims"]  # type: ignore[no-any-return]
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return self.claims.roles
+
+    @property
+    def tier(self) -> str | None:
+        return self.claims.tier
+
+    @property
+    def flags(self) -> frozenset[str]:
+        return self.claims.flags
+
+    @property
+    def is_loaded(self) -> bool:
+        """True once the real user has been fetched."""
+        return self._wrapped is not empty
+
+    def get_username(self) -> str:
+        if self._wrapped is empty:
+            return self.claims.username
+        return str(self._wrapped.get_username())
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type[Any]:  # noqa: PLE0307
+        if self._wrapped is empty:
+            return self.__dict__["_model"]  # type: ignore[no-any-return]
+        return type(self._wrapped)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ClaimsUser):
+            other_model, other_pk = other.__dict__["_model"], other.pk
+        elif isinstance(other, Model):
+            other_model, other_pk = other._meta.concrete_model, other.pk
+        else:
+            return NotImplemented
+        model = self.__dict__["_model"]
+        return bool(model._meta.concrete_model == other_model._meta.concrete_model) and (
+            self.__dict__["_pk"] == other_pk
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.__dict__["_pk"])
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __str__(self) -> str:
+        model = self.__dict__["_model"]
+        if self._wrapped is empty and model.__str__ is AbstractBaseUser.__str__:
+            return self.get_username()
+        if self._wrapped is empty:
+            self._setup()
+        return str(self._wrapped)
+
+    def __repr__(self) -> str:
+        return f"<ClaimsUser: {self.claims.username!r}>"
+
+    def __copy__(self) -> Any:
+        if self._wrapped is empty:
+            d = self.__dict__
+            return type(self)(d["_claims"], d["_model"], d["_loader"])
+        return copy.copy(self._wrapped)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        if self._wrapped is empty:
+            result = self.__copy__()
+            memo[id(self)] = result
+            return result
+        return copy.deepcopy(self._wrapped, memo)
+
+
+def user_from_session(session: ClaimsSessionBase) -> ClaimsUser | AnonymousUser:
+    """The request's user: a ``ClaimsUser`` when the session carries claims."""
+    claims = session.claims
+    if claims is None:
+        return AnonymousUser()
+
+    def load_real_user() -> Model:
+        backend_path = session.get(BACKEND_SESSION_KEY)
+        user = fetch_user(load_backend(backend_path), claims.user_id) if backend_path else None
+        if user is None:
+            session.flush()
+            raise PermissionDenied("This session's user is no longer active.")
+        return user
+
+    return ClaimsUser(claims, get_user_model(), load_real_user)

@@ -1,0 +1,47 @@
+"""Settings from the environment: ``DATABASE_URL`` and ``REDIS_URL`` (shared with the tests)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+_ENGINES = {
+    "sqlite": "django.db.backends.sqlite3",
+    "postgres": "django.db.backends.postgresql",
+    "postgresql": "django.db.backends.postgresql",
+}
+
+
+def database_from_url(url: str) -> dict[str, Any]:
+    """``sqlite:///path`` or ``postgres://user:password@host:port/name`` as a DATABASES entry."""
+    parts = urlsplit(url)
+    engine = _ENGINES.get(parts.scheme)
+    if engine is None:
+        raise ValueError(f"DATABASE_URL scheme {parts.scheme!r} is not one of {sorted(_ENGINES)}")
+    if parts.scheme == "sqlite":
+        return {"ENGINE": engine, "NAME": unquote(parts.path[1:]) or ":memory:"}
+    return {
+        "ENGINE": engine,
+        "NAME": unquote(parts.path.lstrip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+    }
+
+
+def database(default_sqlite_path: Path) -> dict[str, Any]:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return database_from_url(url)
+    return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(default_sqlite_path)}
+
+
+def cache() -> dict[str, Any]:
+    """django-redis on ``REDIS_URL``, else Django's database cache (cross-process, no server)."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        return {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": url}
+    return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "jwtsession_cache"}

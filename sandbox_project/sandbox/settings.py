@@ -1,0 +1,82 @@
+"""Sandbox settings: SQLite and no other server by default (see ``shared`` SANDBOX contract)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sandbox.env import cache, database
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+STRATEGY = os.environ.get("JWTSESSION_STRATEGY", "jwt")
+if STRATEGY not in ("jwt", "db"):
+    raise SystemExit(f"JWTSESSION_STRATEGY must be 'jwt' or 'db', not {STRATEGY!r}")
+
+SECRET_KEY = os.environ.get(
+    "DJANGO_SECRET_KEY", "sandbox-only-secret-key-9c1f0e7a4b2d8e6f3a5c7b9d1e2f4a6c"
+)
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_jwtsession",
+    "demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django_jwtsession.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django_jwtsession.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+# The db strategy arrives with its own engine (issue 4); until then it runs on
+# Django's cached_db engine so the sandbox can be compared side by side.
+SESSION_ENGINE = (
+    "django_jwtsession.backends.jwt" if STRATEGY == "jwt" else "django.contrib.sessions.backends.cached_db"
+)
+JWTSESSION = {
+    "TIER_SOURCE": "subscription.tier",
+    "FLAGS_SOURCE": "subscription.flags",
+    "DEFAULT_TIER": "free",
+}
+
+ROOT_URLCONF = "sandbox.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = "sandbox.wsgi.application"
+
+DATABASES = {"default": database(BASE_DIR / "db.sqlite3")}
+CACHES = {"default": cache()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/whoami/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"

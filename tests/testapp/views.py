@@ -1,0 +1,92 @@
+"""Views the tests drive through the full middleware stack."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from .models import Note
+
+
+def whoami(request: HttpRequest) -> JsonResponse:
+    user = request.user
+    if not user.is_authenticated:
+        return JsonResponse({"authenticated": False})
+    return JsonResponse(
+        {
+            "authenticated": True,
+            "id": user.pk,
+            "username": user.get_username(),
+            "is_staff": user.is_staff,
+            "is_superuser": user.is_superuser,
+            "roles": sorted(user.roles),
+            "tier": user.tier,
+            "flags": sorted(user.flags),
+        }
+    )
+
+
+async def async_whoami(request: HttpRequest) -> JsonResponse:
+    user = await request.auser()
+    return JsonResponse(
+        {"authenticated": user.is_authenticated, "username": user.get_username() or None}
+    )
+
+
+def set_value(request: HttpRequest) -> HttpResponse:
+    for key, value in request.GET.items():
+        request.session[key] = value
+    return HttpResponse("ok")
+
+
+def set_big(request: HttpRequest) -> HttpResponse:
+    request.session["big"] = "x" * int(request.GET["size"])
+    return HttpResponse("ok")
+
+
+def get_value(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({key: request.session.get(key) for key in request.GET})
+
+
+def add_message(request: HttpRequest) -> HttpResponse:
+    messages.success(request, request.GET.get("text", "hello"))
+    return HttpResponse("ok")
+
+
+def read_messages(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"messages": [str(m) for m in messages.get_messages(request)]})
+
+
+def change_password(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    user.set_password(request.POST["password"])
+    user.save()
+    update_session_auth_hash(request, user)
+    return HttpResponse("ok")
+
+
+def create_note(request: HttpRequest) -> HttpResponse:
+    note = Note(text="hi")
+    note.owner = request.user
+    note.save()
+    return HttpResponse(str(note.owner_id))
+
+
+def email(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(request.user.email)
+
+
+def cycle(request: HttpRequest) -> HttpResponse:
+    request.session.cycle_key()
+    return HttpResponse(request.session.session_id or "")
+
+
+def flush(request: HttpRequest) -> HttpResponse:
+    request.session.flush()
+    return HttpResponse("ok")
+
+
+def expiry(request: HttpRequest) -> HttpResponse:
+    request.session.set_expiry(int(request.GET["seconds"]))
+    return HttpResponse("ok")

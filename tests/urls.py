@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from tests.testapp import views
+
+urlpatterns = [
+    path("accounts/login/", auth_views.LoginView.as_view(template_name="admin/login.html")),
+    path("accounts/logout/", auth_views.LogoutView.as_view()),
+    path("whoami/", views.whoami),
+    path("async-whoami/", views.async_whoami),
+    path("set/", views.set_value),
+    path("set-big/", views.set_big),
+    path("get/", views.get_value),
+    path("message/add/", views.add_message),
+    path("message/read/", views.read_messages),
+    path("password/", views.change_password),
+    path("note/", views.create_note),
+    path("email/", views.email),
+    path("cycle/", views.cycle),
+    path("flush/", views.flush),
+    path("expiry/", views.expiry),
+    path("admin/", admin.site.urls),
+]
