@@ -34,19 +34,15 @@ def register() -> None:
 
 def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
     try:
-        raw = conf.user_settings()
-    except ImproperlyConfigured as exc:
-        return [Error(str(exc), id="jwtsession.E002")]
-    unknown = sorted(set(raw) - set(conf.DEFAULTS))
-    if unknown:
-        return [
-            Error(
-                f"Unknown JWTSESSION keys: {', '.join(unknown)}.",
-                hint=f"Valid keys: {', '.join(sorted(conf.DEFAULTS))}.",
-                id="jwtsession.E001",
-            )
-        ]
-    try:
+        unknown = sorted(set(conf.user_settings()) - set(conf.DEFAULTS))
+        if unknown:
+            return [
+                Error(
+                    f"Unknown JWTSESSION keys: {', '.join(unknown)}.",
+                    hint=f"Valid keys: {', '.join(sorted(conf.DEFAULTS))}.",
+                    id="jwtsession.E001",
+                )
+            ]
         jwt_settings = conf.get_settings()
     except ImproperlyConfigured as exc:
         return [Error(str(exc), id="jwtsession.E002")]
@@ -71,7 +67,8 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
             Warning(
                 f"{len(weak)} secret(s) the session keys are derived from are weak "
                 "(shorter than 32 characters or fewer than 5 distinct characters).",
-                hint="Use a long random SECRET_KEY (django.core.management.utils.get_random_secret_key).",
+                hint="Use a long random SECRET_KEY "
+                "(django.core.management.utils.get_random_secret_key).",
                 id="jwtsession.W001",
             )
         )
@@ -111,8 +108,8 @@ def check_middleware(app_configs: Sequence[Any] | None = None, **kwargs: Any) ->
         if OUR_SESSION_MIDDLEWARE in settings.MIDDLEWARE:
             return [
                 Warning(
-                    f"SESSION_ENGINE is {settings.SESSION_ENGINE!r}, not a django_jwtsession engine: "
-                    "the jwtsession middleware then behaves as Django's own.",
+                    f"SESSION_ENGINE is {settings.SESSION_ENGINE!r}, not a django_jwtsession "
+                    "engine: the jwtsession middleware then behaves as Django's own.",
                     hint="Set SESSION_ENGINE = 'django_jwtsession.backends.jwt'.",
                     id="jwtsession.W002",
                 )
@@ -130,7 +127,9 @@ def check_middleware(app_configs: Sequence[Any] | None = None, **kwargs: Any) ->
                 Error(f"{ours!r} is not in MIDDLEWARE.", hint=f"Add {ours!r}.", id=missing_id)
             )
         elif count > 1:
-            errors.append(Error(f"{ours!r} appears {count} times in MIDDLEWARE.", id="jwtsession.E008"))
+            errors.append(
+                Error(f"{ours!r} appears {count} times in MIDDLEWARE.", id="jwtsession.E008")
+            )
         if django_own in middleware:
             errors.append(
                 Error(
@@ -139,15 +138,18 @@ def check_middleware(app_configs: Sequence[Any] | None = None, **kwargs: Any) ->
                     id="jwtsession.E010",
                 )
             )
-    if OUR_SESSION_MIDDLEWARE in middleware and OUR_AUTH_MIDDLEWARE in middleware:
-        if middleware.index(OUR_AUTH_MIDDLEWARE) < middleware.index(OUR_SESSION_MIDDLEWARE):
-            errors.append(
-                Error(
-                    f"{OUR_AUTH_MIDDLEWARE!r} comes before {OUR_SESSION_MIDDLEWARE!r}.",
-                    hint="Put the session middleware first.",
-                    id="jwtsession.E009",
-                )
+    if (
+        OUR_SESSION_MIDDLEWARE in middleware
+        and OUR_AUTH_MIDDLEWARE in middleware
+        and middleware.index(OUR_AUTH_MIDDLEWARE) < middleware.index(OUR_SESSION_MIDDLEWARE)
+    ):
+        errors.append(
+            Error(
+                f"{OUR_AUTH_MIDDLEWARE!r} comes before {OUR_SESSION_MIDDLEWARE!r}.",
+                hint="Put the session middleware first.",
+                id="jwtsession.E009",
             )
+        )
     return errors
 
 

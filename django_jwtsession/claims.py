@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -57,27 +57,39 @@ class Claims:
         """Parse the token form; raise ``ValueError`` on any wrongly typed member."""
         user_id, username, tier = data.get("uid"), data.get("un"), data.get("tir")
         roles, flags, extra = data.get("rol"), data.get("flg"), data.get("ext", {})
-        booleans = [data.get(name) for name in ("act", "stf", "su")]
+        is_active, is_staff, is_superuser = data.get("act"), data.get("stf"), data.get("su")
         if (
             type(user_id) is not str
             or type(username) is not str
             or not (tier is None or type(tier) is str)
-            or any(type(value) is not bool for value in booleans)
+            or type(is_active) is not bool
+            or type(is_staff) is not bool
+            or type(is_superuser) is not bool
             or not _is_str_list(roles)
             or not _is_str_list(flags)
             or type(extra) is not dict
         ):
             raise ValueError("malformed claims")
-        return cls(user_id, username, *booleans, frozenset(roles), tier, frozenset(flags), extra)  # type: ignore[arg-type]
+        return cls(
+            user_id,
+            username,
+            is_active,
+            is_staff,
+            is_superuser,
+            frozenset(roles),
+            tier,
+            frozenset(flags),
+            extra,
+        )
 
 
-def _is_str_list(value: Any) -> bool:
+def _is_str_list(value: Any) -> TypeGuard[list[str]]:
     return type(value) is list and all(type(item) is str for item in value)
 
 
 def user_id_string(user: Model) -> str:
     """The user's primary key as Django stores it in the session."""
-    return str(user._meta.pk.value_to_string(user))  # type: ignore[union-attr]
+    return str(user._meta.pk.value_to_string(user))
 
 
 def resolve_source(user: Model, source: str | Callable[..., Any] | None) -> Any:
@@ -99,7 +111,7 @@ def resolve_source(user: Model, source: str | Callable[..., Any] | None) -> Any:
 
 def _roles(user: Model, source: str | Callable[..., Any] | None) -> Iterable[str]:
     if source == "groups":
-        return user.groups.values_list("name", flat=True)  # type: ignore[attr-defined]
+        return user.groups.values_list("name", flat=True)  # type: ignore[attr-defined,no-any-return]
     return resolve_source(user, source) or ()
 
 
@@ -124,7 +136,7 @@ def get_provider() -> ClaimsProvider:
     """The configured ``CLAIMS_PROVIDER`` (an import string or a callable)."""
     provider = get_settings().claims_provider
     if callable(provider):
-        return provider  # type: ignore[no-any-return]
+        return provider
     try:
         return import_string(provider)  # type: ignore[no-any-return]
     except ImportError as exc:

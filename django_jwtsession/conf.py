@@ -132,12 +132,17 @@ def get_settings() -> JWTSessionSettings:
         )
     secrets = raw.get("SECRET_KEYS")
     if secrets is None:
-        secrets = [django_settings.SECRET_KEY, *getattr(django_settings, "SECRET_KEY_FALLBACKS", [])]
+        secrets = [
+            django_settings.SECRET_KEY,
+            *getattr(django_settings, "SECRET_KEY_FALLBACKS", []),
+        ]
     if isinstance(secrets, (str, bytes)) or not all(isinstance(s, (str, bytes)) for s in secrets):
         raise ImproperlyConfigured(f"{SETTING_NAME}['SECRET_KEYS'] must be a list of strings.")
     secret_keys = tuple(_as_bytes(s) for s in secrets if s)
     if not secret_keys:
-        raise ImproperlyConfigured(f"{SETTING_NAME} needs a secret: set SECRET_KEY.")
+        raise ImproperlyConfigured(
+            f"{SETTING_NAME} needs a secret: set SECRET_KEY or {SETTING_NAME}['SECRET_KEYS']."
+        )
     public_keys = raw.get("PUBLIC_KEYS", DEFAULTS["PUBLIC_KEYS"])
     if isinstance(public_keys, (str, bytes)):
         raise ImproperlyConfigured(f"{SETTING_NAME}['PUBLIC_KEYS'] must be a list of PEM strings.")
@@ -146,6 +151,14 @@ def get_settings() -> JWTSessionSettings:
             raise ImproperlyConfigured(f"{SETTING_NAME}[{name!r}] must be a string or None.")
     if not isinstance(raw.get("CACHE_ALIAS", DEFAULTS["CACHE_ALIAS"]), str):
         raise ImproperlyConfigured(f"{SETTING_NAME}['CACHE_ALIAS'] must be a string.")
+    if type(raw.get("ENCRYPT", DEFAULTS["ENCRYPT"])) is not bool:
+        raise ImproperlyConfigured(f"{SETTING_NAME}['ENCRYPT'] must be True or False.")
+    for name in ("CLAIMS_PROVIDER", "ROLES_SOURCE", "TIER_SOURCE", "FLAGS_SOURCE"):
+        value = raw.get(name, DEFAULTS[name])
+        if not (isinstance(value, str) or callable(value) or (value is None and "SOURCE" in name)):
+            raise ImproperlyConfigured(
+                f"{SETTING_NAME}[{name!r}] must be a dotted path or a callable, got {value!r}."
+            )
     return JWTSessionSettings(
         strategy=strategy,
         algorithm=algorithm,

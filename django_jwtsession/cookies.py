@@ -31,9 +31,10 @@ def chunk_name(index: int) -> str:
 
 def read_session_cookie(cookies: Mapping[str, str]) -> str | None:
     """The session cookie's value, joined from its chunks."""
-    first = cookies.get(settings.SESSION_COOKIE_NAME)
-    if first is None:
-        return None
+    name = settings.SESSION_COOKIE_NAME
+    first = cookies.get(name)
+    if first is None or f"{name}.1" not in cookies:
+        return first  # the usual case: one cookie, no chunks
     parts = [first]
     for index in range(1, _max_chunks()):
         part = cookies.get(chunk_name(index))

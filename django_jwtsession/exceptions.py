@@ -42,4 +42,4 @@ class ExpiredToken(TokenError):
 
 
 class SessionTooLarge(ValueError):
-    """The session no longer fits in ``JWTSESSION["MAX_TOKEN_BYTES"]``: nothing is dropped silently."""
+    """The session does not fit in ``JWTSESSION["MAX_TOKEN_BYTES"]``: nothing is lost silently."""

@@ -27,7 +27,11 @@ from .conf import HMAC_ALGORITHMS, derived, get_settings
 
 HKDF_SALT = b"django-jwtsession"
 _HMAC_KEY_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
-_THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x"), "RSA": ("e", "kty", "n")}
+_THUMBPRINT_MEMBERS = {
+    "EC": ("crv", "kty", "x", "y"),
+    "OKP": ("crv", "kty", "x"),
+    "RSA": ("e", "kty", "n"),
+}
 _CURVES: dict[str, tuple[type[Any], ...]] = {
     "ES256": (ec.SECP256R1,),
     "ES384": (ec.SECP384R1,),
@@ -117,7 +121,9 @@ def _check_key_type(algorithm_name: str, key: Any, setting: str) -> None:
         )
 
 
-def _load_asymmetric(algorithm: Algorithm, pem: str | bytes, algorithm_name: str, setting: str) -> Any:
+def _load_asymmetric(
+    algorithm: Algorithm, pem: str | bytes, algorithm_name: str, setting: str
+) -> Any:
     try:
         key = algorithm.prepare_key(pem)
     except (InvalidKeyError, ValueError, TypeError) as exc:
@@ -146,7 +152,9 @@ def _asymmetric_keys(algorithm_name: str) -> list[SigningKey]:
         )
     private = _load_asymmetric(algorithm, conf.private_key, algorithm_name, "PRIVATE_KEY")
     if not hasattr(private, "sign"):
-        raise ImproperlyConfigured("JWTSESSION['PRIVATE_KEY'] must be a private key, not a public one.")
+        raise ImproperlyConfigured(
+            "JWTSESSION['PRIVATE_KEY'] must be a private key, not a public one."
+        )
     public = private.public_key()
     keys = [SigningKey(jwk_thumbprint(algorithm, public), algorithm, public, private)]
     for pem in conf.public_keys:

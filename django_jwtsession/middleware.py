@@ -17,7 +17,7 @@ from typing import Any
 
 from django.contrib.auth import middleware as auth_middleware
 from django.contrib.sessions import middleware as session_middleware
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 
 from .backends.base import ClaimsSessionBase
 from .cookies import read_session_cookie, split_session_cookie
@@ -30,7 +30,7 @@ class SessionMiddleware(session_middleware.SessionMiddleware):
     def process_request(self, request: HttpRequest) -> None:
         request.session = self.SessionStore(read_session_cookie(request.COOKIES))
 
-    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         response = super().process_response(request, response)
         if isinstance(getattr(request, "session", None), ClaimsSessionBase):
             split_session_cookie(request.COOKIES, response)
@@ -48,7 +48,7 @@ class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
         if not isinstance(session, ClaimsSessionBase):
             super().process_request(request)
             return
-        request.user = user_from_session(session)
+        request.user = user_from_session(session)  # type: ignore[assignment]  # proxies the model
 
         async def auser() -> Any:
             return request.user

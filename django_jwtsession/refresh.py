@@ -29,7 +29,7 @@ def fetch_user(backend: Any, user_id: str) -> AbstractBaseUser | None:
         return backend.get_user(user_id)  # type: ignore[no-any-return]
     user_model = get_user_model()
     try:
-        pk = user_model._meta.pk.to_python(user_id)  # type: ignore[union-attr]
+        pk = user_model._meta.pk.to_python(user_id)
         user = user_model._default_manager.select_related(*related_paths()).get(pk=pk)
     except (user_model.DoesNotExist, ValidationError, ValueError, TypeError):
         return None
@@ -44,7 +44,9 @@ def session_user(data: dict[str, Any]) -> tuple[AbstractBaseUser | None, str | N
     Django's ``get_user()`` does.
     """
     user_id, backend_path = data.get(SESSION_KEY), data.get(BACKEND_SESSION_KEY)
-    if not isinstance(user_id, str) or backend_path not in settings.AUTHENTICATION_BACKENDS:
+    if not isinstance(user_id, str) or not isinstance(backend_path, str):
+        return None, None
+    if backend_path not in settings.AUTHENTICATION_BACKENDS:
         return None, None
     user = fetch_user(load_backend(backend_path), user_id)
     if user is None or not hasattr(user, "get_session_auth_hash"):

@@ -26,23 +26,41 @@ from django.utils.functional import LazyObject, empty
 
 from .backends.base import ClaimsSessionBase
 from .claims import Claims
+from .conf import derived
 from .refresh import fetch_user
 
 _MISSING = object()
+_user_model = derived(get_user_model)  # apps.get_model() per request is measurable
 
 
-class ClaimsUser(LazyObject):
+class ClaimsUser(LazyObject):  # type: ignore[type-arg]  # generic only in django-stubs
     """A lazy user: claims first, the real user (one query) for everything else."""
 
     def __init__(self, claims: Claims, model: type[Model], loader: Callable[[], Model]) -> None:
-        self.__dict__["_claims"] = claims
-        self.__dict__["_model"] = model
-        self.__dict__["_loader"] = loader
-        self.__dict__["_pk"] = model._meta.pk.to_python(claims.user_id)  # type: ignore[union-attr]
-        super().__init__()
+        d = self.__dict__
+        pk = model._meta.pk.to_python(claims.user_id)
+        d["_claims"], d["_model"], d["_loader"], d["_pk"] = claims, model, loader, pk
+        # The hottest claim answers sit in the instance dict, so reading them costs no
+        # __getattr__ round trip; they are dropped once the real user is loaded.
+        answers = {
+            "pk": pk,
+            model._meta.pk.attname: pk,
+            model.USERNAME_FIELD: claims.username,  # type: ignore[attr-defined]
+            "is_active": claims.is_active,
+            "is_staff": claims.is_staff,
+            "is_superuser": claims.is_superuser,
+            "is_authenticated": True,
+            "is_anonymous": False,
+        }
+        d.update(answers)
+        d["_answered"] = tuple(answers)
+        d["_wrapped"] = empty  # what LazyObject.__init__ does, without its __setattr__
 
     def _setup(self) -> None:
         self._wrapped = self.__dict__["_loader"]()
+        d = self.__dict__
+        for name in d["_answered"]:
+            d.pop(name, None)  # from now on the real user answers
 
     def __getattr__(self, name: str) -> Any:
         if self._wrapped is empty:
@@ -67,6 +85,8 @@ class ClaimsUser(LazyObject):
             return False
         if name == "_meta":
             return model._meta
+        if name == "_is_pk_set":  # Django 5.2+ checks it when saving an object assigned to an FK
+            return lambda meta=None: True
         if name == "_state":
             state = ModelState()
             state.adding = False
@@ -82,15 +102,15 @@ class ClaimsUser(LazyObject):
 
     @property
     def roles(self) -> frozenset[str]:
-        return self.claims.roles
+        return self.__dict__["_claims"].roles  # type: ignore[no-any-return]
 
     @property
     def tier(self) -> str | None:
-        return self.claims.tier
+        return self.__dict__["_claims"].tier  # type: ignore[no-any-return]
 
     @property
     def flags(self) -> frozenset[str]:
-        return self.claims.flags
+        return self.__dict__["_claims"].flags  # type: ignore[no-any-return]
 
     @property
     def is_loaded(self) -> bool:
@@ -98,12 +118,13 @@ class ClaimsUser(LazyObject):
         return self._wrapped is not empty
 
     def get_username(self) -> str:
-        if self._wrapped is empty:
-            return self.claims.username
-        return str(self._wrapped.get_username())
+        d = self.__dict__
+        if d["_wrapped"] is empty:
+            return d["_claims"].username  # type: ignore[no-any-return]
+        return str(d["_wrapped"].get_username())
 
     @property  # type: ignore[misc]
-    def __class__(self) -> type[Any]:  # noqa: PLE0307
+    def __class__(self) -> type[Any]:
         if self._wrapped is empty:
             return self.__dict__["_model"]  # type: ignore[no-any-return]
         return type(self._wrapped)
@@ -119,6 +140,10 @@ class ClaimsUser(LazyObject):
         return bool(model._meta.concrete_model == other_model._meta.concrete_model) and (
             self.__dict__["_pk"] == other_pk
         )
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
 
     def __hash__(self) -> int:
         return hash(self.__dict__["_pk"])
@@ -165,4 +190,4 @@ def user_from_session(session: ClaimsSessionBase) -> ClaimsUser | AnonymousUser:
             raise PermissionDenied("This session's user is no longer active.")
         return user
 
-    return ClaimsUser(claims, get_user_model(), load_real_user)
+    return ClaimsUser(claims, _user_model(), load_real_user)

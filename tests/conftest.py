@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.cache import caches
-from django.test import Client
+from django.http import HttpResponseBase
+from django.test import Client, override_settings
 
 from demo.models import Subscription
+from django_jwtsession.codec import b64url_decode, decode, encode
+from django_jwtsession.conf import get_settings
+from django_jwtsession.cookies import read_session_cookie
 
 PASSWORD = "test-password"
 
@@ -24,13 +32,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _cache_is_reachable_and_clean(request: pytest.FixtureRequest) -> Iterator[None]:
+def _cache_is_reachable_and_clean(request: pytest.FixtureRequest) -> None:
     """Every test starts with an empty cache; a missing cache server is a failure, not a skip."""
     if "django_db_setup" in request.fixturenames or request.node.get_closest_marker("django_db"):
         request.getfixturevalue("django_db_setup")
     if os.environ.get("REDIS_URL"):
         caches["default"].clear()
-    yield
 
 
 def make_user(
@@ -41,7 +48,9 @@ def make_user(
     flags: tuple[str, ...] = (),
     **fields: Any,
 ) -> User:
-    user = User.objects.create_user(username=username, password=PASSWORD, email=f"{username}@example.com", **fields)
+    user = User.objects.create_user(
+        username=username, password=PASSWORD, email=f"{username}@example.com", **fields
+    )
     if roles:
         user.groups.set([Group.objects.get_or_create(name=role)[0] for role in roles])
     if tier is not None:
@@ -59,3 +68,101 @@ def bob_client(bob: User) -> Client:
     client = Client()
     assert client.login(username="bob", password=PASSWORD)
     return client
+
+
+# -- session tokens and counting helpers (session API, middleware, claims tests) ----------------
+
+_CACHE_METHODS = (
+    "add",
+    "get",
+    "set",
+    "touch",
+    "delete",
+    "get_many",
+    "get_or_set",
+    "has_key",
+    "incr",
+    "decr",
+    "set_many",
+    "delete_many",
+    "clear",
+    "incr_version",
+    "decr_version",
+)
+
+
+def jwtsession_settings(**overrides: Any) -> override_settings:
+    """``override_settings`` changing a few ``JWTSESSION`` keys and keeping the others."""
+    return override_settings(JWTSESSION={**settings.JWTSESSION, **overrides})
+
+
+def session_token(client: Client) -> str:
+    """The client's session token, joined from its cookie chunks (empty when there is none)."""
+    return (
+        read_session_cookie({name: morsel.value for name, morsel in client.cookies.items()}) or ""
+    )
+
+
+def token_payload(token: str) -> dict[str, Any]:
+    """The verified payload of a session token."""
+    return decode(token).payload
+
+
+def token_header(token: str) -> dict[str, Any]:
+    """The (unverified) protected header of a compact JWS."""
+    header: dict[str, Any] = json.loads(b64url_decode(token.split(".")[0]))
+    return header
+
+
+def resign_session(client: Client, **changes: Any) -> dict[str, Any]:
+    """Re-sign the client's session token with some payload members changed (e.g. an old iat)."""
+    payload = {**token_payload(session_token(client)), **changes}
+    client.cookies[settings.SESSION_COOKIE_NAME] = encode(payload)
+    return payload
+
+
+def drop_deleted_cookies(client: Client, response: HttpResponseBase) -> None:
+    """Forget the cookies ``response`` deleted, as a browser does (the test client keeps them)."""
+    for name, morsel in response.cookies.items():
+        if morsel["max-age"] == 0:
+            client.cookies.pop(name, None)
+
+
+@pytest.fixture
+def cache_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the calls made on the real cache backend (outermost calls only) during a test."""
+    calls: list[str] = []
+    depth = 0
+    backend = type(caches[get_settings().cache_alias])
+
+    def counting(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+            nonlocal depth
+            if depth == 0:
+                calls.append(name)
+            depth += 1
+            try:
+                return method(*args, **kwargs)
+            finally:
+                depth -= 1
+
+        @functools.wraps(method)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            nonlocal depth
+            if depth == 0:
+                calls.append(name)
+            depth += 1
+            try:
+                return await method(*args, **kwargs)
+            finally:
+                depth -= 1
+
+        return async_wrapper if inspect.iscoroutinefunction(method) else sync_wrapper
+
+    for name in _CACHE_METHODS:
+        for variant in (name, f"a{name}"):
+            method = getattr(backend, variant, None)
+            if method is not None:
+                monkeypatch.setattr(backend, variant, counting(variant, method))
+    return calls

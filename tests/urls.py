@@ -20,5 +20,7 @@ urlpatterns = [
     path("cycle/", views.cycle),
     path("flush/", views.flush),
     path("expiry/", views.expiry),
+    path("expiry/past/", views.expire_in_past),
+    path("user/", views.user_summary),
     path("admin/", admin.site.urls),
 ]

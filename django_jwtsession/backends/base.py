@@ -9,7 +9,7 @@ rebuilt; a user who is gone, inactive or whose password changed ends the session
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
@@ -28,6 +28,13 @@ def new_session_id() -> str:
 
 class ClaimsSessionBase(SessionBase):
     """``SessionBase`` plus claims; subclasses store the session somewhere."""
+
+    if TYPE_CHECKING:  # SessionBase internals that django-stubs does not declare
+        _session: dict[str, Any]
+        _session_cache: dict[str, Any]
+
+        def _get_session(self, no_load: bool = False) -> dict[str, Any]: ...
+        async def _aget_session(self, no_load: bool = False) -> dict[str, Any]: ...
 
     def __init__(self, session_key: str | None = None) -> None:
         super().__init__(session_key)
@@ -108,15 +115,15 @@ class ClaimsSessionBase(SessionBase):
 
     def _sync_claims(self) -> None:
         data = self._session
-        if data.get(SESSION_KEY) is None:
-            self._claims = self._claims_at = None
-        elif self._claims_out_of_date() and not self._refresh(data):
+        if data.get(SESSION_KEY) is None or (
+            self._claims_out_of_date() and not self._refresh(data)
+        ):
             self._claims = self._claims_at = None
 
     # -- SessionBase overrides shared by every strategy --------------------
     def load(self) -> dict[str, Any]:
         data = self._read()
-        if data is None:
+        if data is None or self._expired(data):
             return self._end()
         if self._needs_refresh(data, int(time.time())) and not self._refresh(data):
             return self._end()
@@ -124,7 +131,7 @@ class ClaimsSessionBase(SessionBase):
 
     async def aload(self) -> dict[str, Any]:
         data = self._read()
-        if data is None:
+        if data is None or self._expired(data):
             return self._end()
         if self._needs_refresh(data, int(time.time())) and not await sync_to_async(self._refresh)(
             data
@@ -135,6 +142,19 @@ class ClaimsSessionBase(SessionBase):
     def _read(self) -> dict[str, Any] | None:
         """Read and verify the incoming session; None when it is refused."""
         raise NotImplementedError
+
+    def _expired(self, data: dict[str, Any]) -> bool:
+        """True when a ``set_expiry()`` date has passed: over at once, as with the db engine."""
+        expiry = data.get("_session_expiry")
+        if expiry is None:
+            return False
+        try:
+            expired = SessionBase.get_expiry_age(self, expiry=expiry) <= 0
+        except (TypeError, ValueError):
+            expired = True
+        if expired:
+            self.rejected = "expired"
+        return expired
 
     def clear(self) -> None:
         super().clear()
@@ -186,9 +206,11 @@ class ClaimsSessionBase(SessionBase):
     def get_expiry_age(self, **kwargs: Any) -> int:
         """Django's expiry age, capped by the absolute ``MAX_LIFETIME``."""
         age: int = super().get_expiry_age(**kwargs)
-        if kwargs or self._started is None:
+        if kwargs:
             return age
-        return min(age, self._started + get_settings().max_lifetime - int(time.time()))
+        now = int(time.time())
+        started = now if self._started is None else self._started  # a new session starts now
+        return min(age, started + get_settings().max_lifetime - now)
 
     @classmethod
     def clear_expired(cls) -> None:

@@ -56,7 +56,8 @@ class SessionStore(ClaimsSessionBase):
         now = int(time.time())
         if self._sid is None or self._started is None:
             self._new_identity()
-        assert self._sid is not None and self._started is not None  # noqa: S101
+        assert self._sid is not None  # noqa: S101
+        assert self._started is not None  # noqa: S101
         expires = min(now + max(self.get_expiry_age(), 0), self._started + conf.max_lifetime)
         payload: dict[str, Any] = {
             "sid": self._sid,

@@ -44,4 +44,7 @@ def cache() -> dict[str, Any]:
     url = os.environ.get("REDIS_URL")
     if url:
         return {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": url}
-    return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "jwtsession_cache"}
+    return {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "jwtsession_cache",
+    }

@@ -43,7 +43,9 @@ MIDDLEWARE = [
 # The db strategy arrives with its own engine (issue 4); until then it runs on
 # Django's cached_db engine so the sandbox can be compared side by side.
 SESSION_ENGINE = (
-    "django_jwtsession.backends.jwt" if STRATEGY == "jwt" else "django.contrib.sessions.backends.cached_db"
+    "django_jwtsession.backends.jwt"
+    if STRATEGY == "jwt"
+    else "django.contrib.sessions.backends.cached_db"
 )
 JWTSESSION = {
     "TIER_SOURCE": "subscription.tier",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 
 from .models import Note
 
@@ -89,4 +92,21 @@ def flush(request: HttpRequest) -> HttpResponse:
 
 def expiry(request: HttpRequest) -> HttpResponse:
     request.session.set_expiry(int(request.GET["seconds"]))
+    return HttpResponse("ok")
+
+
+def user_summary(request: HttpRequest) -> JsonResponse:
+    """What any ``request.user`` answers (works with Django's own session engines too)."""
+    user = request.user
+    return JsonResponse(
+        {
+            "authenticated": user.is_authenticated,
+            "username": user.get_username() or None,
+            "email": user.email if user.is_authenticated else None,
+        }
+    )
+
+
+def expire_in_past(request: HttpRequest) -> HttpResponse:
+    request.session.set_expiry(timezone.now() - timedelta(days=1))
     return HttpResponse("ok")

@@ -20,8 +20,8 @@ class Command(BaseCommand):
         call_command("createcachetable", verbosity=0)
         call_command("seed_demo", verbosity=0)
         self.stdout.write(
-            "Sandbox ready: log in at http://%s/accounts/login/ as alice, bob or carol "
-            "(password: sandbox-password)." % addrport
+            f"Sandbox ready: log in at http://{addrport}/accounts/login/ as alice, bob or carol "
+            "(password: sandbox-password)."
         )
         if not no_serve:
             call_command("runserver", addrport, use_reloader=False)

@@ -13,7 +13,13 @@ from demo.models import Subscription
 
 DEMO_USERS: dict[str, dict[str, Any]] = {
     "alice": {"roles": ["admin"], "staff": True, "superuser": True, "tier": "free", "flags": []},
-    "bob": {"roles": ["editor"], "staff": False, "superuser": False, "tier": "pro", "flags": ["beta"]},
+    "bob": {
+        "roles": ["editor"],
+        "staff": False,
+        "superuser": False,
+        "tier": "pro",
+        "flags": ["beta"],
+    },
     "carol": {"roles": [], "staff": False, "superuser": False, "tier": "free", "flags": []},
 }
 DEFAULT_PASSWORD = "sandbox-password"
@@ -23,7 +29,9 @@ class Command(BaseCommand):
     help = "Create (or reset) the sandbox demo users alice, bob and carol."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--password", default=DEFAULT_PASSWORD, help="Password for every demo user.")
+        parser.add_argument(
+            "--password", default=DEFAULT_PASSWORD, help="Password for every demo user."
+        )
 
     @transaction.atomic
     def handle(self, *args: Any, password: str, **options: Any) -> None:
@@ -33,7 +41,11 @@ class Command(BaseCommand):
         user_model = get_user_model()
         for username, spec in DEMO_USERS.items():
             user, created = user_model._default_manager.get_or_create(username=username)
-            user.is_staff, user.is_superuser, user.is_active = spec["staff"], spec["superuser"], True
+            user.is_staff, user.is_superuser, user.is_active = (
+                spec["staff"],
+                spec["superuser"],
+                True,
+            )
             user.email = f"{username}@example.com"
             user.set_password(password)
             user.save()

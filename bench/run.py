@@ -1,0 +1,250 @@
+"""Benchmark: a ``/whoami/``-style authenticated request through each stack, side by side.
+
+Usage (from the repository root)::
+
+    .venv/bin/python bench/run.py [--db sqlite|postgres|both] [--requests N] [--markdown]
+
+Each database runs in its own worker process (Django settings are per process);
+inside it every stack is timed in interleaved rounds on the same machine.
+PostgreSQL + Redis come from ``DATABASE_URL`` / ``REDIS_URL`` (defaults:
+``postgres://jwtsession:jwtsession@127.0.0.1:5432/jwtsession`` and
+``redis://127.0.0.1:6379/15``); the benchmark uses its own database
+``jwtsession_bench`` (created if missing) and its own cache key prefix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import harness  # noqa: E402
+
+WARMUP = 50
+COUNT_REQUESTS = 20
+DB_TITLES = {
+    "sqlite": "SQLite (temporary file) + local-memory cache",
+    "postgres": "PostgreSQL + Redis (django-redis), both on 127.0.0.1",
+}
+TARGET_VS_DB = 1 / 20
+TARGET_VS_SIMPLEJWT = 1 / 3
+
+
+# -- worker: one database, every stack ------------------------------------------
+def run_worker(db: str, requests: int, rounds: int) -> dict[str, Any]:
+    harness.setup_django(db)
+    import django
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connection
+    from django.test.utils import override_settings
+
+    from bench.stacks import STACKS, credential_headers
+
+    user = harness.prepare_database()
+    per_round = max(1, requests // rounds)
+    samples: dict[str, list[int]] = {stack.key: [] for stack in STACKS}
+    io: dict[str, tuple[float, float]] = {}
+    started = time.perf_counter()
+    for round_index in range(rounds):
+        offset = round_index % len(STACKS)
+        for stack in STACKS[offset:] + STACKS[:offset]:  # rotate the order every round
+            with override_settings(**stack.overrides):
+                handler = WSGIHandler()
+                base = harness.base_environ(
+                    stack.path, credential_headers(stack, user, harness.ROLES)
+                )
+                harness.check_response(handler, base, stack.credential != "none")
+                harness.time_requests(handler, base, WARMUP)
+                samples[stack.key] += harness.time_requests(handler, base, per_round)
+                if round_index == 0:
+                    io[stack.key] = harness.count_io(handler, base, COUNT_REQUESTS)
+        print(f"  [{db}] round {round_index + 1}/{rounds} done", file=sys.stderr, flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT version()" if connection.vendor == "postgresql" else "SELECT sqlite_version()"
+        )
+        db_version = cursor.fetchone()[0]
+    rows = []
+    for stack in STACKS:
+        values = sorted(samples[stack.key])
+        rows.append(
+            {
+                "key": stack.key,
+                "label": stack.label,
+                "reference": stack.reference,
+                "median_us": statistics.median(values) / 1000,
+                "p90_us": values[int(len(values) * 0.9)] / 1000,
+                "samples": len(values),
+                "queries": io[stack.key][0],
+                "cache_calls": io[stack.key][1],
+            }
+        )
+    return {
+        "db": db,
+        "rows": rows,
+        "seconds": time.perf_counter() - started,
+        "django": django.get_version(),
+        "db_version": db_version.split(" on ")[0],
+    }
+
+
+# -- report -----------------------------------------------------------------------
+def _by_key(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {row["key"]: row for row in result["rows"]}
+
+
+def _overheads(result: dict[str, Any]) -> dict[str, float]:
+    rows = _by_key(result)
+    bare = rows["bare"]["median_us"]
+    return {key: row["median_us"] - bare for key, row in rows.items()}
+
+
+def _fmt_ratio(numerator: float, denominator: float) -> str:
+    if denominator <= 0:
+        return "n/a"
+    if numerator <= 0:
+        return "≈0"
+    return f"1/{denominator / numerator:.1f}"
+
+
+def checks(result: dict[str, Any]) -> list[tuple[str, float, float, float, bool]]:
+    """The "Done when" ratios: (name, ours, theirs, target, passed)."""
+    over = _overheads(result)
+    ours = over["jwt_hs256"]
+    out = []
+    for key, name, target in (
+        ("db", "db + auth", TARGET_VS_DB),
+        ("simplejwt_stateless", "simplejwt stateless", TARGET_VS_SIMPLEJWT),
+    ):
+        theirs = over[key]
+        passed = theirs > 0 and ours <= target * theirs
+        out.append((name, ours, theirs, target, passed))
+    return out
+
+
+def _aligned(cells: tuple[str, ...], widths: list[int]) -> str:
+    first, *rest = zip(cells, widths, strict=True)
+    return "  ".join([first[0].ljust(first[1]), *(cell.rjust(width) for cell, width in rest)])
+
+
+def render(result: dict[str, Any], markdown: bool) -> str:
+    over = _overheads(result)
+    head = ("stack", "median µs", "p90 µs", "overhead µs", "SQL/req", "cache/req")
+    lines = []
+    title = f"{DB_TITLES[result['db']]} ({result['db_version']})"
+    body = [
+        (
+            row["label"],
+            f"{row['median_us']:.1f}",
+            f"{row['p90_us']:.1f}",
+            "—" if row["key"] == "bare" else f"{over[row['key']]:+.1f}",
+            f"{row['queries']:g}",
+            f"{row['cache_calls']:g}",
+        )
+        for row in result["rows"]
+    ]
+    if markdown:
+        lines.append(f"#### {title}\n")
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
+        lines += ["| " + " | ".join(cells) + " |" for cells in body]
+    else:
+        widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
+        lines.append(f"== {title}")
+        lines.append(_aligned(head, widths))
+        lines += [_aligned(cells, widths) for cells in body]
+    lines.append("")
+    label = "PostgreSQL + Redis" if result["db"] == "postgres" else "SQLite (informative)"
+    lines.append(f"{'**' if markdown else ''}Done-when ratios, {label}:{'**' if markdown else ''}")
+    lines.append("")
+    for name, ours, theirs, target, passed in checks(result):
+        verdict = "PASS" if passed else "FAIL"
+        bullet = "- " if markdown else "  "
+        lines.append(
+            f"{bullet}jwt HS256 overhead / {name} overhead = {ours:.1f} / {theirs:.1f} µs = "
+            f"{_fmt_ratio(ours, theirs)} (target ≤ 1/{1 / target:.0f}): {verdict}"
+        )
+    auth_only = over["simplejwt_stateless"] - over["drf"]
+    ratio = _fmt_ratio(over["jwt_hs256"], auth_only)
+    lines.append(
+        f"{bullet}for context, simplejwt stateless over a DRF APIView without auth = "
+        f"{auth_only:+.1f} µs; jwt HS256 overhead / that = {ratio}"
+    )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def machine_note(results: list[dict[str, Any]]) -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        if names:
+            cpu = f"{names[0]}, {len(names)} CPUs"
+    except OSError:
+        pass
+    django_version = results[0]["django"] if results else "?"
+    return (
+        f"Python {platform.python_version()}, Django {django_version}, {cpu}, "
+        f"{platform.system()} {platform.release()}"
+    )
+
+
+# -- command line -------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--requests", type=int, default=4000, help="timed requests per stack")
+    parser.add_argument("--rounds", type=int, default=8, help="interleaved rounds")
+    parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)  # internal: JSON output path
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        result = run_worker(args.db, args.requests, args.rounds)
+        Path(args.worker).write_text(json.dumps(result), encoding="utf-8")
+        return 0
+
+    dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    results = []
+    failed = False
+    for db in dbs:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "result.json"
+            command = [
+                sys.executable, __file__, "--db", db, "--requests", str(args.requests),
+                "--rounds", str(args.rounds), "--worker", str(out),
+            ]  # fmt: skip
+            done = subprocess.run(command, check=False, env=os.environ.copy())  # noqa: S603
+            if done.returncode != 0:
+                print(f"The {db} run failed (exit {done.returncode}).", file=sys.stderr)
+                return done.returncode
+            results.append(json.loads(out.read_text(encoding="utf-8")))
+    print()
+    print(("Machine: " if not args.markdown else "*Machine:* ") + machine_note(results))
+    print(
+        f"{args.requests} timed requests per stack in {args.rounds} interleaved rounds "
+        f"(after {WARMUP} warm-up requests per round); SQL and cache calls counted over "
+        f"{COUNT_REQUESTS} more.\n"
+    )
+    for result in results:
+        print(render(result, args.markdown))
+        if result["db"] == "postgres":
+            failed = failed or not all(passed for *_, passed in checks(result))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

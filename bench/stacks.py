@@ -1,0 +1,104 @@
+"""The stacks under test: settings overrides, URL and credential of each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.test import Client
+from rest_framework_simplejwt.tokens import AccessToken
+
+DJANGO_SESSION = "django.contrib.sessions.middleware.SessionMiddleware"
+DJANGO_AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
+OUR_SESSION = "django_jwtsession.middleware.SessionMiddleware"
+OUR_AUTH = "django_jwtsession.middleware.AuthenticationMiddleware"
+
+
+@dataclass(frozen=True)
+class Stack:
+    key: str
+    label: str
+    path: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+    credential: str = "none"  # "none", "session" (cookie) or "bearer" (simplejwt)
+    reference: bool = False
+    """Shown for context (what DRF alone costs), not one of the compared stacks."""
+
+
+def _django(engine: str) -> dict[str, Any]:
+    return {"MIDDLEWARE": [DJANGO_SESSION, DJANGO_AUTH], "SESSION_ENGINE": engine}
+
+
+def _ours(**jwtsession: Any) -> dict[str, Any]:
+    return {
+        "MIDDLEWARE": [OUR_SESSION, OUR_AUTH],
+        "SESSION_ENGINE": "django_jwtsession.backends.jwt",
+        "JWTSESSION": {"ALGORITHM": "HS256", **jwtsession},
+    }
+
+
+STACKS: tuple[Stack, ...] = (
+    Stack("bare", "bare Django (no session/auth)", "/bare/", {"MIDDLEWARE": []}),
+    Stack(
+        "drf", "DRF APIView, no auth (reference)", "/drf/bare/", {"MIDDLEWARE": []}, reference=True
+    ),
+    Stack(
+        "db",
+        "Django db session + auth",
+        "/whoami/",
+        _django("django.contrib.sessions.backends.db"),
+        "session",
+    ),
+    Stack(
+        "cached_db",
+        "Django cached_db session + auth",
+        "/whoami/",
+        _django("django.contrib.sessions.backends.cached_db"),
+        "session",
+    ),
+    Stack(
+        "signed_cookies",
+        "Django signed_cookies + auth",
+        "/whoami/",
+        _django("django.contrib.sessions.backends.signed_cookies"),
+        "session",
+    ),
+    Stack(
+        "simplejwt",
+        "simplejwt JWTAuthentication (DRF)",
+        "/drf/simplejwt/",
+        {"MIDDLEWARE": []},
+        "bearer",
+    ),
+    Stack(
+        "simplejwt_stateless",
+        "simplejwt JWTStatelessUserAuthentication (DRF)",
+        "/drf/simplejwt-stateless/",
+        {"MIDDLEWARE": []},
+        "bearer",
+    ),
+    Stack("jwt_hs256", "django-jwtsession jwt, HS256", "/whoami/", _ours(), "session"),
+    Stack(
+        "jwt_hs256_enc",
+        "django-jwtsession jwt, HS256 + ENCRYPT",
+        "/whoami/",
+        _ours(ENCRYPT=True),
+        "session",
+    ),
+)
+
+
+def credential_headers(stack: Stack, user: AbstractBaseUser, roles: list[str]) -> dict[str, str]:
+    """WSGI headers that authenticate ``user`` on ``stack`` (call under its settings)."""
+    if stack.credential == "session":
+        client = Client()
+        client.force_login(user)  # a real login(): session row, signed cookie or token
+        cookie = "; ".join(f"{name}={morsel.value}" for name, morsel in client.cookies.items())
+        return {"HTTP_COOKIE": cookie}
+    if stack.credential == "bearer":
+        token = AccessToken.for_user(user)
+        token["username"] = user.get_username()  # what TokenUser.username reads
+        token["roles"] = roles  # carried in the token, as our claims are
+        return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    return {}

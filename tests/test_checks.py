@@ -1,0 +1,228 @@
+"""System checks: every id is triggered, ids are unique, a clean project yields none."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.checks import Error, Warning, run_checks
+from django.test import override_settings
+
+from django_jwtsession import checks
+from django_jwtsession.middleware import AuthenticationMiddleware, SessionMiddleware
+from tests import settings as test_settings
+from tests.keyfiles import private_pem
+
+ID_PATTERN = re.compile(r"""["']jwtsession\.([EW]\d{3})["']""")
+SOURCE = Path(checks.__file__).read_text()
+
+OUR_SESSION = checks.OUR_SESSION_MIDDLEWARE
+OUR_AUTH = checks.OUR_AUTH_MIDDLEWARE
+BASE_MIDDLEWARE = test_settings.MIDDLEWARE
+
+
+class SubclassedSessionMiddleware(SessionMiddleware):
+    """A project's own subclass counts as ours."""
+
+
+class SubclassedAuthenticationMiddleware(AuthenticationMiddleware):
+    """A project's own subclass counts as ours."""
+
+
+def without(*paths: str) -> list[str]:
+    return [path for path in BASE_MIDDLEWARE if path not in paths]
+
+
+def our_messages(deploy: bool = False) -> list[Any]:
+    return [
+        message
+        for message in run_checks(include_deployment_checks=deploy)
+        if (message.id or "").startswith("jwtsession.")
+    ]
+
+
+def our_ids(deploy: bool = False) -> set[str]:
+    return {message.id for message in our_messages(deploy)}
+
+
+def jwtsession(**values: Any) -> dict[str, Any]:
+    return {**test_settings.JWTSESSION, **values}
+
+
+LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+DUMMY = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+
+TRIGGERS: dict[str, list[Any]] = {
+    "jwtsession.E001": [{"JWTSESSION": jwtsession(ALGORITM="HS256")}],
+    "jwtsession.E002": [
+        {"JWTSESSION": jwtsession(ALGORITHM="none")},
+        {"JWTSESSION": "HS256"},
+        {"JWTSESSION": jwtsession(CLAIMS_TTL=-1)},
+        {"SECRET_KEY": "", "JWTSESSION": {}},
+    ],
+    "jwtsession.E003": [
+        {"JWTSESSION": jwtsession(ALGORITHM="ES256")},
+        {"JWTSESSION": jwtsession(ALGORITHM="RS256", PRIVATE_KEY="p256")},
+        {"JWTSESSION": jwtsession(ALGORITHM="EdDSA", PRIVATE_KEY="not a pem")},
+    ],
+    "jwtsession.E004": [
+        {"JWTSESSION": jwtsession(PRIVATE_KEY="p256")},
+        {"JWTSESSION": jwtsession(ALGORITHM="HS512", PUBLIC_KEYS=["p256"])},
+    ],
+    "jwtsession.E006": [{"MIDDLEWARE": without(OUR_SESSION)}],
+    "jwtsession.E007": [{"MIDDLEWARE": without(OUR_AUTH)}],
+    "jwtsession.E008": [
+        {"MIDDLEWARE": [OUR_SESSION, *BASE_MIDDLEWARE]},
+        {"MIDDLEWARE": [*BASE_MIDDLEWARE, f"{__name__}.SubclassedAuthenticationMiddleware"]},
+    ],
+    "jwtsession.E009": [{"MIDDLEWARE": [OUR_AUTH, *without(OUR_AUTH)]}],
+    "jwtsession.E010": [
+        {"MIDDLEWARE": [*BASE_MIDDLEWARE, checks.DJANGO_SESSION_MIDDLEWARE]},
+        {"MIDDLEWARE": [*BASE_MIDDLEWARE, checks.DJANGO_AUTH_MIDDLEWARE]},
+    ],
+    "jwtsession.E011": [
+        {"JWTSESSION": jwtsession(CLAIMS_PROVIDER="no.such.module.provider")},
+        {"JWTSESSION": jwtsession(CLAIMS_PROVIDER="django_jwtsession.claims.no_such_provider")},
+    ],
+    "jwtsession.E012": [{"JWTSESSION": jwtsession(CACHE_ALIAS="sessions")}],
+    "jwtsession.W001": [
+        {"SECRET_KEY": "short-secret"},
+        {"JWTSESSION": jwtsession(SECRET_KEYS=["ab" * 40])},
+        {"SECRET_KEY_FALLBACKS": ["old"]},
+    ],
+    "jwtsession.W002": [{"SESSION_ENGINE": "django.contrib.sessions.backends.signed_cookies"}],
+    "jwtsession.W003": [{"CACHES": LOCMEM}, {"CACHES": DUMMY}],
+    "jwtsession.W004": [{"SESSION_COOKIE_SECURE": False}],
+    "jwtsession.W005": [
+        {"JWTSESSION": jwtsession(UPDATE_AGE=1209600)},
+        {"SESSION_COOKIE_AGE": 3600},
+    ],
+    "jwtsession.W006": [
+        {"JWTSESSION": jwtsession(MAX_LIFETIME=86400)},
+        {"SESSION_COOKIE_AGE": 60 * 24 * 3600},
+    ],
+    "jwtsession.W007": [{"SESSION_COOKIE_HTTPONLY": False}],
+}
+DEPLOY_ONLY = {"jwtsession.W004", "jwtsession.W007"}
+SECURE = {"SESSION_COOKIE_SECURE": True, "SESSION_COOKIE_HTTPONLY": True}
+
+
+def _resolve_pem(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Replace the placeholder key kind ``"p256"`` with a PEM generated for this run."""
+    value = overrides.get("JWTSESSION")
+    if not isinstance(value, dict):
+        return overrides
+    resolved = dict(value)
+    if resolved.get("PRIVATE_KEY") == "p256":
+        resolved["PRIVATE_KEY"] = private_pem("p256")
+    if resolved.get("PUBLIC_KEYS") == ["p256"]:
+        resolved["PUBLIC_KEYS"] = [private_pem("p256")]
+    return {**overrides, "JWTSESSION": resolved}
+
+
+def source_ids() -> list[str]:
+    return [f"jwtsession.{match}" for match in ID_PATTERN.findall(SOURCE)]
+
+
+def test_check_ids_are_unique() -> None:
+    counts = Counter(source_ids())
+    assert counts
+    assert [check_id for check_id, count in counts.items() if count > 1] == []
+
+
+def test_every_check_id_has_a_trigger() -> None:
+    assert sorted(TRIGGERS) == sorted(set(source_ids()))
+
+
+def test_ids_follow_their_level() -> None:
+    for check_id, cases in TRIGGERS.items():
+        with override_settings(**{**SECURE, **_resolve_pem(cases[0])}):
+            message = next(m for m in our_messages(deploy=True) if m.id == check_id)
+        expected = Error if check_id.startswith("jwtsession.E") else Warning
+        assert type(message) is expected, check_id
+
+
+@pytest.mark.parametrize(
+    ("check_id", "overrides"),
+    [
+        pytest.param(check_id, overrides, id=f"{check_id}-{index}")
+        for check_id, cases in TRIGGERS.items()
+        for index, overrides in enumerate(cases)
+    ],
+)
+def test_check_triggered(check_id: str, overrides: dict[str, Any]) -> None:
+    deploy = check_id in DEPLOY_ONLY
+    with override_settings(**{**SECURE, **_resolve_pem(overrides)}):
+        assert our_ids(deploy=deploy) == {check_id}
+        if deploy:
+            assert our_ids(deploy=False) == set()
+
+
+def test_clean_configuration_yields_no_messages() -> None:
+    assert our_messages() == []
+    with override_settings(**SECURE):
+        assert our_messages(deploy=True) == []
+
+
+@pytest.mark.parametrize("kind", ["p256", "ed25519"])
+def test_clean_asymmetric_configuration_yields_no_messages(kind: str) -> None:
+    algorithm = {"p256": "ES256", "ed25519": "EdDSA"}[kind]
+    value = jwtsession(ALGORITHM=algorithm, PRIVATE_KEY=private_pem(kind))
+    with override_settings(JWTSESSION=value):
+        assert our_messages() == []
+
+
+def test_subclassed_middleware_counts_as_ours() -> None:
+    middleware = [
+        f"{__name__}.SubclassedSessionMiddleware" if path == OUR_SESSION else path
+        for path in BASE_MIDDLEWARE
+    ]
+    with override_settings(MIDDLEWARE=middleware):
+        assert our_ids() == set()
+
+
+def test_middleware_checks_silent_without_our_engine() -> None:
+    with override_settings(
+        SESSION_ENGINE="django.contrib.sessions.backends.db",
+        MIDDLEWARE=[checks.DJANGO_SESSION_MIDDLEWARE, checks.DJANGO_AUTH_MIDDLEWARE],
+    ):
+        assert our_ids(deploy=True) == set()
+
+
+def test_unknown_key_message_names_the_key() -> None:
+    with override_settings(JWTSESSION=jwtsession(ALGORITM="HS256")):
+        (message,) = our_messages()
+    assert "ALGORITM" in message.msg
+    assert "ALGORITHM" in message.hint
+
+
+def test_missing_cache_alias_message_names_it() -> None:
+    with override_settings(JWTSESSION=jwtsession(CACHE_ALIAS="sessions")):
+        (message,) = our_messages()
+    assert "'sessions'" in message.msg
+
+
+def test_key_errors_do_not_show_key_material() -> None:
+    pem = private_pem("rsa1024")
+    with override_settings(JWTSESSION=jwtsession(ALGORITHM="RS256", PRIVATE_KEY=pem)):
+        (message,) = our_messages()
+    assert message.id == "jwtsession.E003"
+    for line in pem.splitlines()[1:-1]:
+        assert line not in message.msg
+
+
+def test_check_functions_callable_directly() -> None:
+    """The check functions follow Django's signature and can run without the registry."""
+    with override_settings(**SECURE):
+        for check in (
+            checks.check_settings,
+            checks.check_middleware,
+            checks.check_cache,
+            checks.check_cookie_deploy,
+        ):
+            assert check(app_configs=None) == []
+    with override_settings(CACHES=LOCMEM):
+        assert [message.id for message in checks.check_cache()] == ["jwtsession.W003"]

@@ -1,0 +1,459 @@
+"""Settings: read lazily, every key has an effect, invalid values name the key."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from django.contrib.auth.models import User
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+
+from django_jwtsession import checks, codec, conf
+from django_jwtsession.claims import (
+    Claims,
+    build_claims,
+    default_provider,
+    get_provider,
+    related_paths,
+)
+from django_jwtsession.exceptions import (
+    DisallowedHeader,
+    InvalidClaims,
+    TokenTooLarge,
+    UnknownKey,
+)
+from django_jwtsession.keys import get_key_ring
+from tests.keyfiles import private_pem, public_pem
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = 1_800_000_000
+
+Configure = Callable[..., None]
+
+
+@pytest.fixture
+def configure(settings: Any) -> Configure:
+    """Merge values into ``JWTSESSION`` (restored by the ``settings`` fixture)."""
+
+    def apply(**values: Any) -> None:
+        settings.JWTSESSION = {**settings.JWTSESSION, **values}
+
+    return apply
+
+
+def payload(now: int = NOW, **overrides: Any) -> dict[str, Any]:
+    return {"sid": "s" * 32, "iat": now, "exp": now + 3600, "sat": now, "dat": {}, **overrides}
+
+
+def header_of(token: str) -> dict[str, Any]:
+    segment = token.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))  # type: ignore[no-any-return]
+
+
+def custom_provider(user: Any) -> Claims:
+    return Claims(user_id="custom", username="from-provider", roles=frozenset({"custom"}))
+
+
+def a_user() -> User:
+    """An unsaved user: callable claim sources need no database."""
+    return User(pk=7, username="unsaved", is_staff=True)
+
+
+# -- nothing is read at import ----------------------------------------------------------
+IMPORT_EVERYTHING = """
+import importlib, pkgutil
+from collections.abc import Mapping
+
+import django
+from django.conf import settings
+
+
+class Tripwire(Mapping):
+    def _read(self, *args):
+        raise RuntimeError("JWTSESSION was read")
+
+    __getitem__ = __iter__ = __len__ = _read
+
+
+settings.configure(
+    INSTALLED_APPS=[
+        "django.contrib.auth",
+        "django.contrib.contenttypes",
+        "django.contrib.sessions",
+        "django_jwtsession",
+    ],
+    JWTSESSION=Tripwire(),
+    SESSION_ENGINE="django_jwtsession.backends.jwt",
+)
+django.setup()
+import django_jwtsession
+
+prefix = "django_jwtsession."
+names = [info.name for info in pkgutil.walk_packages(django_jwtsession.__path__, prefix)]
+for name in names:
+    importlib.import_module(name)
+from django_jwtsession.conf import get_settings
+
+try:
+    get_settings()
+except RuntimeError as exc:
+    print("imported", len(names), "modules;", exc)
+"""
+
+
+def test_nothing_is_read_at_import_or_ready() -> None:
+    """Importing every module (and ``ready()``) never touches ``JWTSESSION``."""
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    env["PYTHONPATH"] = str(ROOT)
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_EVERYTHING],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "JWTSESSION was read" in result.stdout
+    assert int(result.stdout.split()[1]) >= 10
+
+
+# -- overrides take effect at once -------------------------------------------------------
+def test_override_settings_changes_everything_derived() -> None:
+    ring = get_key_ring()
+    assert conf.get_settings().algorithm == "HS256"
+    with override_settings(JWTSESSION={"ALGORITHM": "HS512", "CLAIMS_PROVIDER": custom_provider}):
+        assert conf.get_settings().algorithm == "HS512"
+        assert get_key_ring().algorithm == "HS512"
+        assert get_key_ring().current.kid != ring.current.kid
+        assert get_provider() is custom_provider
+        assert build_claims(a_user()).username == "from-provider"
+        assert related_paths() == ()
+    assert conf.get_settings().algorithm == "HS256"
+    assert get_key_ring().current.kid == ring.current.kid
+    assert get_provider() is default_provider
+    assert related_paths() == ("subscription",)
+
+
+def test_setting_secret_key_changes_the_ring(settings: Any) -> None:
+    kid = get_key_ring().current.kid
+    settings.SECRET_KEY = "a-completely-different-secret-key-for-this-test"
+    assert get_key_ring().current.kid != kid
+
+
+def test_unset_setting_uses_defaults(settings: Any) -> None:
+    del settings.JWTSESSION
+    resolved = conf.get_settings()
+    for name, default in conf.DEFAULTS.items():
+        if name == "SECRET_KEYS":
+            secrets = (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS)
+            assert resolved.secret_keys == tuple(s.encode() for s in secrets)
+        else:
+            value = getattr(resolved, name.lower())
+            assert value == (tuple(default) if isinstance(default, tuple) else default), name
+
+
+def test_none_setting_uses_defaults(settings: Any) -> None:
+    settings.JWTSESSION = None
+    assert conf.get_settings().algorithm == conf.DEFAULTS["ALGORITHM"]
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        pytest.param({"JWTSESSION": {"ALGORITHM": "HS384"}}, DisallowedHeader, id="algorithm"),
+        pytest.param({"SECRET_KEY": "another-secret-key-0123456789abcdef"}, UnknownKey, id="key"),
+        pytest.param(
+            {"JWTSESSION": {"SECRET_KEYS": ["another-secret-key-0123456789abcdef"]}},
+            UnknownKey,
+            id="secret-keys",
+        ),
+    ],
+)
+def test_flipped_setting_makes_earlier_tokens_unverifiable(
+    change: dict[str, Any], error: type[Exception]
+) -> None:
+    token = codec.encode(payload())
+    with override_settings(**change), pytest.raises(error):
+        codec.decode(token, now=NOW)
+    assert codec.decode(token, now=NOW).payload["sid"] == "s" * 32
+
+
+# -- every setting has an effect ----------------------------------------------------------
+def _strategy(configure: Configure, request: pytest.FixtureRequest) -> None:
+    configure(STRATEGY="jwt")
+    assert conf.get_settings().strategy == "jwt"
+    configure(STRATEGY="cookie")
+    with pytest.raises(ImproperlyConfigured, match="STRATEGY"):
+        conf.get_settings()
+
+
+def _algorithm(configure: Configure, request: pytest.FixtureRequest) -> None:
+    configure(ALGORITHM="HS384")
+    token = codec.encode(payload())
+    assert header_of(token)["alg"] == "HS384"
+    assert codec.decode(token, now=NOW).stale_key is False
+
+
+def _secret_keys(configure: Configure, request: pytest.FixtureRequest) -> None:
+    default_kid = get_key_ring().current.kid
+    configure(SECRET_KEYS=["jwtsession-only-secret-0123456789abcdef"])
+    assert header_of(codec.encode(payload()))["kid"] != default_kid
+
+
+def _private_key(configure: Configure, request: pytest.FixtureRequest) -> None:
+    configure(ALGORITHM="ES256", PRIVATE_KEY=private_pem("p256"))
+    now = int(time.time())
+    token = codec.encode(payload(now))
+    assert jwt.decode(token, public_pem("p256"), algorithms=["ES256"])["sid"] == "s" * 32
+
+
+def _public_keys(configure: Configure, request: pytest.FixtureRequest) -> None:
+    configure(ALGORITHM="ES256", PRIVATE_KEY=private_pem("p256", 0))
+    token = codec.encode(payload())
+    configure(PRIVATE_KEY=private_pem("p256", 1))
+    with pytest.raises(UnknownKey):
+        codec.decode(token, now=NOW)
+    configure(PUBLIC_KEYS=[public_pem("p256", 0)])
+    assert codec.decode(token, now=NOW).stale_key is True
+
+
+def _encrypt(configure: Configure, request: pytest.FixtureRequest) -> None:
+    assert codec.encode(payload()).count(".") == 2
+    configure(ENCRYPT=True)
+    token = codec.encode(payload())
+    assert token.count(".") == 4
+    assert codec.decode(token, now=NOW).payload == payload()
+
+
+def _claims_provider(configure: Configure, request: pytest.FixtureRequest) -> None:
+    configure(CLAIMS_PROVIDER=custom_provider)
+    assert build_claims(a_user()).roles == {"custom"}
+    configure(CLAIMS_PROVIDER="tests.test_conf.custom_provider")
+    assert build_claims(a_user()).username == "from-provider"
+
+
+def _roles_source(configure: Configure, request: pytest.FixtureRequest) -> None:
+    configure(ROLES_SOURCE=lambda user: ["b", "a"])
+    assert default_provider(a_user()).roles == {"a", "b"}
+    configure(ROLES_SOURCE="username")
+    assert default_provider(a_user()).roles == set("unsaved")
+
+
+def _tier_source(configure: Configure, request: pytest.FixtureRequest) -> None:
+    configure(TIER_SOURCE=lambda user: "gold", FLAGS_SOURCE=None)
+    assert default_provider(a_user()).tier == "gold"
+    assert related_paths() == ()
+    configure(TIER_SOURCE="subscription.tier")
+    assert related_paths() == ("subscription",)
+
+
+def _default_tier(configure: Configure, request: pytest.FixtureRequest) -> None:
+    configure(TIER_SOURCE=lambda user: None, DEFAULT_TIER="basic")
+    assert default_provider(a_user()).tier == "basic"
+    configure(DEFAULT_TIER=None)
+    assert default_provider(a_user()).tier is None
+
+
+def _flags_source(configure: Configure, request: pytest.FixtureRequest) -> None:
+    configure(FLAGS_SOURCE=lambda user: ("beta", "dark"), TIER_SOURCE=None)
+    assert default_provider(a_user()).flags == {"beta", "dark"}
+    assert related_paths() == ()
+
+
+def _claims_ttl(configure: Configure, request: pytest.FixtureRequest) -> None:
+    client = request.getfixturevalue("bob_client")
+    with CaptureQueriesContext(connection) as fresh:
+        client.get("/whoami/")
+    assert len(fresh) == 0
+    configure(CLAIMS_TTL=0)
+    with CaptureQueriesContext(connection) as refreshed:
+        response = client.get("/whoami/")
+    assert len(refreshed) > 0
+    assert response.json()["roles"] == ["editor"]
+
+
+def _update_age(configure: Configure, request: pytest.FixtureRequest) -> None:
+    from django.conf import settings
+
+    client = request.getfixturevalue("bob_client")
+    assert settings.SESSION_COOKIE_NAME not in client.get("/whoami/").cookies
+    configure(UPDATE_AGE=0)
+    assert settings.SESSION_COOKIE_NAME in client.get("/whoami/").cookies
+
+
+def _max_lifetime(configure: Configure, request: pytest.FixtureRequest) -> None:
+    token = codec.encode(payload(exp=NOW + 7200))
+    assert codec.decode(token, now=NOW).payload["exp"] == NOW + 7200
+    configure(MAX_LIFETIME=3600)
+    with pytest.raises(InvalidClaims):
+        codec.decode(token, now=NOW)
+
+
+def _leeway(configure: Configure, request: pytest.FixtureRequest) -> None:
+    token = codec.encode(payload(NOW + 20))
+    with pytest.raises(InvalidClaims):
+        codec.decode(token, now=NOW)
+    configure(LEEWAY=30)
+    assert codec.decode(token, now=NOW).payload["iat"] == NOW + 20
+
+
+def _claim_setting(name: str, claim: str) -> Callable[[Configure, pytest.FixtureRequest], None]:
+    def exercise(configure: Configure, request: pytest.FixtureRequest) -> None:
+        plain = codec.encode(payload())
+        configure(**{name: "https://sessions.example"})
+        token = codec.encode(payload())
+        assert codec.decode(token, now=NOW).payload[claim] == "https://sessions.example"
+        with pytest.raises(InvalidClaims):
+            codec.decode(plain, now=NOW)
+
+    return exercise
+
+
+def _max_token_bytes(configure: Configure, request: pytest.FixtureRequest) -> None:
+    token = codec.encode(payload(dat={"x": "y" * 600}))
+    assert codec.decode(token, now=NOW).payload["dat"] == {"x": "y" * 600}
+    configure(MAX_TOKEN_BYTES=512)
+    with pytest.raises(TokenTooLarge):
+        codec.decode(token, now=NOW)
+
+
+def _cache_alias(configure: Configure, request: pytest.FixtureRequest) -> None:
+    assert checks.check_cache() == []
+    configure(CACHE_ALIAS="missing")
+    assert conf.get_settings().cache_alias == "missing"
+    assert [message.id for message in checks.check_cache()] == ["jwtsession.E012"]
+
+
+EXERCISES: dict[str, Callable[[Configure, pytest.FixtureRequest], None]] = {
+    "STRATEGY": _strategy,
+    "ALGORITHM": _algorithm,
+    "SECRET_KEYS": _secret_keys,
+    "PRIVATE_KEY": _private_key,
+    "PUBLIC_KEYS": _public_keys,
+    "ENCRYPT": _encrypt,
+    "CLAIMS_PROVIDER": _claims_provider,
+    "ROLES_SOURCE": _roles_source,
+    "TIER_SOURCE": _tier_source,
+    "DEFAULT_TIER": _default_tier,
+    "FLAGS_SOURCE": _flags_source,
+    "CLAIMS_TTL": _claims_ttl,
+    "UPDATE_AGE": _update_age,
+    "MAX_LIFETIME": _max_lifetime,
+    "LEEWAY": _leeway,
+    "ISSUER": _claim_setting("ISSUER", "iss"),
+    "AUDIENCE": _claim_setting("AUDIENCE", "aud"),
+    "MAX_TOKEN_BYTES": _max_token_bytes,
+    "CACHE_ALIAS": _cache_alias,
+}
+
+
+def test_every_setting_has_an_exercise() -> None:
+    assert sorted(EXERCISES) == sorted(conf.DEFAULTS)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(conf.DEFAULTS))
+def test_setting_takes_effect(
+    name: str, configure: Configure, request: pytest.FixtureRequest
+) -> None:
+    EXERCISES[name](configure, request)
+
+
+# -- invalid values name the key ------------------------------------------------------------
+def _resolve_everything() -> None:
+    conf.get_settings()
+    get_key_ring()
+    get_provider()
+
+
+INVALID = [
+    ("STRATEGY", "cookie"),
+    ("STRATEGY", None),
+    ("ALGORITHM", "none"),
+    ("ALGORITHM", "hs256"),
+    ("ALGORITHM", "RS512"),
+    ("ALGORITHM", None),
+    ("SECRET_KEYS", "a-single-string"),
+    ("SECRET_KEYS", b"a-single-bytes"),
+    ("SECRET_KEYS", ["ok-secret-0123456789abcdef0123456789", 3]),
+    ("SECRET_KEYS", []),
+    ("SECRET_KEYS", [""]),
+    ("PRIVATE_KEY", 12345),
+    ("PUBLIC_KEYS", "-----BEGIN PUBLIC KEY-----"),
+    ("PUBLIC_KEYS", [12345]),
+    ("ENCRYPT", "false"),
+    ("ENCRYPT", 1),
+    ("CLAIMS_PROVIDER", "no.such.module.provider"),
+    ("CLAIMS_PROVIDER", 5),
+    ("ROLES_SOURCE", 5),
+    ("TIER_SOURCE", 5),
+    ("FLAGS_SOURCE", ["subscription.flags"]),
+    ("DEFAULT_TIER", 3),
+    ("CLAIMS_TTL", -1),
+    ("CLAIMS_TTL", "300"),
+    ("CLAIMS_TTL", 1.5),
+    ("CLAIMS_TTL", True),
+    ("UPDATE_AGE", -1),
+    ("UPDATE_AGE", None),
+    ("MAX_LIFETIME", 59),
+    ("LEEWAY", -1),
+    ("ISSUER", 1),
+    ("AUDIENCE", ["https://sessions.example"]),
+    ("MAX_TOKEN_BYTES", 511),
+    ("CACHE_ALIAS", None),
+]
+
+
+def test_invalid_values_cover_every_setting() -> None:
+    assert {name for name, _ in INVALID} == set(conf.DEFAULTS)
+
+
+@pytest.mark.parametrize(("name", "value"), INVALID, ids=repr)
+def test_invalid_value_names_the_key(configure: Configure, name: str, value: Any) -> None:
+    asymmetric = {"ALGORITHM": "ES256", "PRIVATE_KEY": private_pem("p256")}
+    if name == "PRIVATE_KEY" or (name == "PUBLIC_KEYS" and not isinstance(value, str)):
+        configure(**asymmetric)
+    configure(**{name: value})
+    with pytest.raises(ImproperlyConfigured, match=rf"JWTSESSION\['{name}'\]"):
+        _resolve_everything()
+
+
+def test_unknown_key_is_named(configure: Configure) -> None:
+    configure(ALGORITHMS=["HS256"])
+    with pytest.raises(ImproperlyConfigured, match="ALGORITHMS"):
+        conf.get_settings()
+
+
+@pytest.mark.parametrize("value", ["HS256", ["ALGORITHM"], 1])
+def test_setting_not_a_dict_is_named(settings: Any, value: Any) -> None:
+    settings.JWTSESSION = value
+    with pytest.raises(ImproperlyConfigured, match="JWTSESSION must be a dict"):
+        conf.get_settings()
+
+
+def test_missing_secret_key_is_named(settings: Any) -> None:
+    settings.SECRET_KEY = ""
+    settings.SECRET_KEY_FALLBACKS = []
+    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY"):
+        conf.get_settings()
+
+
+def test_invalid_value_recovers_after_fix(configure: Configure) -> None:
+    configure(CLAIMS_TTL=-1)
+    with pytest.raises(ImproperlyConfigured):
+        conf.get_settings()
+    configure(CLAIMS_TTL=10)
+    assert conf.get_settings().claims_ttl == 10

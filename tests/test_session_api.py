@@ -1,0 +1,427 @@
+"""The session API behaves as with Django's own engines (DESIGN.md invariant 5)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY
+from django.contrib.auth.models import User
+from django.test import Client, override_settings
+
+from django_jwtsession.backends.jwt import SessionStore
+from django_jwtsession.conf import get_settings
+from django_jwtsession.cookies import CHUNK_SIZE
+from django_jwtsession.exceptions import SessionTooLarge
+from django_jwtsession.keys import get_key_ring
+from tests.conftest import (
+    PASSWORD,
+    drop_deleted_cookies,
+    jwtsession_settings,
+    make_user,
+    resign_session,
+    session_token,
+    token_header,
+    token_payload,
+)
+
+COOKIE = settings.SESSION_COOKIE_NAME
+OLD_SECRET = "old-secret-key-7c1e9a3f5b2d8c4e6a0f1b3d5e7a9c2e"
+NEW_SECRET = "new-secret-key-2b8d4f6a0c1e3b5d7f9a2c4e6b8d0f1a"
+
+
+def whoami(client: Client) -> dict[str, Any]:
+    data: dict[str, Any] = client.get("/whoami/").json()
+    return data
+
+
+def assert_cookie_deleted(response: Any, name: str = COOKIE) -> None:
+    assert response.cookies[name].value == ""
+    assert response.cookies[name]["max-age"] == 0
+
+
+# -- login and logout ----------------------------------------------------------------------------
+
+
+def test_client_login(bob: User) -> None:
+    client = Client()
+    assert client.login(username="bob", password=PASSWORD)
+    assert whoami(client)["username"] == "bob"
+
+
+def test_client_login_refuses_a_wrong_password(bob: User) -> None:
+    client = Client()
+    assert not client.login(username="bob", password="wrong")
+    assert whoami(client) == {"authenticated": False}
+
+
+def test_force_login(bob: User, django_assert_num_queries: Any) -> None:
+    client = Client()
+    client.force_login(bob)
+    with django_assert_num_queries(0):
+        assert whoami(client)["roles"] == ["editor"]
+
+
+def test_login_view_signs_in_and_cycles_the_session_id(
+    bob: User, django_assert_num_queries: Any
+) -> None:
+    client = Client()
+    client.get("/set/?color=blue")
+    anonymous_id = client.session.session_id
+    response = client.post("/accounts/login/", {"username": "bob", "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.session.session_id != anonymous_id  # session fixation defence
+    assert client.get("/get/?color").json() == {"color": "blue"}  # cycle_key keeps the data
+    with django_assert_num_queries(0):  # claims were built at login
+        assert whoami(client)["tier"] == "pro"
+
+
+def test_login_view_with_a_wrong_password_stays_anonymous(bob: User) -> None:
+    client = Client()
+    response = client.post("/accounts/login/", {"username": "bob", "password": "wrong"})
+    assert response.status_code == 200
+    assert whoami(client) == {"authenticated": False}
+
+
+def test_login_as_another_user_flushes_the_previous_session(bob_client: Client) -> None:
+    make_user("carol", tier="free")
+    bob_client.get("/set/?color=blue")
+    response = bob_client.post("/accounts/login/", {"username": "carol", "password": PASSWORD})
+    assert response.status_code == 302
+    assert whoami(bob_client)["username"] == "carol"
+    assert whoami(bob_client)["roles"] == []
+    assert bob_client.get("/get/?color").json() == {"color": None}
+
+
+def test_logout_view_deletes_the_cookie(bob_client: Client) -> None:
+    response = bob_client.post("/accounts/logout/")
+    assert response.status_code == 200
+    assert_cookie_deleted(response)
+    assert whoami(bob_client) == {"authenticated": False}
+    drop_deleted_cookies(bob_client, response)
+    assert whoami(bob_client) == {"authenticated": False}
+
+
+def test_logout_with_a_chunked_session_deletes_every_chunk(bob_client: Client) -> None:
+    chunks = [
+        c for c in bob_client.get("/set-big/?size=6000").cookies if c.startswith(f"{COOKIE}.")
+    ]
+    assert chunks
+    response = bob_client.post("/accounts/logout/")
+    for name in (COOKIE, *chunks):
+        assert_cookie_deleted(response, name)
+
+
+# -- cycle_key, flush, set_expiry ----------------------------------------------------------------
+
+
+def test_cycle_key_changes_session_id_and_keeps_data(bob_client: Client) -> None:
+    bob_client.get("/set/?color=blue")
+    before = bob_client.session.session_id
+    response = bob_client.get("/cycle/")
+    after = response.content.decode()
+    assert after
+    assert after != before
+    assert bob_client.session.session_id == after
+    assert bob_client.get("/get/?color").json() == {"color": "blue"}
+    assert whoami(bob_client)["username"] == "bob"
+
+
+def test_flush_ends_the_session(bob_client: Client) -> None:
+    bob_client.get("/set/?color=blue")
+    response = bob_client.get("/flush/")
+    assert_cookie_deleted(response)
+    assert whoami(bob_client) == {"authenticated": False}
+    assert bob_client.get("/get/?color").json() == {"color": None}
+
+
+def test_set_expiry_seconds(bob_client: Client) -> None:
+    response = bob_client.get("/expiry/?seconds=600")
+    morsel = response.cookies[COOKIE]
+    assert morsel["max-age"] == 600
+    payload = token_payload(morsel.value)
+    assert payload["exp"] - payload["iat"] == 600
+    assert whoami(bob_client)["username"] == "bob"
+
+
+def test_set_expiry_zero_is_a_browser_session_cookie(bob_client: Client) -> None:
+    response = bob_client.get("/expiry/?seconds=0")
+    morsel = response.cookies[COOKIE]
+    assert morsel.value
+    assert morsel["max-age"] == ""
+    assert morsel["expires"] == ""
+    assert bob_client.session.get_expire_at_browser_close()
+    payload = token_payload(morsel.value)
+    assert 0 < payload["exp"] - payload["iat"] <= settings.SESSION_COOKIE_AGE
+    assert whoami(bob_client)["username"] == "bob"
+
+
+def test_set_expiry_in_the_past_ends_the_session(bob_client: Client) -> None:
+    response = bob_client.get("/expiry/past/")
+    assert int(response.cookies[COOKIE]["max-age"] or 0) <= 0  # the browser drops it
+    assert whoami(bob_client) == {"authenticated": False}  # and a replay is refused
+
+
+# -- messages ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "storage",
+    [
+        "django.contrib.messages.storage.fallback.FallbackStorage",
+        "django.contrib.messages.storage.session.SessionStorage",
+    ],
+)
+@pytest.mark.parametrize("text", ["saved", "long " * 600], ids=["short", "over-cookie-limit"])
+def test_messages(bob_client: Client, storage: str, text: str) -> None:
+    with override_settings(MESSAGE_STORAGE=storage):
+        assert bob_client.get("/message/add/", {"text": text}).status_code == 200
+        assert bob_client.get("/message/read/").json() == {"messages": [text]}
+        assert bob_client.get("/message/read/").json() == {"messages": []}
+        assert whoami(bob_client)["username"] == "bob"
+
+
+def test_session_storage_messages_travel_in_the_token(bob_client: Client) -> None:
+    with override_settings(
+        MESSAGE_STORAGE="django.contrib.messages.storage.session.SessionStorage"
+    ):
+        bob_client.get("/message/add/", {"text": "saved"})
+        assert "_messages" in token_payload(session_token(bob_client))["dat"]
+        bob_client.get("/message/read/")
+        assert "_messages" not in token_payload(session_token(bob_client))["dat"]
+
+
+def test_messages_for_an_anonymous_session() -> None:
+    client = Client()
+    client.get("/message/add/", {"text": "hello " * 600})
+    assert client.get("/message/read/").json() == {"messages": ["hello " * 600]}
+
+
+# -- password change -----------------------------------------------------------------------------
+
+
+def test_password_change_keeps_this_session_and_ends_the_others(bob: User) -> None:
+    this, other = Client(), Client()
+    assert this.login(username="bob", password=PASSWORD)
+    assert other.login(username="bob", password=PASSWORD)
+    before = this.session.session_id
+    response = this.post("/password/", {"password": "a-new-password-0425"})
+    assert response.status_code == 200
+    assert this.session.session_id != before  # update_session_auth_hash cycles the key
+    with jwtsession_settings(CLAIMS_TTL=0):  # every request refreshes its claims
+        assert whoami(this)["username"] == "bob"
+        response = other.get("/whoami/")
+        assert response.json() == {"authenticated": False}
+        assert_cookie_deleted(response)
+    assert whoami(other) == {"authenticated": False}
+    assert Client().login(username="bob", password="a-new-password-0425")
+
+
+# -- client.session --------------------------------------------------------------------------------
+
+
+def test_client_session_read_and_modify(bob: User, bob_client: Client) -> None:
+    bob_client.get("/set/?color=blue")
+    session = bob_client.session
+    assert session["color"] == "blue"
+    assert session.claims is not None
+    assert session.claims.user_id == str(bob.pk)
+    session["size"] = "xl"
+    session.save()
+    bob_client.cookies[COOKIE] = session.session_key  # the token is the session
+    assert bob_client.get("/get/?color&size").json() == {"color": "blue", "size": "xl"}
+    assert whoami(bob_client)["username"] == "bob"
+
+
+def test_client_session_of_an_anonymous_client() -> None:
+    client = Client()
+    session = client.session
+    session["color"] = "green"
+    session.save()
+    client.cookies[COOKIE] = session.session_key
+    assert client.get("/get/?color").json() == {"color": "green"}
+
+
+# -- sliding expiry and the absolute lifetime ----------------------------------------------------
+
+
+def test_read_only_request_sets_no_cookie(bob_client: Client) -> None:
+    bob_client.get("/set/?color=blue")
+    for path in ("/whoami/", "/get/?color"):
+        response = bob_client.get(path)
+        assert response.status_code == 200
+        assert COOKIE not in response.cookies
+
+
+def test_read_only_request_before_update_age_sets_no_cookie(bob_client: Client) -> None:
+    now = int(time.time())
+    age = get_settings().update_age - 60
+    resign_session(bob_client, iat=now - age, sat=now - age)
+    assert COOKIE not in bob_client.get("/whoami/").cookies
+
+
+def test_update_age_passed_reissues_with_a_later_exp(
+    bob_client: Client, django_assert_num_queries: Any
+) -> None:
+    now = int(time.time())
+    age = get_settings().update_age + 60
+    old = resign_session(
+        bob_client, iat=now - age, sat=now - age, exp=now - age + settings.SESSION_COOKIE_AGE
+    )
+    with django_assert_num_queries(0):  # claims are still fresh: no query to slide
+        response = bob_client.get("/whoami/")
+    assert response.json()["username"] == "bob"
+    new = token_payload(response.cookies[COOKIE].value)
+    assert new["exp"] > old["exp"]
+    assert new["iat"] > old["iat"]
+    assert (new["sid"], new["sat"], new["dat"]) == (old["sid"], old["sat"], old["dat"])
+    assert COOKIE not in bob_client.get("/whoami/").cookies  # slid: quiet again
+
+
+def test_session_older_than_max_lifetime_is_refused(bob_client: Client) -> None:
+    now = int(time.time())
+    started = now - get_settings().max_lifetime - 60
+    resign_session(bob_client, sat=started, iat=now - 60, exp=now + 600)
+    response = bob_client.get("/whoami/")
+    assert response.json() == {"authenticated": False}
+    assert_cookie_deleted(response)
+
+
+def test_exp_never_passes_the_max_lifetime(bob_client: Client) -> None:
+    now = int(time.time())
+    started = now - get_settings().max_lifetime + 600
+    age = get_settings().update_age + 60
+    resign_session(
+        bob_client, sat=started, iat=now - age, exp=started + get_settings().max_lifetime
+    )
+    response = bob_client.get("/whoami/")
+    assert response.json()["username"] == "bob"
+    morsel = response.cookies[COOKIE]
+    assert token_payload(morsel.value)["exp"] <= started + get_settings().max_lifetime
+    assert 0 < morsel["max-age"] <= 600
+
+
+@pytest.mark.parametrize("signed_in", [True, False], ids=["signed-in", "new-session"])
+def test_max_lifetime_caps_a_long_set_expiry(bob: User, signed_in: bool) -> None:
+    client = Client()
+    with jwtsession_settings(MAX_LIFETIME=3600):
+        if signed_in:
+            client.force_login(bob)
+        response = client.get(f"/expiry/?seconds={7 * 24 * 3600}")
+        morsel = response.cookies[COOKIE]
+        payload = token_payload(morsel.value)
+        assert payload["exp"] <= payload["sat"] + 3600
+        assert 0 < morsel["max-age"] <= 3600
+        assert whoami(client).get("username") == ("bob" if signed_in else None)
+
+
+# -- key rotation --------------------------------------------------------------------------------
+
+
+def test_key_rotation_keeps_the_session_and_reissues_under_the_new_key(
+    bob: User, django_assert_num_queries: Any
+) -> None:
+    client = Client()
+    with override_settings(SECRET_KEY=OLD_SECRET, SECRET_KEY_FALLBACKS=[]):
+        assert client.login(username="bob", password=PASSWORD)
+        old_kid = get_key_ring().current.kid
+    old_token = session_token(client)
+    assert token_header(old_token)["kid"] == old_kid
+
+    with override_settings(SECRET_KEY=NEW_SECRET, SECRET_KEY_FALLBACKS=[OLD_SECRET]):
+        new_kid = get_key_ring().current.kid
+        with django_assert_num_queries(0):
+            response = client.get("/whoami/")
+        assert response.json()["username"] == "bob"
+        reissued = response.cookies[COOKIE].value
+        assert token_header(reissued)["kid"] == new_kid != old_kid
+        assert token_payload(reissued)["sid"] == token_payload(old_token)["sid"]
+        assert COOKIE not in client.get("/whoami/").cookies  # re-issued once
+
+    with override_settings(SECRET_KEY=NEW_SECRET, SECRET_KEY_FALLBACKS=[]):
+        assert whoami(client)["username"] == "bob"  # the new key alone verifies it
+    assert whoami(Client()) == {"authenticated": False}
+    client.cookies[COOKIE] = old_token
+    with override_settings(SECRET_KEY=NEW_SECRET, SECRET_KEY_FALLBACKS=[]):
+        assert whoami(client) == {"authenticated": False}  # the retired key no longer does
+
+
+def test_key_rotation_upgrades_the_session_auth_hash_at_refresh(bob: User) -> None:
+    client = Client()
+    with override_settings(SECRET_KEY=OLD_SECRET, SECRET_KEY_FALLBACKS=[]):
+        assert client.login(username="bob", password=PASSWORD)
+        old_hash = client.session[HASH_SESSION_KEY]
+    with override_settings(SECRET_KEY=NEW_SECRET, SECRET_KEY_FALLBACKS=[OLD_SECRET]):
+        with jwtsession_settings(CLAIMS_TTL=0):
+            assert whoami(client)["username"] == "bob"
+        assert client.session[HASH_SESSION_KEY] != old_hash
+    with (
+        override_settings(SECRET_KEY=NEW_SECRET, SECRET_KEY_FALLBACKS=[]),
+        jwtsession_settings(CLAIMS_TTL=0),
+    ):
+        assert whoami(client)["username"] == "bob"
+
+
+def test_key_rotation_without_a_refresh_in_between_ends_the_session_at_refresh(bob: User) -> None:
+    """As Django's get_user(): a session hash made with a retired SECRET_KEY no longer verifies."""
+    client = Client()
+    with override_settings(SECRET_KEY=OLD_SECRET, SECRET_KEY_FALLBACKS=[]):
+        assert client.login(username="bob", password=PASSWORD)
+    with override_settings(SECRET_KEY=NEW_SECRET, SECRET_KEY_FALLBACKS=[OLD_SECRET]):
+        assert whoami(client)["username"] == "bob"  # re-issued under the new key
+    with (
+        override_settings(SECRET_KEY=NEW_SECRET, SECRET_KEY_FALLBACKS=[]),
+        jwtsession_settings(CLAIMS_TTL=0),
+    ):
+        assert whoami(client) == {"authenticated": False}
+
+
+# -- cookie size ---------------------------------------------------------------------------------
+
+
+def test_big_session_round_trips_in_chunked_cookies(
+    bob_client: Client, django_assert_num_queries: Any
+) -> None:
+    response = bob_client.get("/set-big/?size=10000")
+    names = [COOKIE, *(f"{COOKIE}.{index}" for index in range(1, len(response.cookies)))]
+    assert sorted(response.cookies) == sorted(names)
+    assert len(names) >= 3
+    first = response.cookies[COOKIE]
+    for name in names:
+        morsel = response.cookies[name]
+        assert 0 < len(morsel.value) <= CHUNK_SIZE
+        for attribute in ("max-age", "path", "httponly", "samesite"):
+            assert morsel[attribute] == first[attribute]
+    assert bob_client.get("/get/?big").json() == {"big": "x" * 10_000}
+    with django_assert_num_queries(0):
+        assert whoami(bob_client)["username"] == "bob"
+
+    response = bob_client.get("/set-big/?size=10")
+    assert response.cookies[COOKIE].value
+    for name in names[1:]:
+        assert_cookie_deleted(response, name)
+    drop_deleted_cookies(bob_client, response)
+    assert set(bob_client.cookies) == {COOKIE}
+    assert bob_client.get("/get/?big").json() == {"big": "x" * 10}
+    assert whoami(bob_client)["username"] == "bob"
+
+
+def test_session_over_max_token_bytes_raises_on_save(bob_client: Client) -> None:
+    before = session_token(bob_client)
+    limit = get_settings().max_token_bytes
+    with pytest.raises(SessionTooLarge, match=r"MAX_TOKEN_BYTES.*\(16384\)"):
+        bob_client.get(f"/set-big/?size={limit}")
+    assert session_token(bob_client) == before  # nothing was half written
+    assert whoami(bob_client)["username"] == "bob"
+
+
+def test_store_save_over_max_token_bytes_raises() -> None:
+    store = SessionStore()
+    store["big"] = "x" * 100
+    with jwtsession_settings(MAX_TOKEN_BYTES=1024):
+        store.save()
+        store["big"] = "x" * 1000
+        with pytest.raises(SessionTooLarge, match=r"request\.session"):
+            store.save()

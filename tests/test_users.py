@@ -1,0 +1,202 @@
+"""``request.user`` from claims: no SQL for claims, the real user once for the rest."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.test import Client, RequestFactory
+
+from django_jwtsession.middleware import AuthenticationMiddleware, SessionMiddleware
+from django_jwtsession.users import ClaimsUser
+from tests.conftest import make_user
+from tests.testapp.models import Note
+
+COOKIE = settings.SESSION_COOKIE_NAME
+
+
+def request_for(client: Client) -> HttpRequest:
+    """A request carrying ``client``'s cookies, through both middlewares' request phase."""
+    factory = RequestFactory()
+    factory.cookies = client.cookies
+    request = factory.get("/")
+
+    def get_response(request: HttpRequest) -> HttpResponse:
+        return HttpResponse()
+
+    SessionMiddleware(get_response).process_request(request)
+    AuthenticationMiddleware(get_response).process_request(request)
+    return request
+
+
+@pytest.fixture
+def user(bob_client: Client) -> Any:
+    user = request_for(bob_client).user
+    assert type(user) is ClaimsUser
+    return user
+
+
+def test_claim_attributes_cost_no_sql(user: Any, bob: User, django_assert_num_queries: Any) -> None:
+    with django_assert_num_queries(0):
+        assert user.pk == bob.pk
+        assert user.id == bob.id
+        assert user.username == "bob"
+        assert user.get_username() == "bob"
+        assert user.is_active is True
+        assert user.is_staff is False
+        assert user.is_superuser is False
+        assert user.is_authenticated is True
+        assert user.is_anonymous is False
+        assert user.roles == frozenset({"editor"})
+        assert user.tier == "pro"
+        assert user.flags == frozenset({"beta"})
+        assert user.claims.user_id == str(bob.pk)
+    assert not user.is_loaded
+
+
+def test_staff_and_superuser_come_from_claims(db: None, django_assert_num_queries: Any) -> None:
+    alice = make_user("alice", roles=("admin",), is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(alice)
+    user = request_for(client).user
+    with django_assert_num_queries(0):
+        assert (user.is_staff, user.is_superuser, user.roles) == (True, True, {"admin"})
+        assert user.tier == "free"  # DEFAULT_TIER: alice has no Subscription
+
+
+def test_other_attributes_load_the_real_user_once(
+    user: Any, django_assert_num_queries: Any
+) -> None:
+    with django_assert_num_queries(1):
+        assert user.email == "bob@example.com"
+    with django_assert_num_queries(0):
+        assert user.first_name == ""
+        assert user.last_login is not None
+        assert user.check_password("test-password")
+        assert user.get_username() == "bob"
+    assert user.is_loaded
+
+
+def test_has_perm_loads_the_real_user(user: Any) -> None:
+    assert user.has_perm("auth.add_user") is False
+    assert user.is_loaded
+
+
+def test_fk_assignment_costs_no_sql(user: Any, bob: User, django_assert_num_queries: Any) -> None:
+    with django_assert_num_queries(0):
+        note = Note(owner=user, text="first")
+        other = Note(text="second")
+        other.owner = user
+    with django_assert_num_queries(2):
+        note.save()
+        other.save()
+    assert not user.is_loaded
+    assert list(Note.objects.filter(owner=bob).values_list("text", flat=True).order_by("pk")) == [
+        "first",
+        "second",
+    ]
+
+
+def test_fk_assignment_through_a_view(
+    bob: User, bob_client: Client, django_assert_num_queries: Any
+) -> None:
+    with django_assert_num_queries(1):  # the INSERT only
+        response = bob_client.get("/note/")
+    assert response.content.decode() == str(bob.pk)
+    assert Note.objects.get().owner == bob
+
+
+def test_isinstance_of_the_user_model(user: Any, django_assert_num_queries: Any) -> None:
+    with django_assert_num_queries(0):
+        assert isinstance(user, User)
+        assert isinstance(user, AbstractBaseUser)
+        assert not isinstance(user, AnonymousUser)
+
+
+def test_equality_and_hashing_against_the_real_user(
+    user: Any, bob: User, bob_client: Client, django_assert_num_queries: Any
+) -> None:
+    carol = make_user("carol")
+    with django_assert_num_queries(0):
+        assert user == bob
+        assert bob == user
+        assert user != carol
+        assert carol != user
+        assert hash(user) == hash(bob)
+        assert user in {bob}
+        assert bob in {user}
+        assert user == request_for(bob_client).user
+        assert user != "bob"
+    assert not user.is_loaded
+
+
+def test_save_never_writes_stale_claims(user: Any, bob: User) -> None:
+    User.objects.filter(pk=bob.pk).update(is_staff=True, is_superuser=True)
+    user.first_name = "Robert"
+    user.save()
+    bob.refresh_from_db()
+    assert (bob.first_name, bob.is_staff, bob.is_superuser) == ("Robert", True, True)
+
+
+def test_save_without_changes_never_writes_stale_claims(user: Any, bob: User) -> None:
+    User.objects.filter(pk=bob.pk).update(is_active=True, is_staff=True, username="robert")
+    user.save()
+    bob.refresh_from_db()
+    assert (bob.username, bob.is_staff) == ("robert", True)
+
+
+def test_copy_and_deepcopy(user: Any, bob: User, django_assert_num_queries: Any) -> None:
+    with django_assert_num_queries(0):
+        shallow, deep = copy.copy(user), copy.deepcopy(user)
+        for duplicate in (shallow, deep):
+            assert type(duplicate) is ClaimsUser
+            assert duplicate == bob
+            assert duplicate.roles == user.roles
+            assert not duplicate.is_loaded
+    assert user.email  # loads the real user
+    for duplicate in (copy.copy(user), copy.deepcopy(user)):
+        assert type(duplicate) is User
+        assert duplicate == bob
+
+
+def test_str_and_repr(user: Any, django_assert_num_queries: Any) -> None:
+    with django_assert_num_queries(0):
+        assert str(user) == "bob"
+        assert "bob" in repr(user)
+
+
+def test_auser_returns_the_same_user(bob_client: Client) -> None:
+    request = request_for(bob_client)
+    assert async_to_sync(request.auser)() is request.user
+
+
+@pytest.mark.django_db
+def test_no_session_is_the_anonymous_user(django_assert_num_queries: Any) -> None:
+    with django_assert_num_queries(0):
+        request = request_for(Client())
+        assert isinstance(request.user, AnonymousUser)
+
+
+@pytest.mark.parametrize("change", ["delete", "deactivate"])
+def test_real_user_gone_while_claims_are_fresh(user: Any, bob: User, change: str) -> None:
+    if change == "delete":
+        bob.delete()
+    else:
+        User.objects.filter(pk=bob.pk).update(is_active=False)
+    with pytest.raises(PermissionDenied):
+        user.email  # noqa: B018
+
+
+def test_real_user_gone_ends_the_session_through_a_view(bob: User, bob_client: Client) -> None:
+    bob.delete()
+    response = bob_client.get("/email/")
+    assert response.status_code == 403
+    assert response.cookies[COOKIE]["max-age"] == 0
+    assert bob_client.get("/whoami/").json() == {"authenticated": False}
