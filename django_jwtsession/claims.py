@@ -70,17 +70,21 @@ class Claims:
             or type(extra) is not dict
         ):
             raise ValueError("malformed claims")
-        return cls(
-            user_id,
-            username,
-            is_active,
-            is_staff,
-            is_superuser,
-            frozenset(roles),
-            tier,
-            frozenset(flags),
-            extra,
+        # Every member is checked above; filling __dict__ directly skips the frozen
+        # dataclass __init__ (nine object.__setattr__ calls) on the hot path.
+        claims = object.__new__(cls)
+        claims.__dict__.update(
+            user_id=user_id,
+            username=username,
+            is_active=is_active,
+            is_staff=is_staff,
+            is_superuser=is_superuser,
+            roles=frozenset(roles),
+            tier=tier,
+            flags=frozenset(flags),
+            extra=extra,
         )
+        return claims
 
 
 def _is_str_list(value: Any) -> TypeGuard[list[str]]:

@@ -64,7 +64,7 @@ def b64url_decode(segment: str) -> bytes:
 
 def _json_object(raw: bytes, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(raw)
+        value = json.loads(raw.decode("utf-8"))  # we only ever emit ASCII JSON
     except (ValueError, RecursionError):
         raise MalformedToken(f"{what} is not JSON") from None
     if type(value) is not dict:
@@ -169,7 +169,7 @@ def decode(token: str, *, now: int | None = None) -> Decoded:
     if key is None:
         raise UnknownKey("unknown kid")
     signing_input = token[: len(header) + len(body) + 1].encode("ascii")
-    if not _verify(kid, key, signing_input, b64url_decode(signature)):
+    if not _verify(kid, key, signing_input, signature):
         raise BadSignature("signature does not verify")
     payload = _json_object(b64url_decode(body), "payload")
     check_claims(payload, conf, int(time.time()) if now is None else now)
@@ -186,13 +186,18 @@ def _hmac_states() -> dict[str, hmac.HMAC]:
     return {kid: hmac.new(key.verify_key, digestmod=digest) for kid, key in ring.verifiers.items()}
 
 
-def _verify(kid: str, key: SigningKey, signing_input: bytes, signature: bytes) -> bool:
+def _verify(kid: str, key: SigningKey, signing_input: bytes, signature: str) -> bool:
+    """Check ``signature`` (its base64url segment) over ``signing_input``.
+
+    HMAC signatures are compared in their canonical base64url form, so a segment
+    that decodes to the same bytes through different padding bits is refused too.
+    """
     state = _hmac_states().get(kid)
     if state is None:
-        return bool(key.algorithm.verify(signing_input, key.verify_key, signature))
+        return bool(key.algorithm.verify(signing_input, key.verify_key, b64url_decode(signature)))
     mac = state.copy()
     mac.update(signing_input)
-    return hmac.compare_digest(mac.digest(), signature)
+    return hmac.compare_digest(b64url_encode(mac.digest()), signature)
 
 
 def _int_claim(payload: dict[str, Any], name: str) -> int:

@@ -36,6 +36,10 @@ _user_model = derived(get_user_model)  # apps.get_model() per request is measura
 class ClaimsUser(LazyObject):  # type: ignore[type-arg]  # generic only in django-stubs
     """A lazy user: claims first, the real user (one query) for everything else."""
 
+    # LazyObject's Python-level __getattribute__ only hides its dunder proxies from
+    # hasattr(); it costs a function call on every attribute read of request.user.
+    __getattribute__ = object.__getattribute__
+
     def __init__(self, claims: Claims, model: type[Model], loader: Callable[[], Model]) -> None:
         d = self.__dict__
         pk = model._meta.pk.to_python(claims.user_id)

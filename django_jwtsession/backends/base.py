@@ -12,10 +12,12 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, SessionBase
 from django.utils.crypto import get_random_string
+from django.utils.module_loading import import_string
 
 from ..claims import Claims, build_claims
 from ..conf import get_settings
@@ -37,13 +39,22 @@ class ClaimsSessionBase(SessionBase):
         async def _aget_session(self, no_load: bool = False) -> dict[str, Any]: ...
 
     def __init__(self, session_key: str | None = None) -> None:
-        super().__init__(session_key)
+        # SessionBase.__init__ minus its per-request import of SESSION_SERIALIZER,
+        # which these stores never use (the token format is always JSON).
+        self._session_key = session_key
+        self.accessed = False
+        self.modified = False
         self._sid: str | None = None
         self._started: int | None = None
         self._claims: Claims | None = None
         self._claims_at: int | None = None
         self.rejected: str | None = None
         """Why the incoming session was refused (a ``TokenError.reason``), else None."""
+
+    @property
+    def serializer(self) -> Any:
+        """Django's ``SESSION_SERIALIZER`` (kept for API compatibility; unused here)."""
+        return import_string(settings.SESSION_SERIALIZER)
 
     # -- public additions -------------------------------------------------
     @property
