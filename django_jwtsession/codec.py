@@ -221,6 +221,9 @@ def check_claims(payload: dict[str, Any], conf: JWTSessionSettings, now: int) ->
         type(payload["clm"]) is not dict or type(payload.get("cat")) is not int
     ):
         raise InvalidClaims("clm must be an object with an integer cat")
+    for counter in ("mv", "rev", "gre"):
+        if counter in payload and _int_claim(payload, counter) < 0:
+            raise InvalidClaims(f"{counter} must not be negative")
     if "nbf" in payload and _int_claim(payload, "nbf") > now + conf.leeway:
         raise InvalidClaims("not yet valid")
     if issued_at > now + conf.leeway or started > issued_at:

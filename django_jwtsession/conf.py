@@ -42,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "AUDIENCE": None,
     "MAX_TOKEN_BYTES": 16384,
     "CACHE_ALIAS": "default",
+    "STATE_CACHE_TIMEOUT": 24 * 3600,
+    "MARK_MODELS": {},
 }
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -84,6 +86,8 @@ class JWTSessionSettings:
     audience: str | None
     max_token_bytes: int
     cache_alias: str
+    state_cache_timeout: int
+    mark_models: dict[str, str]
 
     @property
     def is_hmac(self) -> bool:
@@ -159,6 +163,15 @@ def get_settings() -> JWTSessionSettings:
             raise ImproperlyConfigured(
                 f"{SETTING_NAME}[{name!r}] must be a dotted path or a callable, got {value!r}."
             )
+    mark_models = raw.get("MARK_MODELS", DEFAULTS["MARK_MODELS"])
+    if not isinstance(mark_models, Mapping) or not all(
+        isinstance(label, str) and isinstance(path, str) and "." in label and path
+        for label, path in mark_models.items()
+    ):
+        raise ImproperlyConfigured(
+            f"{SETTING_NAME}['MARK_MODELS'] must map 'app_label.Model' to the path of its user, "
+            "e.g. {'billing.Subscription': 'user'}."
+        )
     return JWTSessionSettings(
         strategy=strategy,
         algorithm=algorithm,
@@ -179,4 +192,6 @@ def get_settings() -> JWTSessionSettings:
         audience=raw.get("AUDIENCE"),
         max_token_bytes=_int_setting(raw, "MAX_TOKEN_BYTES", minimum=512),
         cache_alias=raw.get("CACHE_ALIAS", DEFAULTS["CACHE_ALIAS"]),
+        state_cache_timeout=_int_setting(raw, "STATE_CACHE_TIMEOUT", minimum=1),
+        mark_models=dict(mark_models),
     )

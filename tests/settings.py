@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 from sandbox.env import cache, database_from_url
 
@@ -55,7 +57,7 @@ TEMPLATES = [
 DATABASES = {
     "default": database_from_url(os.environ.get("DATABASE_URL", "sqlite:///:memory:")),
 }
-CACHES = {"default": cache()}
+CACHES = {"default": cache(Path(tempfile.mkdtemp(prefix="jwtsession-test-cache-")))}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_URL = "static/"

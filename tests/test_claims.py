@@ -10,7 +10,7 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Group, User
-from django.test import AsyncClient, Client
+from django.test import AsyncClient, Client, TestCase
 
 from demo.models import Subscription
 from django_jwtsession.claims import Claims, user_id_string
@@ -46,7 +46,8 @@ def make_claims_stale(client: Client) -> None:
 
 
 def promote(bob: User) -> None:
-    bob.groups.add(Group.objects.create(name="admin"))
+    with TestCase.captureOnCommitCallbacks(execute=True):  # as if committed: the cache mirrors it
+        bob.groups.add(Group.objects.create(name="admin"))
     Subscription.objects.filter(user=bob).update(tier="enterprise", flags=["beta", "sso"])
     User.objects.filter(pk=bob.pk).update(is_staff=True)
 

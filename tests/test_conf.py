@@ -15,6 +15,7 @@ from typing import Any
 import jwt
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test import override_settings
@@ -337,6 +338,32 @@ def _cache_alias(configure: Configure, request: pytest.FixtureRequest) -> None:
     assert [message.id for message in checks.check_cache()] == ["jwtsession.E012"]
 
 
+def _state_cache_timeout(configure: Configure, request: pytest.FixtureRequest) -> None:
+    from django_jwtsession.state import CACHE_PREFIX, GLOBAL_EPOCH, read_state
+
+    configure(STATE_CACHE_TIMEOUT=1)
+    assert conf.get_settings().state_cache_timeout == 1
+    read_state("1", None)  # a miss refills the mirror with this timeout
+    cache = caches[conf.get_settings().cache_alias]
+    assert cache.get(CACHE_PREFIX + GLOBAL_EPOCH) == 0
+    time.sleep(1.1)
+    assert cache.get(CACHE_PREFIX + GLOBAL_EPOCH) is None
+
+
+def _mark_models(configure: Configure, request: pytest.FixtureRequest) -> None:
+    from demo.models import Subscription
+    from django_jwtsession.state import read_state
+
+    bob = User.objects.create_user("markbob")
+    subscription = Subscription.objects.create(user=bob, tier="free")
+    before = read_state(str(bob.pk), None).mark
+    subscription.save()
+    assert read_state(str(bob.pk), None).mark == before  # not configured: no mark
+    configure(MARK_MODELS={"demo.Subscription": "user"})
+    subscription.save()
+    assert read_state(str(bob.pk), None).mark == before + 1
+
+
 EXERCISES: dict[str, Callable[[Configure, pytest.FixtureRequest], None]] = {
     "STRATEGY": _strategy,
     "ALGORITHM": _algorithm,
@@ -357,6 +384,8 @@ EXERCISES: dict[str, Callable[[Configure, pytest.FixtureRequest], None]] = {
     "AUDIENCE": _claim_setting("AUDIENCE", "aud"),
     "MAX_TOKEN_BYTES": _max_token_bytes,
     "CACHE_ALIAS": _cache_alias,
+    "STATE_CACHE_TIMEOUT": _state_cache_timeout,
+    "MARK_MODELS": _mark_models,
 }
 
 
@@ -414,6 +443,9 @@ INVALID = [
     ("AUDIENCE", ["https://sessions.example"]),
     ("MAX_TOKEN_BYTES", 511),
     ("CACHE_ALIAS", None),
+    ("STATE_CACHE_TIMEOUT", 0),
+    ("MARK_MODELS", {"Subscription": "user"}),
+    ("MARK_MODELS", ["demo.Subscription"]),
 ]
 
 

@@ -19,9 +19,16 @@ from django.contrib.sessions.backends.base import VALID_KEY_CHARS, SessionBase
 from django.utils.crypto import get_random_string
 from django.utils.module_loading import import_string
 
-from ..claims import Claims, build_claims
+from ..claims import Claims, build_claims, user_id_string
 from ..conf import get_settings
 from ..refresh import session_user
+from ..state import (
+    State,
+    prune_revoked_sessions,
+    read_state,
+    revoke_session,
+    start_session,
+)
 
 
 def new_session_id() -> str:
@@ -50,6 +57,10 @@ class ClaimsSessionBase(SessionBase):
         self._claims_at: int | None = None
         self.rejected: str | None = None
         """Why the incoming session was refused (a ``TokenError.reason``), else None."""
+        self._mark_seen = 0  # the user's mark version the claims were built against
+        self._user_epoch = 0  # the user's revocation epoch when this session started
+        self._global_epoch = 0  # the global revocation epoch when this session started
+        self._epochs_stale = False  # a new session id: read the epochs before saving
 
     @property
     def serializer(self) -> Any:
@@ -75,8 +86,15 @@ class ClaimsSessionBase(SessionBase):
         self._get_session()
         return self._sid
 
-    def set_user(self, user: AbstractBaseUser) -> None:
-        """Build claims from ``user`` now (called on login, saves a query later)."""
+    def set_user(self, user: AbstractBaseUser, state: State | None = None) -> None:
+        """Build claims from ``user`` now (called on login, saves a query later).
+
+        The mark version is read *before* the claims are built, so a mark made while
+        they are being built is newer than the one recorded and triggers a rebuild.
+        """
+        if state is None:
+            state = read_state(user_id_string(user), None)
+        self._mark_seen = state.mark
         self._claims = build_claims(user)
         self._claims_at = int(time.time())
         self.modified = True
@@ -94,27 +112,50 @@ class ClaimsSessionBase(SessionBase):
             or now - self._claims_at >= get_settings().claims_ttl
         )
 
-    def _refresh(self, data: dict[str, Any]) -> bool:
+    def _refresh(self, data: dict[str, Any], state: State | None = None) -> bool:
         """Rebuild claims from the database; False when the session must end."""
+        if state is None:
+            state = read_state(str(data[SESSION_KEY]), None)
         user, upgraded_hash = session_user(data)
         if user is None:
             return False
         if upgraded_hash is not None:
             data[HASH_SESSION_KEY] = upgraded_hash
             self._new_identity(keep_start=True)
-        self.set_user(user)
+        self.set_user(user, state)
         return True
+
+    def keep_after_revocation(self) -> None:
+        """Re-issue this session under the current revocation epochs when saved."""
+        self._epochs_stale = True
+        self.modified = True
+
+    def _revoked(self, state: State) -> bool:
+        return (
+            state.session_revoked
+            or state.user_epoch > self._user_epoch
+            or state.global_epoch > self._global_epoch
+        )
+
+    def _read_epochs(self, user_id: str) -> None:
+        """A new session starts under the current revocation epochs."""
+        assert self._sid is not None  # noqa: S101
+        state = start_session(user_id, self._sid)
+        self._user_epoch, self._global_epoch = state.user_epoch, state.global_epoch
+        self._epochs_stale = False
 
     def _end(self) -> dict[str, Any]:
         """Forget the incoming session: the request is anonymous and the cookie goes."""
         self._session_key = None
         self._sid = self._started = None
         self._claims = self._claims_at = None
+        self._mark_seen = self._user_epoch = self._global_epoch = 0
         self.modified = False
         return {}
 
     def _new_identity(self, keep_start: bool = False) -> None:
         self._sid = new_session_id()
+        self._epochs_stale = True
         if not keep_start or self._started is None:
             self._started = int(time.time())
         self.modified = True
@@ -136,19 +177,21 @@ class ClaimsSessionBase(SessionBase):
         data = self._read()
         if data is None or self._expired(data):
             return self._end()
-        if self._needs_refresh(data, int(time.time())) and not self._refresh(data):
+        user_id = data.get(SESSION_KEY)
+        if user_id is None:
+            self._claims = self._claims_at = None
+            return data
+        state = read_state(str(user_id), self._sid)  # the one cache round trip
+        if self._revoked(state):
+            self.rejected = "revoked"
+            return self._end()
+        stale = state.mark > self._mark_seen or self._needs_refresh(data, int(time.time()))
+        if stale and not self._refresh(data, state):
             return self._end()
         return data
 
     async def aload(self) -> dict[str, Any]:
-        data = self._read()
-        if data is None or self._expired(data):
-            return self._end()
-        if self._needs_refresh(data, int(time.time())) and not await sync_to_async(self._refresh)(
-            data
-        ):
-            return self._end()
-        return data
+        return await sync_to_async(self.load)()
 
     def _read(self) -> dict[str, Any] | None:
         """Read and verify the incoming session; None when it is refused."""
@@ -177,12 +220,24 @@ class ClaimsSessionBase(SessionBase):
         return super().is_empty()
 
     def cycle_key(self) -> None:
-        self._get_session()
+        """A new session id for the same data; an authenticated old id is revoked."""
+        data = self._get_session()
+        old_sid = self._sid
         self._new_identity()
+        if old_sid is not None and SESSION_KEY in data:
+            revoke_session(old_sid)
 
     async def acycle_key(self) -> None:
         await self._aget_session()
-        self._new_identity()
+        await sync_to_async(self.cycle_key)()
+
+    def flush(self) -> None:
+        self._get_session()  # learn the session id, so delete() can revoke it
+        super().flush()
+
+    async def aflush(self) -> None:
+        await self._aget_session()
+        await sync_to_async(super().flush)()
 
     async def asave(self, must_create: bool = False) -> None:
         if self._claims_out_of_date():
@@ -205,6 +260,8 @@ class ClaimsSessionBase(SessionBase):
     def delete(self, session_key: str | None = None) -> None:
         if session_key is not None and session_key != self.session_key:
             return
+        if self._sid is not None:
+            revoke_session(self._sid)  # a copy of the cookie replayed later is anonymous
         self._session_key = None
         self._session_cache = {}
         self._sid = self._started = None
@@ -212,7 +269,7 @@ class ClaimsSessionBase(SessionBase):
         self.modified = True
 
     async def adelete(self, session_key: str | None = None) -> None:
-        self.delete(session_key)
+        await sync_to_async(self.delete)(session_key)
 
     def get_expiry_age(self, **kwargs: Any) -> int:
         """Django's expiry age, capped by the absolute ``MAX_LIFETIME``."""
@@ -225,8 +282,13 @@ class ClaimsSessionBase(SessionBase):
 
     @classmethod
     def clear_expired(cls) -> None:
-        """Token sessions expire on their own."""
+        """Prune revoked-session entries older than ``MAX_LIFETIME`` (``clearsessions``).
+
+        A session cannot outlive ``MAX_LIFETIME`` after it started, and it was revoked
+        after it started: past that age its entry protects nothing.
+        """
+        prune_revoked_sessions()
 
     @classmethod
     async def aclear_expired(cls) -> None:
-        """Token sessions expire on their own."""
+        await sync_to_async(prune_revoked_sessions)()

@@ -11,6 +11,8 @@ import logging
 import time
 from typing import Any
 
+from django.contrib.auth import SESSION_KEY
+
 from ..claims import Claims
 from ..codec import decode, encode
 from ..conf import get_settings
@@ -40,6 +42,8 @@ class SessionStore(ClaimsSessionBase):
             logger.info("Session token refused: claims")
             return None
         self._sid, self._started = payload["sid"], payload["sat"]
+        self._mark_seen = payload.get("mv", 0)
+        self._user_epoch, self._global_epoch = payload.get("rev", 0), payload.get("gre", 0)
         self._claims, self._claims_at = claims, payload.get("cat")
         if stale_key or now - payload["iat"] >= get_settings().update_age:
             self.modified = True
@@ -56,6 +60,9 @@ class SessionStore(ClaimsSessionBase):
         now = int(time.time())
         if self._sid is None or self._started is None:
             self._new_identity()
+        user_id = self._session.get(SESSION_KEY)
+        if user_id is not None and self._epochs_stale:
+            self._read_epochs(str(user_id))
         assert self._sid is not None  # noqa: S101
         assert self._started is not None  # noqa: S101
         expires = min(now + max(self.get_expiry_age(), 0), self._started + conf.max_lifetime)
@@ -69,6 +76,9 @@ class SessionStore(ClaimsSessionBase):
         if self._claims is not None:
             payload["clm"] = self._claims.to_dict()
             payload["cat"] = self._claims_at
+            payload["mv"] = self._mark_seen
+            payload["rev"] = self._user_epoch
+            payload["gre"] = self._global_epoch
         token = encode(payload)
         if len(token) > conf.max_token_bytes:
             raise SessionTooLarge(

@@ -39,12 +39,16 @@ def database(default_sqlite_path: Path) -> dict[str, Any]:
     return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(default_sqlite_path)}
 
 
-def cache() -> dict[str, Any]:
-    """django-redis on ``REDIS_URL``, else Django's database cache (cross-process, no server)."""
+def cache(directory: Path) -> dict[str, Any]:
+    """django-redis on ``REDIS_URL``, else a file-based cache in ``directory``.
+
+    The file cache needs no server, is shared by every process on the machine and,
+    unlike Django's database cache, costs no SQL query.
+    """
     url = os.environ.get("REDIS_URL")
     if url:
         return {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": url}
     return {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "jwtsession_cache",
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(directory),
     }

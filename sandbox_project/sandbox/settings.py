@@ -71,7 +71,7 @@ TEMPLATES = [
 WSGI_APPLICATION = "sandbox.wsgi.application"
 
 DATABASES = {"default": database(BASE_DIR / "db.sqlite3")}
-CACHES = {"default": cache()}
+CACHES = {"default": cache(BASE_DIR / ".cache")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"

@@ -1,4 +1,4 @@
-"""``manage.py run_sandbox``: migrate, create the cache table, seed, then serve on 127.0.0.1."""
+"""``manage.py run_sandbox``: migrate, seed, then serve on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, addrport: str, no_serve: bool, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
-        call_command("createcachetable", verbosity=0)
         call_command("seed_demo", verbosity=0)
         self.stdout.write(
             f"Sandbox ready: log in at http://{addrport}/accounts/login/ as alice, bob or carol "

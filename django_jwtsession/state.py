@@ -1,0 +1,189 @@
+"""Marks and revocations: the database holds the truth, the cache mirrors it.
+
+The hot path asks one question per authenticated request, in ONE cache round
+trip (``get_many``): is this session revoked, were this user's sessions or all
+sessions revoked after it started, and is the user's mark version newer than
+the one its claims were built against? A cache miss reads the database once and
+refills the cache; an unreachable cache falls back to the database. Writers bump
+counters with F-expressions in the writer's transaction, drop the cache entries,
+and copy the committed values to the cache on commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any, NamedTuple
+
+from django.core.cache import caches
+from django.db import transaction
+from django.db.models import F, Model, QuerySet
+from django.utils import timezone
+
+from .conf import get_settings
+from .models import StateEntry
+
+logger = logging.getLogger("django_jwtsession")
+CACHE_PREFIX = "jwtsession:"
+GLOBAL_EPOCH = "g:r"
+
+
+class State(NamedTuple):
+    mark: int
+    """The user's mark version: claims built against an older one are stale."""
+    user_epoch: int
+    """The user's revocation epoch: sessions started under an older one are over."""
+    global_epoch: int
+    """The global revocation epoch (``revoke_all``)."""
+    session_revoked: bool
+
+
+def session_hash(session_id: str) -> str:
+    """What is stored about a session id: never the id itself."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def mark_key(user_id: object) -> str:
+    return f"u:{user_id}:m"
+
+
+def epoch_key(user_id: object) -> str:
+    return f"u:{user_id}:r"
+
+
+def session_key(session_id: str) -> str:
+    return f"s:{session_hash(session_id)}"
+
+
+def _cache() -> Any:
+    return caches[get_settings().cache_alias]
+
+
+def _from_database(keys: list[str]) -> dict[str, int]:
+    found = dict(StateEntry.objects.filter(key__in=keys).values_list("key", "version"))
+    return {key: found.get(key, 0) for key in keys}
+
+
+def _mirror(values: dict[str, int]) -> None:
+    try:
+        _cache().set_many(
+            {CACHE_PREFIX + key: value for key, value in values.items()},
+            get_settings().state_cache_timeout,
+        )
+    except Exception:  # a cache outage must not break the write: the database has it
+        logger.warning("jwtsession: could not mirror state to the cache", exc_info=True)
+
+
+def read_state(user_id: str, session_id: str | None) -> State:
+    """The state check: one cache round trip; the database on a miss or a cache outage."""
+    keys = [mark_key(user_id), epoch_key(user_id), GLOBAL_EPOCH]
+    if session_id is not None:
+        keys.append(session_key(session_id))
+    try:
+        cached = _cache().get_many([CACHE_PREFIX + key for key in keys])
+    except Exception:
+        logger.warning("jwtsession: cache unreachable, state read from the database", exc_info=True)
+        values = _from_database(keys)
+    else:
+        values = {key: cached[CACHE_PREFIX + key] for key in keys if CACHE_PREFIX + key in cached}
+        missing = [key for key in keys if key not in values]
+        if missing:
+            fetched = _from_database(missing)
+            _mirror_missing(fetched)
+            values.update(fetched)
+    return State(
+        mark=values[keys[0]],
+        user_epoch=values[keys[1]],
+        global_epoch=values[keys[2]],
+        session_revoked=bool(session_id is not None and values[keys[3]]),
+    )
+
+
+def start_session(user_id: str, session_id: str) -> State:
+    """State for a session id just created: read the epochs, and note in the cache
+    that the new id is not revoked (it cannot be yet), so its first request hits."""
+    state = read_state(user_id, None)
+    _mirror_missing({session_key(session_id): 0})
+    return state
+
+
+def _mirror_missing(values: dict[str, int]) -> None:
+    """Refill with ``add``: a concurrent writer's fresher ``set`` is never overwritten."""
+    cache = _cache()
+    timeout = get_settings().state_cache_timeout
+    try:
+        for key, value in values.items():
+            cache.add(CACHE_PREFIX + key, value, timeout)
+    except Exception:
+        logger.warning("jwtsession: could not refill the state cache", exc_info=True)
+
+
+def bump(keys: Iterable[str], *, using: str | None = None) -> None:
+    """Grow each counter by one (creating it at 1) in the current transaction.
+
+    The counters commit (or roll back) with the change that caused them, so a mark
+    is never lost and never announces a change that did not happen. The cache
+    entries are dropped now (a reader refills them from the database) and set to
+    the committed values on commit.
+    """
+    keys = sorted(set(keys))
+    if not keys:
+        return
+    try:
+        _cache().delete_many([CACHE_PREFIX + key for key in keys])
+    except Exception:
+        logger.warning("jwtsession: cache unreachable, state written to the database only")
+    with transaction.atomic(using=using):
+        StateEntry.objects.bulk_create([StateEntry(key=key) for key in keys], ignore_conflicts=True)
+        StateEntry.objects.filter(key__in=keys).update(version=F("version") + 1)
+    transaction.on_commit(lambda: _mirror(_from_database(keys)), using=using)
+
+
+def user_ids(users: Model | QuerySet[Any] | Iterable[Any] | Any) -> list[str]:
+    """User ids from a user, a primary key, a queryset or an iterable of either."""
+    if isinstance(users, QuerySet):
+        return [str(pk) for pk in users.values_list("pk", flat=True)]
+    if isinstance(users, Model):
+        return [str(users.pk)]
+    if isinstance(users, (str, int)):
+        return [str(users)]
+    return [item for user in users for item in user_ids(user)]
+
+
+def mark_for_refresh(users: Model | QuerySet[Any] | Iterable[Any] | Any) -> None:
+    """Mark users' claims stale: their next request, on any device, rebuilds them.
+
+    Accepts a user, a primary key, a queryset or an iterable. Written in the
+    current transaction, so it commits with the change that caused it.
+    """
+    bump(mark_key(pk) for pk in user_ids(users))
+
+
+def revoke_user(users: Model | QuerySet[Any] | Iterable[Any] | Any, *, keep: Any = None) -> None:
+    """End every session of these users (log out everywhere).
+
+    ``keep=request.session`` keeps the current session: it is re-issued under the
+    new epoch when the response is saved.
+    """
+    bump(epoch_key(pk) for pk in user_ids(users))
+    if keep is not None and hasattr(keep, "keep_after_revocation"):
+        keep.keep_after_revocation()
+
+
+def revoke_all() -> None:
+    """End every session of every user."""
+    bump([GLOBAL_EPOCH])
+
+
+def revoke_session(session_id: str) -> None:
+    """End one session (by its opaque ``session_id``)."""
+    bump([session_key(session_id)])
+
+
+def prune_revoked_sessions() -> int:
+    """Delete revoked-session entries that no live token can need; return how many."""
+    horizon = timezone.now() - timedelta(seconds=get_settings().max_lifetime)
+    deleted, _ = StateEntry.objects.filter(key__startswith="s:", updated__lt=horizon).delete()
+    return deleted

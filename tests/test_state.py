@@ -1,0 +1,394 @@
+"""Marks and revocation: fresh claims on the next request, sessions ended at once."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.cache import caches
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from demo.models import Subscription
+from django_jwtsession import claims as claims_module
+from django_jwtsession.models import StateEntry
+from django_jwtsession.state import (
+    mark_for_refresh,
+    mark_key,
+    read_state,
+    revoke_all,
+    revoke_session,
+    revoke_user,
+)
+from tests.conftest import PASSWORD, jwtsession_settings, make_user, session_token, token_payload
+
+ROOT = Path(__file__).resolve().parent.parent
+MARKED = {
+    "TIER_SOURCE": "subscription.tier",
+    "FLAGS_SOURCE": "subscription.flags",
+    "DEFAULT_TIER": "free",
+    "MARK_MODELS": {"demo.Subscription": "user"},
+}
+
+
+def whoami(client: Client) -> dict[str, Any]:
+    data: dict[str, Any] = client.get("/whoami/").json()
+    return data
+
+
+def login(username: str = "bob") -> Client:
+    client = Client()
+    assert client.login(username=username, password=PASSWORD)
+    return client
+
+
+# -- the hot path --------------------------------------------------------------------------------
+
+
+def test_steady_state_is_zero_sql_and_one_cache_round_trip(
+    bob_client: Client, django_assert_num_queries: Any, cache_calls: list[str]
+) -> None:
+    whoami(bob_client)  # warm
+    cache_calls.clear()
+    with django_assert_num_queries(0):
+        assert whoami(bob_client)["roles"] == ["editor"]
+    assert cache_calls == ["get_many"]
+
+
+def test_anonymous_request_touches_no_cache(db: None, cache_calls: list[str]) -> None:
+    assert Client().get("/whoami/").json() == {"authenticated": False}
+    assert cache_calls == []
+
+
+# -- every signal path marks ---------------------------------------------------------------------
+
+
+def add_admin(bob: User) -> None:
+    bob.groups.add(Group.objects.create(name="admin"))
+
+
+def remove_editor(bob: User) -> None:
+    bob.groups.remove(Group.objects.get(name="editor"))
+
+
+def clear_groups(bob: User) -> None:
+    bob.groups.clear()
+
+
+def set_groups(bob: User) -> None:
+    bob.groups.set([Group.objects.create(name="admin")])
+
+
+def group_side_add(bob: User) -> None:
+    Group.objects.create(name="admin").user_set.add(bob)
+
+
+def group_side_remove(bob: User) -> None:
+    Group.objects.get(name="editor").user_set.remove(bob)
+
+
+def group_side_clear(bob: User) -> None:
+    Group.objects.get(name="editor").user_set.clear()
+
+
+def rename_group(bob: User) -> None:
+    group = Group.objects.get(name="editor")
+    group.name = "admin"
+    group.save()
+
+
+def delete_group(bob: User) -> None:
+    Group.objects.get(name="editor").delete()
+
+
+@pytest.mark.parametrize(
+    ("change", "roles"),
+    [
+        (add_admin, ["admin", "editor"]),
+        (remove_editor, []),
+        (clear_groups, []),
+        (set_groups, ["admin"]),
+        (group_side_add, ["admin", "editor"]),
+        (group_side_remove, []),
+        (group_side_clear, []),
+        (rename_group, ["admin"]),
+        (delete_group, []),
+    ],
+)
+def test_group_changes_show_on_the_next_request(
+    bob: User, bob_client: Client, change: Any, roles: list[str]
+) -> None:
+    assert whoami(bob_client)["roles"] == ["editor"]
+    change(bob)
+    assert whoami(bob_client)["roles"] == roles
+
+
+def test_user_field_changes_show_on_the_next_request(bob: User, bob_client: Client) -> None:
+    bob.is_staff = True
+    bob.username = "robert"
+    bob.save()
+    data = whoami(bob_client)
+    assert (data["is_staff"], data["username"]) == (True, "robert")
+
+
+@pytest.mark.parametrize("operation", ["save", "delete"])
+def test_marked_model_change_shows_on_the_next_request(
+    bob: User, bob_client: Client, operation: str
+) -> None:
+    with jwtsession_settings(**MARKED):
+        assert whoami(bob_client)["tier"] == "pro"
+        subscription = Subscription.objects.get(user=bob)
+        if operation == "save":
+            subscription.tier = "enterprise"
+            subscription.save()
+        else:
+            subscription.delete()
+        assert whoami(bob_client)["tier"] == ("enterprise" if operation == "save" else "free")
+
+
+def test_unmarked_model_change_waits_for_the_ttl(bob: User, bob_client: Client) -> None:
+    """Without MARK_MODELS, a subscription change is bounded by CLAIMS_TTL only."""
+    subscription = Subscription.objects.get(user=bob)
+    subscription.tier = "enterprise"
+    subscription.save()
+    assert whoami(bob_client)["tier"] == "pro"
+
+
+def test_bulk_update_is_covered_by_mark_for_refresh_queryset(bob: User, bob_client: Client) -> None:
+    User.objects.filter(pk=bob.pk).update(is_staff=True)  # sends no signal
+    assert whoami(bob_client)["is_staff"] is False
+    mark_for_refresh(User.objects.filter(pk=bob.pk))
+    assert whoami(bob_client)["is_staff"] is True
+
+
+def test_refresh_after_a_mark_costs_at_most_two_queries(
+    bob: User,
+    bob_client: Client,
+    django_assert_max_num_queries: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    whoami(bob_client)
+    with django_capture_on_commit_callbacks(execute=True):  # the commit mirrors the cache
+        add_admin(bob)
+    with django_assert_max_num_queries(2):
+        assert whoami(bob_client)["roles"] == ["admin", "editor"]
+
+
+def test_marks_survive_a_cache_flush(bob: User, bob_client: Client) -> None:
+    whoami(bob_client)
+    before = StateEntry.objects.get(key=mark_key(bob.pk)).version
+    User.objects.filter(pk=bob.pk).update(is_staff=True)
+    mark_for_refresh(bob)
+    caches["default"].clear()
+    assert whoami(bob_client)["is_staff"] is True
+    assert StateEntry.objects.get(key=mark_key(bob.pk)).version == before + 1
+
+
+def test_a_mark_during_a_refresh_is_not_lost(bob: User, bob_client: Client) -> None:
+    """The mark version is read before the claims are built: a mark made meanwhile wins."""
+    calls = 0
+
+    def racing_provider(user: Any) -> claims_module.Claims:
+        nonlocal calls
+        calls += 1
+        built = claims_module.default_provider(user)
+        if calls == 1:  # another request promotes bob while this refresh runs
+            add_admin(bob)
+        return built
+
+    bob.is_staff = True
+    bob.save()  # mark 1
+    with jwtsession_settings(CLAIMS_PROVIDER=racing_provider, **MARKED):
+        assert whoami(bob_client)["roles"] == ["editor"]  # built before the mark
+        assert whoami(bob_client)["roles"] == ["admin", "editor"]  # the newer mark rebuilds
+
+
+# -- revocation ----------------------------------------------------------------------------------
+
+
+def test_revoke_session_ends_only_that_session(bob: User) -> None:
+    first, second = login(), login()
+    first_id = token_payload(session_token(first))["sid"]
+    revoke_session(first_id)
+    assert whoami(first) == {"authenticated": False}
+    assert whoami(second)["authenticated"] is True
+
+
+def test_revoke_user_ends_every_session_of_that_user_only(bob: User) -> None:
+    make_user("carol")
+    first, second, carol = login(), login(), login("carol")
+    revoke_user(bob)
+    assert whoami(first) == {"authenticated": False}
+    assert whoami(second) == {"authenticated": False}
+    assert whoami(carol)["authenticated"] is True
+    assert whoami(login())["authenticated"] is True  # logging in again works
+
+
+def test_revoke_all_ends_every_session(bob: User) -> None:
+    make_user("carol")
+    bob_session, carol = login(), login("carol")
+    revoke_all()
+    assert whoami(bob_session) == {"authenticated": False}
+    assert whoami(carol) == {"authenticated": False}
+    assert whoami(login("carol"))["authenticated"] is True
+
+
+def test_revoked_cookie_is_deleted(bob: User, bob_client: Client) -> None:
+    revoke_user(bob)
+    response = bob_client.get("/whoami/")
+    assert response.cookies["sessionid"]["max-age"] == 0
+
+
+def test_replay_after_logout_is_anonymous(bob: User, bob_client: Client) -> None:
+    copied = session_token(bob_client)
+    bob_client.post("/accounts/logout/")
+    replay = Client()
+    replay.cookies["sessionid"] = copied
+    assert whoami(replay) == {"authenticated": False}
+
+
+def test_password_change_ends_other_sessions_and_keeps_this_one(bob: User) -> None:
+    here, elsewhere = login(), login()
+    copied = session_token(here)
+    assert here.post("/password/", {"password": "a-new-password-123"}).status_code == 200
+    assert whoami(here)["authenticated"] is True
+    assert whoami(elsewhere) == {"authenticated": False}
+    replay = Client()
+    replay.cookies["sessionid"] = copied  # the cookie from before the change
+    assert whoami(replay) == {"authenticated": False}
+
+
+@pytest.mark.parametrize("how", ["deactivate", "delete"])
+def test_deactivated_or_deleted_user_loses_sessions_at_once(
+    bob: User, bob_client: Client, how: str
+) -> None:
+    assert whoami(bob_client)["authenticated"] is True
+    if how == "deactivate":
+        bob.is_active = False
+        bob.save()
+    else:
+        bob.delete()
+    assert whoami(bob_client) == {"authenticated": False}
+
+
+def test_unreachable_cache_falls_back_to_the_database(bob: User, settings: Any) -> None:
+    """With the cache down, no 500 and no revoked session is accepted."""
+    first, second = login(), login()
+    revoke_session(token_payload(session_token(first))["sid"])
+    settings.CACHES = {
+        **settings.CACHES,
+        "down": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        },
+    }
+    with jwtsession_settings(CACHE_ALIAS="down"):
+        assert whoami(first) == {"authenticated": False}
+        assert whoami(second)["authenticated"] is True
+        revoke_user(bob)  # a write with the cache down still lands in the database
+        assert whoami(second) == {"authenticated": False}
+
+
+# -- the commands and other processes ------------------------------------------------------------
+
+
+def test_mark_and_revoke_commands(bob: User, bob_client: Client) -> None:
+    User.objects.filter(pk=bob.pk).update(is_staff=True)
+    call_command("jwtsession_mark", "bob", stdout=io.StringIO())
+    assert whoami(bob_client)["is_staff"] is True
+    call_command("jwtsession_revoke", str(bob.pk), stdout=io.StringIO())
+    assert whoami(bob_client) == {"authenticated": False}
+    with pytest.raises(CommandError):
+        call_command("jwtsession_mark", "nobody")
+    with pytest.raises(CommandError):
+        call_command("jwtsession_revoke")
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="another OS process shares the test database only on PostgreSQL",
+)
+@pytest.mark.django_db(transaction=True)
+def test_mark_from_another_process_is_seen() -> None:
+    bob = make_user("bob", roles=("editor",))
+    client = login()
+    assert whoami(client)["is_staff"] is False
+    User.objects.filter(pk=bob.pk).update(is_staff=True)
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": (
+            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
+            f"{db['PORT'] or 5432}/{db['NAME']}"
+        ),
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'sandbox_project'}",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "django", "jwtsession_mark", str(bob.pk)],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    assert whoami(client)["is_staff"] is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_refreshes_racing_a_mark_end_with_the_newest_claims() -> None:
+    bob = make_user("bob", roles=("editor",))
+    clients = [login(), login()]
+    errors: list[BaseException] = []
+
+    def hammer(client: Client) -> None:
+        try:
+            for _ in range(5):
+                whoami(client)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=hammer, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    bob.groups.add(Group.objects.create(name="admin"))
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    for client in clients:
+        assert whoami(client)["roles"] == ["admin", "editor"]
+
+
+def test_read_state_defaults(db: None) -> None:
+    state = read_state("12345", "a" * 32)
+    assert (state.mark, state.user_epoch, state.global_epoch, state.session_revoked) == (
+        0,
+        0,
+        0,
+        False,
+    )
+
+
+def test_clearsessions_prunes_old_revoked_session_entries(bob: User) -> None:
+    client = login()
+    revoke_session(token_payload(session_token(client))["sid"])
+    revoke_user(bob)
+    old = timezone.now() - timedelta(days=31)
+    StateEntry.objects.filter(key__startswith="s:").update(updated=old)
+    fresh = login()
+    revoke_session(token_payload(session_token(fresh))["sid"])
+    call_command("clearsessions")
+    remaining = set(StateEntry.objects.values_list("key", flat=True))
+    assert sum(key.startswith("s:") for key in remaining) == 1  # the fresh one
+    assert f"u:{bob.pk}:r" in remaining  # user and global epochs are never pruned
