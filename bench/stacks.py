@@ -78,12 +78,25 @@ STACKS: tuple[Stack, ...] = (
         {"MIDDLEWARE": []},
         "bearer",
     ),
-    Stack("jwt_hs256", "django-jwtsession jwt, HS256", "/whoami/", _ours(), "session"),
+    Stack(
+        "jwt_hs256",
+        "django-jwtsession jwt, HS256 (state check memoized)",
+        "/whoami/",
+        _ours(STATE_MEMO_SECONDS=3600),
+        "session",
+    ),
     Stack(
         "jwt_hs256_enc",
-        "django-jwtsession jwt, HS256 + ENCRYPT",
+        "django-jwtsession jwt, HS256 + ENCRYPT (state check memoized)",
         "/whoami/",
-        _ours(ENCRYPT=True),
+        _ours(ENCRYPT=True, STATE_MEMO_SECONDS=3600),
+        "session",
+    ),
+    Stack(
+        "jwt_hs256_state",
+        "django-jwtsession jwt, HS256 + state check (1 cache round trip)",
+        "/whoami/",
+        _ours(),
         "session",
     ),
 )

@@ -43,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_TOKEN_BYTES": 16384,
     "CACHE_ALIAS": "default",
     "STATE_CACHE_TIMEOUT": 24 * 3600,
+    "STATE_MEMO_SECONDS": 0,
     "MARK_MODELS": {},
 }
 
@@ -55,6 +56,11 @@ def derived(func: _F) -> _F:
     cached = functools.cache(func)
     _derived.append(cached.cache_clear)
     return cached  # type: ignore[return-value]
+
+
+def register_reset(clear: Callable[[], None]) -> None:
+    """Have ``clear`` called whenever settings change (for derived state that is not a cache)."""
+    _derived.append(clear)
 
 
 def clear_derived(**kwargs: Any) -> None:
@@ -87,6 +93,7 @@ class JWTSessionSettings:
     max_token_bytes: int
     cache_alias: str
     state_cache_timeout: int
+    state_memo_seconds: int
     mark_models: dict[str, str]
 
     @property
@@ -193,5 +200,6 @@ def get_settings() -> JWTSessionSettings:
         max_token_bytes=_int_setting(raw, "MAX_TOKEN_BYTES", minimum=512),
         cache_alias=raw.get("CACHE_ALIAS", DEFAULTS["CACHE_ALIAS"]),
         state_cache_timeout=_int_setting(raw, "STATE_CACHE_TIMEOUT", minimum=1),
+        state_memo_seconds=_int_setting(raw, "STATE_MEMO_SECONDS"),
         mark_models=dict(mark_models),
     )

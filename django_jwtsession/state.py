@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any, NamedTuple
@@ -22,7 +23,7 @@ from django.db import transaction
 from django.db.models import F, Model, QuerySet
 from django.utils import timezone
 
-from .conf import get_settings
+from .conf import get_settings, register_reset
 from .models import StateEntry
 
 logger = logging.getLogger("django_jwtsession")
@@ -76,11 +77,37 @@ def _mirror(values: dict[str, int]) -> None:
         logger.warning("jwtsession: could not mirror state to the cache", exc_info=True)
 
 
+_memo: dict[tuple[str, ...], tuple[float, State]] = {}
+_MEMO_MAX_ENTRIES = 10_000
+register_reset(_memo.clear)
+
+
 def read_state(user_id: str, session_id: str | None) -> State:
-    """The state check: one cache round trip; the database on a miss or a cache outage."""
+    """The state check: one cache round trip; the database on a miss or a cache outage.
+
+    With ``STATE_MEMO_SECONDS`` set, answers are remembered in this process for that
+    long: zero round trips, at the price of seeing other processes' marks and
+    revocations up to that many seconds late (this process's own at once).
+    """
     keys = [mark_key(user_id), epoch_key(user_id), GLOBAL_EPOCH]
     if session_id is not None:
         keys.append(session_key(session_id))
+    memo_seconds = get_settings().state_memo_seconds
+    if memo_seconds:
+        memo_key = tuple(keys)
+        remembered = _memo.get(memo_key)
+        now = time.monotonic()
+        if remembered is not None and remembered[0] > now:
+            return remembered[1]
+        state = _read_state(keys, session_id)
+        if len(_memo) >= _MEMO_MAX_ENTRIES:
+            _memo.clear()
+        _memo[memo_key] = (now + memo_seconds, state)
+        return state
+    return _read_state(keys, session_id)
+
+
+def _read_state(keys: list[str], session_id: str | None) -> State:
     try:
         cached = _cache().get_many([CACHE_PREFIX + key for key in keys])
     except Exception:
@@ -131,6 +158,7 @@ def bump(keys: Iterable[str], *, using: str | None = None) -> None:
     keys = sorted(set(keys))
     if not keys:
         return
+    _memo.clear()  # this process sees its own writes at once
     try:
         _cache().delete_many([CACHE_PREFIX + key for key in keys])
     except Exception:

@@ -350,6 +350,19 @@ def _state_cache_timeout(configure: Configure, request: pytest.FixtureRequest) -
     assert cache.get(CACHE_PREFIX + GLOBAL_EPOCH) is None
 
 
+def _state_memo_seconds(configure: Configure, request: pytest.FixtureRequest) -> None:
+    from django_jwtsession.state import read_state
+
+    configure(STATE_MEMO_SECONDS=60)
+    assert conf.get_settings().state_memo_seconds == 60
+    first = read_state("1", None)
+    cache = caches[conf.get_settings().cache_alias]
+    cache.clear()
+    with CaptureQueriesContext(connection) as queries:
+        assert read_state("1", None) is first  # remembered: no cache, no database
+    assert len(queries) == 0
+
+
 def _mark_models(configure: Configure, request: pytest.FixtureRequest) -> None:
     from demo.models import Subscription
     from django_jwtsession.state import read_state
@@ -386,6 +399,7 @@ EXERCISES: dict[str, Callable[[Configure, pytest.FixtureRequest], None]] = {
     "CACHE_ALIAS": _cache_alias,
     "STATE_CACHE_TIMEOUT": _state_cache_timeout,
     "MARK_MODELS": _mark_models,
+    "STATE_MEMO_SECONDS": _state_memo_seconds,
 }
 
 
@@ -444,6 +458,7 @@ INVALID = [
     ("MAX_TOKEN_BYTES", 511),
     ("CACHE_ALIAS", None),
     ("STATE_CACHE_TIMEOUT", 0),
+    ("STATE_MEMO_SECONDS", -1),
     ("MARK_MODELS", {"Subscription": "user"}),
     ("MARK_MODELS", ["demo.Subscription"]),
 ]

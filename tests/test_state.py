@@ -392,3 +392,16 @@ def test_clearsessions_prunes_old_revoked_session_entries(bob: User) -> None:
     remaining = set(StateEntry.objects.values_list("key", flat=True))
     assert sum(key.startswith("s:") for key in remaining) == 1  # the fresh one
     assert f"u:{bob.pk}:r" in remaining  # user and global epochs are never pruned
+
+
+def test_state_memo_trades_bounded_staleness_for_zero_round_trips(
+    bob: User, cache_calls: list[str]
+) -> None:
+    with jwtsession_settings(STATE_MEMO_SECONDS=60):
+        client = login()
+        whoami(client)
+        cache_calls.clear()
+        assert whoami(client)["authenticated"] is True
+        assert cache_calls == []  # answered from the memo
+        revoke_user(bob)  # a write in this process clears the memo
+        assert whoami(client) == {"authenticated": False}
