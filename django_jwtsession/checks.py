@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ OUR_AUTH_MIDDLEWARE = "django_jwtsession.middleware.AuthenticationMiddleware"
 DJANGO_SESSION_MIDDLEWARE = "django.contrib.sessions.middleware.SessionMiddleware"
 DJANGO_AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
 OUR_ENGINES = ("django_jwtsession.backends.jwt",)
+HEADER_SAFE_TOKEN_BYTES = 8000  # gunicorn: 8190 bytes per header field; nginx: 8 KB buffers
 PER_PROCESS_CACHES = (
     "django.core.cache.backends.locmem.LocMemCache",
     "django.core.cache.backends.dummy.DummyCache",
@@ -93,13 +95,27 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
                 id="jwtsession.W006",
             )
         )
+    if jwt_settings.max_token_bytes > HEADER_SAFE_TOKEN_BYTES:
+        errors.append(
+            Warning(
+                f"JWTSESSION['MAX_TOKEN_BYTES'] is {jwt_settings.max_token_bytes}: a token that "
+                "long (sent in the one Cookie header) goes over the 8 KB request header limit of "
+                "common servers and proxies, which then refuse every request of that session.",
+                hint=f"Keep MAX_TOKEN_BYTES at or under {HEADER_SAFE_TOKEN_BYTES} (the default is "
+                f"{conf.DEFAULTS['MAX_TOKEN_BYTES']}), or raise the header limits of every server "
+                "in front of Django first.",
+                id="jwtsession.W008",
+            )
+        )
     return errors
 
 
 def _is_subclass(path: str, base_path: str) -> bool:
+    """True when ``path`` imports to a subclass of ``base_path`` (not for function middleware)."""
     try:
-        return issubclass(import_string(path), import_string(base_path))
-    except ImportError:
+        middleware = import_string(path)
+        return inspect.isclass(middleware) and issubclass(middleware, import_string(base_path))
+    except (ImportError, TypeError):
         return False
 
 

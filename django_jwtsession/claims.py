@@ -10,17 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ObjectDoesNotExist
 from django.db.models import Model
 from django.utils.module_loading import import_string
 
 from .conf import derived, get_settings
 
-ClaimsProvider = Callable[[AbstractBaseUser], "Claims"]
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+ClaimsProvider = Callable[["AbstractBaseUser"], "Claims"]
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ class Claims:
 
 
 def _is_str_list(value: Any) -> TypeGuard[list[str]]:
-    return type(value) is list and all(type(item) is str for item in value)
+    return type(value) is list and (not value or set(map(type, value)) == {str})
 
 
 def user_id_string(user: Model) -> str:

@@ -40,6 +40,9 @@ JWS_HEADERS = frozenset({"alg", "typ", "kid"})
 JWE_HEADERS = frozenset({"alg", "enc", "kid", "cty"})
 _IV_CHARS = 16  # 12 bytes
 _TAG_CHARS = 22  # 16 bytes
+_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# Last characters with zero unused bits: 2 chars carry 8 bits (4 unused), 3 carry 16 (2 unused).
+_CANONICAL_LAST = {2: _B64URL[::16], 3: _B64URL[::4]}
 _TO_STANDARD = bytes.maketrans(b"-_", b"+/")  # bytes.translate: far faster than str.translate
 _JSON_SEPARATORS = (",", ":")
 _HMAC_DIGESTS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
@@ -52,8 +55,16 @@ class Decoded(NamedTuple):
 
 
 def b64url_decode(segment: str) -> bytes:
-    """Strict base64url (no padding, no stray characters)."""
+    """Strict, canonical base64url: no padding, no stray characters, no unused bits set.
+
+    Only the encoding of the decoded bytes is accepted (``b64url_encode(result) ==
+    segment``): the last character of a segment whose length is not a multiple of 4
+    must leave its unused low bits zero, so one value has exactly one spelling.
+    """
     if not segment.isascii() or "=" in segment or "+" in segment or "/" in segment:
+        raise MalformedToken("bad base64url")
+    spare = len(segment) % 4
+    if spare and segment[-1] not in _CANONICAL_LAST.get(spare, ""):
         raise MalformedToken("bad base64url")
     try:
         padded = segment.encode("ascii").translate(_TO_STANDARD) + b"=" * (-len(segment) % 4)
@@ -222,8 +233,9 @@ def check_claims(payload: dict[str, Any], conf: JWTSessionSettings, now: int) ->
     ):
         raise InvalidClaims("clm must be an object with an integer cat")
     for counter in ("mv", "rev", "gre"):
-        if counter in payload and _int_claim(payload, counter) < 0:
-            raise InvalidClaims(f"{counter} must not be negative")
+        value = payload.get(counter, 0)
+        if type(value) is not int or value < 0:
+            raise InvalidClaims(f"{counter} must be a non-negative integer")
     if "nbf" in payload and _int_claim(payload, "nbf") > now + conf.leeway:
         raise InvalidClaims("not yet valid")
     if issued_at > now + conf.leeway or started > issued_at:

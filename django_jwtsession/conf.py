@@ -40,7 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "LEEWAY": 5,
     "ISSUER": None,
     "AUDIENCE": None,
-    "MAX_TOKEN_BYTES": 16384,
+    "MAX_TOKEN_BYTES": 7600,  # two cookie chunks: under 8 KB header limits
     "CACHE_ALIAS": "default",
     "STATE_CACHE_TIMEOUT": 24 * 3600,
     "STATE_MEMO_SECONDS": 0,
@@ -145,9 +145,11 @@ def get_settings() -> JWTSessionSettings:
     if secrets is None:
         secrets = [
             django_settings.SECRET_KEY,
-            *getattr(django_settings, "SECRET_KEY_FALLBACKS", []),
+            *(getattr(django_settings, "SECRET_KEY_FALLBACKS", None) or ()),
         ]
-    if isinstance(secrets, (str, bytes)) or not all(isinstance(s, (str, bytes)) for s in secrets):
+    if not isinstance(secrets, (list, tuple)) or not all(
+        isinstance(s, (str, bytes)) for s in secrets
+    ):
         raise ImproperlyConfigured(f"{SETTING_NAME}['SECRET_KEYS'] must be a list of strings.")
     secret_keys = tuple(_as_bytes(s) for s in secrets if s)
     if not secret_keys:
@@ -155,7 +157,7 @@ def get_settings() -> JWTSessionSettings:
             f"{SETTING_NAME} needs a secret: set SECRET_KEY or {SETTING_NAME}['SECRET_KEYS']."
         )
     public_keys = raw.get("PUBLIC_KEYS", DEFAULTS["PUBLIC_KEYS"])
-    if isinstance(public_keys, (str, bytes)):
+    if not isinstance(public_keys, (list, tuple)):
         raise ImproperlyConfigured(f"{SETTING_NAME}['PUBLIC_KEYS'] must be a list of PEM strings.")
     for name in ("ISSUER", "AUDIENCE", "DEFAULT_TIER"):
         if raw.get(name) is not None and not isinstance(raw[name], str):

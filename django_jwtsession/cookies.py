@@ -29,26 +29,41 @@ def chunk_name(index: int) -> str:
     return name if index == 0 else f"{name}.{index}"
 
 
+def _session_parts(cookies: Mapping[str, str]) -> list[str]:
+    """The cookies that make up the session token, in order.
+
+    A chunk is followed by the next only when it is full (``CHUNK_SIZE`` characters),
+    so a stale ``<name>.1`` left next to a short token is never joined to it.
+    """
+    parts: list[str] = []
+    part = cookies.get(settings.SESSION_COOKIE_NAME)
+    limit = _max_chunks()
+    while part is not None:
+        parts.append(part)
+        if len(part) != CHUNK_SIZE or len(parts) >= limit:
+            break
+        part = cookies.get(chunk_name(len(parts)))
+    return parts
+
+
 def read_session_cookie(cookies: Mapping[str, str]) -> str | None:
     """The session cookie's value, joined from its chunks."""
-    name = settings.SESSION_COOKIE_NAME
-    first = cookies.get(name)
-    if first is None or f"{name}.1" not in cookies:
+    first = cookies.get(settings.SESSION_COOKIE_NAME)
+    if first is None or len(first) != CHUNK_SIZE:
         return first  # the usual case: one cookie, no chunks
-    parts = [first]
-    for index in range(1, _max_chunks()):
-        part = cookies.get(chunk_name(index))
-        if part is None:
-            break
-        parts.append(part)
-    return "".join(parts)
+    return "".join(_session_parts(cookies))
 
 
-def _chunks_sent(cookies: Mapping[str, str]) -> int:
-    count = 0
-    while chunk_name(count) in cookies and count < _max_chunks():
-        count += 1
-    return count
+def _chunk_names_sent(cookies: Mapping[str, str]) -> set[str]:
+    """Every ``<name>.<n>`` cookie of the request, joined or not."""
+    prefix = f"{settings.SESSION_COOKIE_NAME}."
+    names: set[str] = set()
+    for key in cookies:  # a plain loop: this runs on every response
+        if key.startswith(prefix):
+            suffix = key[len(prefix) :]
+            if suffix.isascii() and suffix.isdigit():
+                names.add(key)
+    return names
 
 
 def _delete(response: HttpResponseBase, name: str) -> None:
@@ -61,10 +76,19 @@ def _delete(response: HttpResponseBase, name: str) -> None:
 
 
 def split_session_cookie(cookies: Mapping[str, str], response: HttpResponseBase) -> None:
-    """Split a long session cookie set on ``response``; delete chunks no longer used."""
+    """Split a long session cookie set on ``response``; delete chunks no longer used.
+
+    Chunks the request sent but the token does not use (left over from an earlier,
+    longer token, or without the main cookie at all) are deleted too.
+    """
     name = settings.SESSION_COOKIE_NAME
     morsel = response.cookies.get(name)
+    sent = _chunk_names_sent(cookies)
     if morsel is None:
+        if sent:
+            joined = len(_session_parts(cookies))  # 0 without the main cookie
+            for stale in sent - {chunk_name(index) for index in range(1, joined)}:
+                _delete(response, stale)
         return
     deleting = morsel["max-age"] == 0 or not morsel.value
     value = "" if deleting else morsel.value
@@ -77,5 +101,5 @@ def split_session_cookie(cookies: Mapping[str, str], response: HttpResponseBase)
             for attribute in _MORSEL_ATTRIBUTES:
                 extra[attribute] = morsel[attribute]
     used = 1 if deleting else len(chunks)
-    for index in range(used, _chunks_sent(cookies)):
-        _delete(response, chunk_name(index))
+    for stale in sent - {chunk_name(index) for index in range(1, used)}:
+        _delete(response, stale)

@@ -40,7 +40,10 @@ class SessionMiddleware(session_middleware.SessionMiddleware):
 class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
     """``request.user`` from the session's claims: no query on the hot path.
 
-    With a session engine that is not ours, it behaves as Django's own.
+    ``await request.auser()`` returns the same lazy user, so async views pay no query
+    either; they ``await user.aload()`` (or call the model's async methods, such as
+    ``ahas_perm()``) before reading what the claims do not answer. With a session
+    engine that is not ours, it behaves as Django's own.
     """
 
     def process_request(self, request: HttpRequest) -> None:

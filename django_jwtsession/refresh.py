@@ -7,7 +7,7 @@ another user: one query for the user (with the claim sources' relations
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import (
@@ -17,15 +17,20 @@ from django.contrib.auth import (
     get_user_model,
     load_backend,
 )
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.utils.crypto import constant_time_compare
 
 from .claims import related_paths
 
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+
 
 def fetch_user(backend: Any, user_id: str) -> AbstractBaseUser | None:
-    if not hasattr(backend, "user_can_authenticate"):
+    """``backend.get_user(user_id)``; ``ModelBackend``'s own with the claim relations joined."""
+    from django.contrib.auth.backends import ModelBackend  # needs the app registry
+
+    if type(backend).get_user is not ModelBackend.get_user:
         return backend.get_user(user_id)  # type: ignore[no-any-return]
     user_model = get_user_model()
     try:

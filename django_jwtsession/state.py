@@ -77,7 +77,7 @@ def _mirror(values: dict[str, int]) -> None:
         logger.warning("jwtsession: could not mirror state to the cache", exc_info=True)
 
 
-_memo: dict[tuple[str, ...], tuple[float, State]] = {}
+_memo: dict[tuple[str, str | None], tuple[float, State]] = {}
 _MEMO_MAX_ENTRIES = 10_000
 register_reset(_memo.clear)
 
@@ -89,22 +89,20 @@ def read_state(user_id: str, session_id: str | None) -> State:
     long: zero round trips, at the price of seeing other processes' marks and
     revocations up to that many seconds late (this process's own at once).
     """
+    memo_seconds = get_settings().state_memo_seconds
+    if memo_seconds:
+        remembered = _memo.get((user_id, session_id))
+        if remembered is not None and remembered[0] > time.monotonic():
+            return remembered[1]
     keys = [mark_key(user_id), epoch_key(user_id), GLOBAL_EPOCH]
     if session_id is not None:
         keys.append(session_key(session_id))
-    memo_seconds = get_settings().state_memo_seconds
+    state = _read_state(keys, session_id)
     if memo_seconds:
-        memo_key = tuple(keys)
-        remembered = _memo.get(memo_key)
-        now = time.monotonic()
-        if remembered is not None and remembered[0] > now:
-            return remembered[1]
-        state = _read_state(keys, session_id)
         if len(_memo) >= _MEMO_MAX_ENTRIES:
             _memo.clear()
-        _memo[memo_key] = (now + memo_seconds, state)
-        return state
-    return _read_state(keys, session_id)
+        _memo[(user_id, session_id)] = (time.monotonic() + memo_seconds, state)
+    return state
 
 
 def _read_state(keys: list[str], session_id: str | None) -> State:

@@ -5,32 +5,58 @@
 ``is_authenticated`` and ``is_anonymous`` from the claims, plus ``roles``,
 ``tier``, ``flags`` and ``claims`` (always from the claims). Anything else loads
 the real, fresh user once and proxies to it, so ``save()`` writes real values,
-never claim values. ``isinstance`` checks and ``obj.owner = request.user``
-work without a query.
+never claim values. ``isinstance`` checks, ``obj.owner = request.user``,
+``filter(owner=request.user)`` and template lookups of claim attributes work
+without a query; probes for names the user model does not have (``hasattr``)
+answer False without one. In async code, ``await user.aload()`` loads the real
+user, and the model's async methods (``await user.ahas_perm(...)``) load it
+themselves.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
-from typing import Any
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model, load_backend
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import PermissionDenied
+from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, SynchronousOnlyOperation
 from django.db import router
 from django.db.models import Model
 from django.db.models.base import ModelState
 from django.utils.functional import LazyObject, empty
 
-from .backends.base import ClaimsSessionBase
 from .claims import Claims
 from .conf import derived
-from .refresh import fetch_user
+from .refresh import session_user
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from .backends.base import ClaimsSessionBase
 
 _MISSING = object()
 _user_model = derived(get_user_model)  # apps.get_model() per request is measurable
+_ASYNC_HINT = (
+    "request.user needs the real user for this, which takes a query: in async code, "
+    "`await user.aload()` first (or call the model's async methods, e.g. "
+    "`await user.ahas_perm(...)`)."
+)
+
+
+def _class_has(model: type[Model], name: str) -> bool:
+    """True when ``name`` is defined on ``model`` or a base class (no descriptor runs)."""
+    return any(name in klass.__dict__ for klass in model.__mro__)
+
+
+def _instances_may_add_attributes(model: type[Model]) -> bool:
+    """True when the model's own code may give a loaded instance undeclared attributes."""
+    return any(
+        inspect.getattr_static(model, name) is not inspect.getattr_static(Model, name)
+        for name in ("__init__", "from_db")
+    ) or _class_has(model, "__getattr__")
 
 
 class ClaimsUser(LazyObject):  # type: ignore[type-arg]  # generic only in django-stubs
@@ -61,7 +87,10 @@ class ClaimsUser(LazyObject):  # type: ignore[type-arg]  # generic only in djang
         d["_wrapped"] = empty  # what LazyObject.__init__ does, without its __setattr__
 
     def _setup(self) -> None:
-        self._wrapped = self.__dict__["_loader"]()
+        try:
+            self._wrapped = self.__dict__["_loader"]()
+        except SynchronousOnlyOperation as exc:
+            raise SynchronousOnlyOperation(_ASYNC_HINT) from exc
         d = self.__dict__
         for name in d["_answered"]:
             d.pop(name, None)  # from now on the real user answers
@@ -97,7 +126,56 @@ class ClaimsUser(LazyObject):  # type: ignore[type-arg]  # generic only in djang
             state.db = router.db_for_read(model)
             self.__dict__["_state"] = state
             return state
+        return self._from_model(name, model)
+
+    def _from_model(self, name: str, model: type[Model]) -> Any:
+        """Answer what needs no real user: missing names, the model's async methods."""
+        attribute = inspect.getattr_static(model, name, _MISSING)
+        if attribute is _MISSING:
+            if any(field.attname == name for field in model._meta.concrete_fields):
+                return _MISSING
+            if _instances_may_add_attributes(model):
+                return _MISSING
+            # The real user would not have it either: hasattr() probes (Django's
+            # resolve_expression, the template engine's) must not cost a query.
+            raise AttributeError(f"{model.__name__!r} object has no attribute {name!r}")
+        if inspect.iscoroutinefunction(attribute):
+            return self._loading_async(name)
         return _MISSING
+
+    def _loading_async(self, name: str) -> Callable[..., Awaitable[Any]]:
+        async def method(*args: Any, **kwargs: Any) -> Any:
+            return await getattr(await self.aload(), name)(*args, **kwargs)
+
+        method.__name__ = method.__qualname__ = name
+        return method
+
+    async def aload(self) -> Model:
+        """Load the real user without blocking the event loop (once) and return it.
+
+        In async code, await it before reading attributes the claims do not answer;
+        afterwards ``user.email`` and the like read the loaded instance.
+        """
+        if self._wrapped is empty:
+            await sync_to_async(self._setup)()
+        return self._wrapped  # type: ignore[no-any-return]
+
+    def __getitem__(self, key: Any) -> Any:
+        # The template engine tries user["name"] before user.name: a model without
+        # __getitem__ must fail that with TypeError, not load the real user first.
+        if self._wrapped is empty:
+            model = self.__dict__["_model"]
+            if not _class_has(model, "__getitem__"):
+                raise TypeError(f"{model.__name__!r} object is not subscriptable")
+            self._setup()
+        return self._wrapped[key]
+
+    def __dir__(self) -> list[str]:
+        if self._wrapped is not empty:
+            return dir(self._wrapped)
+        d = self.__dict__
+        names = {*dir(d["_model"]), *d["_answered"], "_state", *dir(type(self))}
+        return sorted(names)
 
     # Always from the claims.
     @property
@@ -156,6 +234,8 @@ class ClaimsUser(LazyObject):  # type: ignore[type-arg]  # generic only in djang
         return True
 
     def __str__(self) -> str:
+        from django.contrib.auth.base_user import AbstractBaseUser  # needs the app registry
+
         model = self.__dict__["_model"]
         if self._wrapped is empty and model.__str__ is AbstractBaseUser.__str__:
             return self.get_username()
@@ -184,11 +264,14 @@ def user_from_session(session: ClaimsSessionBase) -> ClaimsUser | AnonymousUser:
     """The request's user: a ``ClaimsUser`` when the session carries claims."""
     claims = session.claims
     if claims is None:
+        from django.contrib.auth.models import AnonymousUser  # needs the app registry
+
         return AnonymousUser()
 
     def load_real_user() -> Model:
-        backend_path = session.get(BACKEND_SESSION_KEY)
-        user = fetch_user(load_backend(backend_path), claims.user_id) if backend_path else None
+        # Django's get_user() checks: the backend, user_can_authenticate() and the
+        # session hash, so a password changed elsewhere ends this session too.
+        user, _ = session_user(dict(session.items()))
         if user is None:
             session.flush()
             raise PermissionDenied("This session's user is no longer active.")

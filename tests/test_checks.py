@@ -32,6 +32,11 @@ class SubclassedAuthenticationMiddleware(AuthenticationMiddleware):
     """A project's own subclass counts as ours."""
 
 
+def function_middleware(get_response: Any) -> Any:
+    """Middleware written as a function (Django accepts it)."""
+    return get_response
+
+
 def without(*paths: str) -> list[str]:
     return [path for path in BASE_MIDDLEWARE if path not in paths]
 
@@ -105,6 +110,10 @@ TRIGGERS: dict[str, list[Any]] = {
         {"SESSION_COOKIE_AGE": 60 * 24 * 3600},
     ],
     "jwtsession.W007": [{"SESSION_COOKIE_HTTPONLY": False}],
+    "jwtsession.W008": [
+        {"JWTSESSION": jwtsession(MAX_TOKEN_BYTES=8001)},
+        {"JWTSESSION": jwtsession(MAX_TOKEN_BYTES=16384)},
+    ],
 }
 DEPLOY_ONLY = {"jwtsession.W004", "jwtsession.W007"}
 SECURE = {"SESSION_COOKIE_SECURE": True, "SESSION_COOKIE_HTTPONLY": True}
@@ -226,3 +235,25 @@ def test_check_functions_callable_directly() -> None:
             assert check(app_configs=None) == []
     with override_settings(CACHES=LOCMEM):
         assert [message.id for message in checks.check_cache()] == ["jwtsession.W003"]
+
+
+def test_function_middleware_does_not_break_the_middleware_checks() -> None:
+    with override_settings(MIDDLEWARE=[f"{__name__}.function_middleware", *BASE_MIDDLEWARE]):
+        assert our_ids() == set()
+    with override_settings(MIDDLEWARE=[f"{__name__}.function_middleware"]):
+        assert our_ids() == {"jwtsession.E006", "jwtsession.E007"}
+
+
+@pytest.mark.parametrize("max_token_bytes", [None, 7600, 8000])
+def test_token_limit_within_header_limits_gives_no_warning(max_token_bytes: int | None) -> None:
+    value = {} if max_token_bytes is None else {"MAX_TOKEN_BYTES": max_token_bytes}
+    with override_settings(JWTSESSION=jwtsession(**value)):
+        assert our_ids() == set()
+
+
+def test_token_limit_warning_explains_header_limits() -> None:
+    with override_settings(JWTSESSION=jwtsession(MAX_TOKEN_BYTES=16384)):
+        (message,) = our_messages()
+    assert "16384" in message.msg
+    assert "8 KB" in message.msg
+    assert "8000" in message.hint

@@ -10,7 +10,7 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Group, User
-from django.test import AsyncClient, Client, TestCase
+from django.test import AsyncClient, Client, TestCase, override_settings
 
 from demo.models import Subscription
 from django_jwtsession.claims import Claims, user_id_string
@@ -213,3 +213,13 @@ def test_a_new_subscription_shows_after_refresh(db: None) -> None:
     make_claims_stale(client)
     data = whoami(client)
     assert (data["tier"], data["flags"]) == ("pro", ["beta"])
+
+
+@override_settings(AUTHENTICATION_BACKENDS=["tests.test_users.RefusingBackend"])
+def test_refresh_asks_the_backends_own_get_user(bob: User) -> None:
+    """A backend overriding ``get_user()`` decides at refresh, as in Django's ``get_user()``."""
+    client = Client()
+    assert client.login(username="bob", password="test-password")
+    assert whoami(client)["username"] == "bob"  # claims built at login
+    make_claims_stale(client)
+    assert whoami(client) == {"authenticated": False}

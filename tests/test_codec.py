@@ -27,6 +27,7 @@ from django_jwtsession.exceptions import (
     UnknownKey,
 )
 from django_jwtsession.keys import SigningKey, get_key_ring
+from tests.keyfiles import private_pem
 
 NOW = 1_800_000_000
 
@@ -304,7 +305,8 @@ def test_typ_other_than_jwt_refused(typ: Any) -> None:
     "raw_header",
     [b"not json", b"[]", b'"JWT"', b"1", b"null", b"{", b"[" * 10_000, b"\xff\xfe"],
 )
-def test_header_not_a_json_object_is_malformed(raw_header: bytes) -> None:
+def test_header_not_a_json_object_is_malformed(configure: Configure, raw_header: bytes) -> None:
+    configure(MAX_TOKEN_BYTES=16384)  # the parser, not the length gate, refuses these
     with pytest.raises(MalformedToken):
         decode(sign_segments(b64(raw_header), seg(claims())))
 
@@ -412,7 +414,8 @@ def test_claims_block_wrong_shape_refused(extra: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("digits", [4301, 10_000])
-def test_oversized_integer_literal_is_malformed(digits: int) -> None:
+def test_oversized_integer_literal_is_malformed(configure: Configure, digits: int) -> None:
+    configure(MAX_TOKEN_BYTES=16384)  # the parser, not the length gate, refuses these
     body = b64(json.dumps(claims()).replace(str(NOW + 3600), "9" * digits).encode())
     with pytest.raises(MalformedToken):
         decode(sign_segments(seg(header()), body))
@@ -421,7 +424,8 @@ def test_oversized_integer_literal_is_malformed(digits: int) -> None:
 @pytest.mark.parametrize(
     "raw_payload", [b"[]", b"1", b'"x"', b"null", b"{", b"NaN", b"[" * 10_000, b"\xff"]
 )
-def test_payload_not_a_json_object_is_malformed(raw_payload: bytes) -> None:
+def test_payload_not_a_json_object_is_malformed(configure: Configure, raw_payload: bytes) -> None:
+    configure(MAX_TOKEN_BYTES=16384)  # the parser, not the length gate, refuses these
     with pytest.raises(MalformedToken):
         decode(sign_segments(seg(header()), b64(raw_payload)))
 
@@ -859,3 +863,52 @@ def test_jwe_length_gate(configure: Configure) -> None:
     token = codec.encode(claims(dat={"big": "x" * 600}))
     with pytest.raises(TokenTooLarge):
         decode(token)
+
+
+# -- canonical base64url: one spelling per value ------------------------------------
+def _other_spare_bits(segment: str) -> str:
+    """``segment`` with its last character's unused low bits changed: same bytes, leniently."""
+    assert len(segment) % 4 in (2, 3)
+    twin = segment[:-1] + B64URL_ALPHABET[B64URL_ALPHABET.index(segment[-1]) ^ 1]
+    assert unb64(twin) == unb64(segment)
+    return twin
+
+
+@pytest.mark.parametrize(("algorithm", "kind"), [("ES256", "p256"), ("EdDSA", "ed25519")])
+def test_asymmetric_signature_with_other_padding_bits_is_refused(
+    configure: Configure, algorithm: str, kind: str
+) -> None:
+    configure(ALGORITHM=algorithm, PRIVATE_KEY=private_pem(kind))
+    token = codec.encode(claims())
+    head, body, signature = token.split(".")
+    decode(token)
+    with pytest.raises(MalformedToken):
+        decode(f"{head}.{body}.{_other_spare_bits(signature)}")
+
+
+@pytest.mark.usefixtures("encrypt")
+@pytest.mark.parametrize("index", [3, 4], ids=["ciphertext", "tag"])
+def test_jwe_segment_with_other_padding_bits_is_refused(index: int) -> None:
+    for pad in range(4):  # the ciphertext's length follows the payload's
+        token = codec.encode(claims(dat={"pad": "x" * pad}))
+        segment = token.split(".")[index]
+        if len(segment) % 4 in (2, 3):
+            break
+    decode(token)
+    with pytest.raises(MalformedToken):
+        decode(replace_segment(token, index, _other_spare_bits(segment)))
+
+
+@FUZZ
+@hypothesis.given(b64url_text)
+def test_b64url_decode_accepts_only_the_canonical_spelling(segment: str) -> None:
+    try:
+        value = codec.b64url_decode(segment)
+    except MalformedToken:
+        try:
+            lenient = unb64(segment)
+        except ValueError:
+            return  # not base64 at all (one character over a multiple of 4)
+        assert b64(lenient) != segment
+    else:
+        assert b64(value) == segment

@@ -434,9 +434,13 @@ INVALID = [
     ("SECRET_KEYS", ["ok-secret-0123456789abcdef0123456789", 3]),
     ("SECRET_KEYS", []),
     ("SECRET_KEYS", [""]),
+    ("SECRET_KEYS", 123),
+    ("SECRET_KEYS", {"a-secret-0123456789abcdef0123456789"}),
     ("PRIVATE_KEY", 12345),
     ("PUBLIC_KEYS", "-----BEGIN PUBLIC KEY-----"),
     ("PUBLIC_KEYS", [12345]),
+    ("PUBLIC_KEYS", None),
+    ("PUBLIC_KEYS", 12345),
     ("ENCRYPT", "false"),
     ("ENCRYPT", 1),
     ("CLAIMS_PROVIDER", "no.such.module.provider"),
@@ -504,3 +508,8 @@ def test_invalid_value_recovers_after_fix(configure: Configure) -> None:
         conf.get_settings()
     configure(CLAIMS_TTL=10)
     assert conf.get_settings().claims_ttl == 10
+
+
+def test_secret_key_fallbacks_none_means_no_fallbacks(settings: Any) -> None:
+    settings.SECRET_KEY_FALLBACKS = None  # override_settings skips Django's own validation
+    assert conf.get_settings().secret_keys == (settings.SECRET_KEY.encode(),)

@@ -106,7 +106,7 @@ def test_logout_view_deletes_the_cookie(bob_client: Client) -> None:
 
 def test_logout_with_a_chunked_session_deletes_every_chunk(bob_client: Client) -> None:
     chunks = [
-        c for c in bob_client.get("/set-big/?size=6000").cookies if c.startswith(f"{COOKIE}.")
+        c for c in bob_client.get("/set-big/?size=4000").cookies if c.startswith(f"{COOKIE}.")
     ]
     assert chunks
     response = bob_client.post("/accounts/logout/")
@@ -381,6 +381,7 @@ def test_key_rotation_without_a_refresh_in_between_ends_the_session_at_refresh(b
 # -- cookie size ---------------------------------------------------------------------------------
 
 
+@jwtsession_settings(MAX_TOKEN_BYTES=16384)  # over the default: five chunks
 def test_big_session_round_trips_in_chunked_cookies(
     bob_client: Client, django_assert_num_queries: Any
 ) -> None:
@@ -408,10 +409,62 @@ def test_big_session_round_trips_in_chunked_cookies(
     assert whoami(bob_client)["username"] == "bob"
 
 
+def _cookie_header(client: Client) -> str:
+    return "; ".join(f"{name}={m.value}" for name, m in client.cookies.items() if m.value)
+
+
+def test_default_limit_keeps_the_cookie_header_under_8_kb(bob_client: Client) -> None:
+    """The largest session the defaults issue still fits gunicorn's 8190-byte header field."""
+    fits, too_big = 0, get_settings().max_token_bytes
+    while too_big - fits > 1:  # the largest session value that still saves
+        size = (fits + too_big) // 2
+        try:
+            bob_client.get(f"/set-big/?size={size}")
+        except SessionTooLarge:
+            too_big = size
+        else:
+            fits = size
+    response = bob_client.get(f"/set-big/?size={fits}")
+    assert len(response.cookies) == 2  # two chunks
+    assert len(_cookie_header(bob_client)) < 8190
+    assert whoami(bob_client)["username"] == "bob"
+
+
+def test_stale_chunk_next_to_a_short_token_is_ignored_and_deleted(bob_client: Client) -> None:
+    bob_client.cookies[f"{COOKIE}.1"] = "left-over-from-a-longer-token"
+    response = bob_client.get("/whoami/")
+    assert response.json()["username"] == "bob"
+    assert_cookie_deleted(response, f"{COOKIE}.1")
+    assert COOKIE not in response.cookies  # the session cookie itself is untouched
+
+
+def test_stale_chunk_after_the_last_chunk_is_ignored_and_deleted(bob_client: Client) -> None:
+    response = bob_client.get("/set-big/?size=4000")
+    assert sorted(response.cookies) == [COOKIE, f"{COOKIE}.1"]
+    bob_client.cookies[f"{COOKIE}.2"] = "x" * CHUNK_SIZE
+    response = bob_client.get("/get/?big")
+    assert response.json() == {"big": "x" * 4000}
+    assert sorted(response.cookies) == [f"{COOKIE}.2"]
+    assert_cookie_deleted(response, f"{COOKIE}.2")
+
+
+@pytest.mark.django_db
+def test_orphan_chunks_without_the_session_cookie_are_deleted() -> None:
+    client = Client()
+    client.cookies[f"{COOKIE}.1"] = "x" * 100
+    client.cookies[f"{COOKIE}.3"] = "y" * 100
+    client.cookies[f"{COOKIE}.note"] = "not a chunk"
+    response = client.get("/whoami/")
+    assert response.json() == {"authenticated": False}
+    assert sorted(response.cookies) == [f"{COOKIE}.1", f"{COOKIE}.3"]
+    for name in response.cookies:
+        assert_cookie_deleted(response, name)
+
+
 def test_session_over_max_token_bytes_raises_on_save(bob_client: Client) -> None:
     before = session_token(bob_client)
     limit = get_settings().max_token_bytes
-    with pytest.raises(SessionTooLarge, match=r"MAX_TOKEN_BYTES.*\(16384\)"):
+    with pytest.raises(SessionTooLarge, match=rf"MAX_TOKEN_BYTES.*\({limit}\)"):
         bob_client.get(f"/set-big/?size={limit}")
     assert session_token(bob_client) == before  # nothing was half written
     assert whoami(bob_client)["username"] == "bob"

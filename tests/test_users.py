@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
 from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser, User
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import AnonymousUser, Permission, User
+from django.core.exceptions import PermissionDenied, SynchronousOnlyOperation
+from django.db import models
 from django.http import HttpRequest, HttpResponse
-from django.test import Client, RequestFactory
+from django.template import engines
+from django.test import Client, RequestFactory, override_settings
+from django.test.utils import isolate_apps
 
+from django_jwtsession.claims import Claims
 from django_jwtsession.middleware import AuthenticationMiddleware, SessionMiddleware
 from django_jwtsession.users import ClaimsUser
 from tests.conftest import make_user
@@ -201,3 +211,163 @@ def test_real_user_gone_ends_the_session_through_a_view(bob: User, bob_client: C
     assert response.status_code == 403
     assert response.cookies[COOKIE]["max-age"] == 0
     assert bob_client.get("/whoami/").json() == {"authenticated": False}
+
+
+# -- async code -----------------------------------------------------------------------------------
+
+
+def test_async_code_awaits_aload_before_other_attributes(
+    bob_client: Client, django_assert_num_queries: Any
+) -> None:
+    request = request_for(bob_client)
+
+    async def view() -> tuple[str, str]:
+        user = await request.auser()
+        with pytest.raises(SynchronousOnlyOperation, match="aload"):
+            user.email  # noqa: B018  # a query: not from the event loop
+        real = await user.aload()
+        return real.email, user.email
+
+    with django_assert_num_queries(1):
+        assert async_to_sync(view)() == ("bob@example.com", "bob@example.com")
+    assert request.user.is_loaded
+
+
+def test_async_permission_methods_load_the_real_user(bob: User, bob_client: Client) -> None:
+    bob.user_permissions.add(Permission.objects.get(codename="view_user"))
+    request = request_for(bob_client)
+
+    async def view() -> tuple[Any, ...]:
+        user = await request.auser()
+        return (
+            await user.ahas_perm("auth.view_user"),
+            await user.ahas_perm("auth.delete_user"),
+            await user.ahas_perms(["auth.view_user"]),
+            await user.ahas_module_perms("auth"),
+            await user.aget_all_permissions(),
+        )
+
+    assert async_to_sync(view)() == (True, False, True, True, {"auth.view_user"})
+    assert request.user.is_loaded
+
+
+def test_async_claim_attributes_cost_no_sql(
+    bob_client: Client, django_assert_num_queries: Any
+) -> None:
+    request = request_for(bob_client)
+
+    async def view() -> tuple[Any, ...]:
+        user = await request.auser()
+        return user.is_authenticated, user.username, user.is_staff, user.roles
+
+    with django_assert_num_queries(0):
+        assert async_to_sync(view)() == (True, "bob", False, frozenset({"editor"}))
+
+
+# -- templates, queries and attribute probes ------------------------------------------------------
+
+
+def test_template_reads_claims_without_sql(
+    bob_client: Client, django_assert_num_queries: Any
+) -> None:
+    request = request_for(bob_client)
+    template = engines["django"].from_string(
+        "{% if user.is_authenticated %}{{ user.username }} {{ user.is_staff }} "
+        "{{ user.no_such_attribute }}|{{ user }}{% endif %}"
+    )
+    with django_assert_num_queries(0):
+        assert template.render({}, request) == "bob False |bob"
+    assert not request.user.is_loaded
+
+
+def test_filter_by_the_user_costs_no_user_query(
+    user: Any, bob: User, django_assert_num_queries: Any
+) -> None:
+    Note.objects.create(owner=bob, text="mine")
+    with django_assert_num_queries(0):
+        notes = Note.objects.filter(owner=user)
+    with django_assert_num_queries(1) as queries:
+        assert [note.text for note in notes] == ["mine"]
+    assert "auth_user" not in queries.captured_queries[0]["sql"]
+    assert not user.is_loaded
+
+
+def test_probes_for_missing_attributes_cost_no_sql(
+    user: Any, django_assert_num_queries: Any
+) -> None:
+    with django_assert_num_queries(0):
+        assert not hasattr(user, "resolve_expression")
+        assert not hasattr(user, "__html__")
+        assert not hasattr(user, "_prefetched_objects_cache")
+        with pytest.raises(TypeError):
+            user["username"]  # a model has no __getitem__
+        assert "email" in dir(user)
+        assert "roles" in dir(user)
+    assert not user.is_loaded
+
+
+@isolate_apps("tests.testapp")
+def test_attributes_a_custom_init_sets_load_the_real_user() -> None:
+    class Member(models.Model):
+        USERNAME_FIELD = "name"
+        name = models.CharField(max_length=20)
+
+        class Meta:
+            app_label = "testapp"
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.shout = self.name.upper()
+
+        def __str__(self) -> str:
+            return self.name
+
+    user: Any = ClaimsUser(Claims(user_id="7", username="ann"), Member, lambda: Member(7, "ann"))
+    assert user.shout == "ANN"
+    assert user.is_loaded
+
+
+def test_attributes_set_on_the_user_read_back(user: Any) -> None:
+    user.seen_banner = True  # loads the real user and sets it there
+    assert user.is_loaded
+    assert user.seen_banner is True
+    assert hasattr(user, "resolve_expression") is False
+
+
+# -- the real user: Django's get_user() checks ----------------------------------------------------
+
+
+def test_password_changed_elsewhere_refuses_the_real_user(user: Any, bob: User) -> None:
+    User.objects.filter(pk=bob.pk).update(password=make_password("changed-elsewhere"))
+    with pytest.raises(PermissionDenied):
+        user.email  # noqa: B018
+
+
+class RefusingBackend(ModelBackend):
+    """A backend whose ``get_user()`` refuses (e.g. users blocked by another system)."""
+
+    def get_user(self, user_id: Any) -> None:
+        return None
+
+
+@override_settings(AUTHENTICATION_BACKENDS=[f"{__name__}.RefusingBackend"])
+def test_the_backends_own_get_user_decides(bob: User) -> None:
+    client = Client()
+    assert client.login(username="bob", password="test-password")
+    user = request_for(client).user
+    with pytest.raises(PermissionDenied):
+        user.email  # noqa: B018
+
+
+# -- imports --------------------------------------------------------------------------------------
+
+
+def test_modules_import_without_configured_settings() -> None:
+    """Importing them needs neither settings nor the app registry (typing-only imports)."""
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    code = "import django_jwtsession.claims, django_jwtsession.refresh, django_jwtsession.users"
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr

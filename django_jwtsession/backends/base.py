@@ -39,10 +39,8 @@ class ClaimsSessionBase(SessionBase):
     """``SessionBase`` plus claims; subclasses store the session somewhere."""
 
     if TYPE_CHECKING:  # SessionBase internals that django-stubs does not declare
-        _session: dict[str, Any]
         _session_cache: dict[str, Any]
 
-        def _get_session(self, no_load: bool = False) -> dict[str, Any]: ...
         async def _aget_session(self, no_load: bool = False) -> dict[str, Any]: ...
 
     def __init__(self, session_key: str | None = None) -> None:
@@ -61,6 +59,17 @@ class ClaimsSessionBase(SessionBase):
         self._user_epoch = 0  # the user's revocation epoch when this session started
         self._global_epoch = 0  # the global revocation epoch when this session started
         self._epochs_stale = False  # a new session id: read the epochs before saving
+
+    def _get_session(self, no_load: bool = False) -> dict[str, Any]:
+        """``SessionBase._get_session`` without raising AttributeError on first use."""
+        self.accessed = True
+        cached: dict[str, Any] | None = self.__dict__.get("_session_cache")
+        if cached is None:
+            cached = {} if self.session_key is None or no_load else self.load()
+            self._session_cache = cached
+        return cached
+
+    _session = property(_get_session)
 
     @property
     def serializer(self) -> Any:
@@ -178,10 +187,10 @@ class ClaimsSessionBase(SessionBase):
         if data is None or self._expired(data):
             return self._end()
         user_id = data.get(SESSION_KEY)
-        if user_id is None:
+        if type(user_id) is not str:  # anonymous (Django always stores the id as a string)
             self._claims = self._claims_at = None
             return data
-        state = read_state(str(user_id), self._sid)  # the one cache round trip
+        state = read_state(user_id, self._sid)  # the one cache round trip
         if self._revoked(state):
             self.rejected = "revoked"
             return self._end()

@@ -51,6 +51,7 @@ JWTSESSION = {
     "TIER_SOURCE": "subscription.tier",
     "FLAGS_SOURCE": "subscription.flags",
     "DEFAULT_TIER": "free",
+    "MARK_MODELS": {"demo.Subscription": "user"},
 }
 
 ROOT_URLCONF = "sandbox.urls"
