@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.core.cache import caches
 from django.db import transaction
@@ -24,7 +24,9 @@ from django.db.models import F, Model, QuerySet
 from django.utils import timezone
 
 from .conf import get_settings, register_reset
-from .models import StateEntry
+
+if TYPE_CHECKING:
+    from .models import StateEntry
 
 logger = logging.getLogger("django_jwtsession")
 CACHE_PREFIX = "jwtsession:"
@@ -62,8 +64,15 @@ def _cache() -> Any:
     return caches[get_settings().cache_alias]
 
 
+def _entries() -> type[StateEntry]:
+    """The ``StateEntry`` model, imported late: this module loads before the app registry."""
+    from .models import StateEntry
+
+    return StateEntry
+
+
 def _from_database(keys: list[str]) -> dict[str, int]:
-    found = dict(StateEntry.objects.filter(key__in=keys).values_list("key", "version"))
+    found = dict(_entries().objects.filter(key__in=keys).values_list("key", "version"))
     return {key: found.get(key, 0) for key in keys}
 
 
@@ -161,9 +170,10 @@ def bump(keys: Iterable[str], *, using: str | None = None) -> None:
         _cache().delete_many([CACHE_PREFIX + key for key in keys])
     except Exception:
         logger.warning("jwtsession: cache unreachable, state written to the database only")
+    entries = _entries()
     with transaction.atomic(using=using):
-        StateEntry.objects.bulk_create([StateEntry(key=key) for key in keys], ignore_conflicts=True)
-        StateEntry.objects.filter(key__in=keys).update(version=F("version") + 1)
+        entries.objects.bulk_create([entries(key=key) for key in keys], ignore_conflicts=True)
+        entries.objects.filter(key__in=keys).update(version=F("version") + 1)
     transaction.on_commit(lambda: _mirror(_from_database(keys)), using=using)
 
 
@@ -211,5 +221,5 @@ def revoke_session(session_id: str) -> None:
 def prune_revoked_sessions() -> int:
     """Delete revoked-session entries that no live token can need; return how many."""
     horizon = timezone.now() - timedelta(seconds=get_settings().max_lifetime)
-    deleted, _ = StateEntry.objects.filter(key__startswith="s:", updated__lt=horizon).delete()
+    deleted, _ = _entries().objects.filter(key__startswith="s:", updated__lt=horizon).delete()
     return deleted

@@ -16,7 +16,7 @@ from django.contrib.auth.models import Group, User
 from django.core.cache import caches
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 from django.utils import timezone
 
@@ -358,6 +358,8 @@ def test_concurrent_refreshes_racing_a_mark_end_with_the_newest_claims() -> None
                 whoami(client)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
+        finally:
+            connections.close_all()  # this thread's own connection
 
     threads = [threading.Thread(target=hammer, args=(client,)) for client in clients]
     for thread in threads:
