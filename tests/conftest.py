@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import inspect
 import json
@@ -165,3 +166,24 @@ def cache_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             if method is not None:
                 monkeypatch.setattr(backend, variant, counting(variant, method))
     return calls
+
+
+Configure = Callable[..., None]
+
+
+@pytest.fixture
+def configure(settings: Any) -> Configure:
+    """Merge values into ``JWTSESSION`` (restored by the ``settings`` fixture)."""
+
+    def apply(**values: Any) -> None:
+        settings.JWTSESSION = {**settings.JWTSESSION, **values}
+
+    return apply
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def unb64(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))

@@ -27,6 +27,7 @@ from django_jwtsession.exceptions import (
     UnknownKey,
 )
 from django_jwtsession.keys import SigningKey, get_key_ring
+from tests.conftest import Configure, b64, unb64
 from tests.keyfiles import private_pem
 
 NOW = 1_800_000_000
@@ -40,26 +41,8 @@ class _Missing:
 MISSING: Any = _Missing()
 B64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
-Configure = Callable[..., None]
-
-
-@pytest.fixture
-def configure(settings: Any) -> Configure:
-    """Merge values into ``JWTSESSION`` (cleared back by the ``settings`` fixture)."""
-
-    def apply(**values: Any) -> None:
-        settings.JWTSESSION = {**settings.JWTSESSION, **values}
-
-    return apply
-
 
 # -- building tokens by hand ------------------------------------------------
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def unb64(segment: str) -> bytes:
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
 def seg(value: Any) -> str:

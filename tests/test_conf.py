@@ -36,22 +36,11 @@ from django_jwtsession.exceptions import (
     UnknownKey,
 )
 from django_jwtsession.keys import get_key_ring
+from tests.conftest import Configure
 from tests.keyfiles import private_pem, public_pem
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = 1_800_000_000
-
-Configure = Callable[..., None]
-
-
-@pytest.fixture
-def configure(settings: Any) -> Configure:
-    """Merge values into ``JWTSESSION`` (restored by the ``settings`` fixture)."""
-
-    def apply(**values: Any) -> None:
-        settings.JWTSESSION = {**settings.JWTSESSION, **values}
-
-    return apply
 
 
 def payload(now: int = NOW, **overrides: Any) -> dict[str, Any]:

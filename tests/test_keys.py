@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -22,13 +20,13 @@ from django_jwtsession import codec
 from django_jwtsession.conf import clear_derived
 from django_jwtsession.exceptions import BadSignature, DisallowedHeader, UnknownKey
 from django_jwtsession.keys import get_key_ring, jwk_thumbprint
+from tests.conftest import Configure, b64, unb64
 from tests.keyfiles import private_key, private_pem, public_pem
 
 OLD_SECRET = "old-secret-key-0b9e3c1d7a4f8e2b6c5d0a9f3e7b1c4d"
 NEW_SECRET = "new-secret-key-7d2a9c4e1f6b3a8d0e5c2b7f4a9d1e6c"
 OTHER_SECRET = "other-secret-key-3c8f1a6d9b2e7c4a0f5d8b3e6a1c9f2d"
 
-Configure = Callable[..., None]
 
 ASYMMETRIC = [
     pytest.param("ES256", "p256", id="ES256"),
@@ -37,24 +35,6 @@ ASYMMETRIC = [
     pytest.param("EdDSA", "ed448", id="EdDSA-Ed448"),
     pytest.param("RS256", "rsa2048", id="RS256"),
 ]
-
-
-@pytest.fixture
-def configure(settings: Any) -> Configure:
-    """Merge values into ``JWTSESSION`` (restored by the ``settings`` fixture)."""
-
-    def apply(**values: Any) -> None:
-        settings.JWTSESSION = {**settings.JWTSESSION, **values}
-
-    return apply
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def unb64(segment: str) -> bytes:
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
 def payload(**overrides: Any) -> dict[str, Any]:
