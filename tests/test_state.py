@@ -407,3 +407,17 @@ def test_state_memo_trades_bounded_staleness_for_zero_round_trips(
         assert cache_calls == []  # answered from the memo
         revoke_user(bob)  # a write in this process clears the memo
         assert whoami(client) == {"authenticated": False}
+
+
+def test_cycle_key_of_a_signed_in_session_keeps_its_start(bob: User, bob_client: Client) -> None:
+    """cycle_key() (and so update_session_auth_hash()) must not extend MAX_LIFETIME."""
+    old_token = session_token(bob_client)
+    before = token_payload(old_token)
+    response = bob_client.get("/cycle/")
+    after = token_payload(response.cookies["sessionid"].value)
+    assert after["sid"] != before["sid"]
+    assert after["sat"] == before["sat"]
+    replay = Client()
+    replay.cookies["sessionid"] = old_token  # the old id was revoked by the cycle
+    assert whoami(replay) == {"authenticated": False}
+    assert whoami(bob_client)["authenticated"] is True

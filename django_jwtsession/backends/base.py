@@ -234,8 +234,11 @@ class ClaimsSessionBase(SessionBase):
         """A new session id for the same data; an authenticated old id is revoked."""
         data = self._get_session()
         old_sid = self._sid
-        self._new_identity()
-        if old_sid is not None and SESSION_KEY in data:
+        signed_in = SESSION_KEY in data
+        # A signed-in session keeps its start (MAX_LIFETIME counts from the login);
+        # an anonymous one about to log in starts anew.
+        self._new_identity(keep_start=signed_in)
+        if old_sid is not None and signed_in:
             revoke_session(old_sid)
 
     async def acycle_key(self) -> None:
@@ -251,10 +254,8 @@ class ClaimsSessionBase(SessionBase):
         await sync_to_async(super().flush)()
 
     async def asave(self, must_create: bool = False) -> None:
-        if self._claims_out_of_date():
-            await sync_to_async(self.save)(must_create)
-        else:
-            self.save(must_create)
+        # Saving may rebuild claims or read the revocation epochs: database work.
+        await sync_to_async(self.save)(must_create)
 
     def exists(self, session_key: str | None = None) -> bool:
         return False
