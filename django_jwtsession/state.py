@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from django.core.cache import caches
 from django.db import transaction
 from django.db.models import F, Model, QuerySet
+from django.dispatch import Signal
 from django.utils import timezone
 
 from .conf import get_settings, register_reset
+from .signals import session_revoked, user_marked
 
 if TYPE_CHECKING:
     from .models import StateEntry
@@ -177,6 +179,10 @@ def bump(keys: Iterable[str], *, using: str | None = None) -> None:
     transaction.on_commit(lambda: _mirror(_from_database(keys)), using=using)
 
 
+def _send_on_commit(signal: Signal, **kwargs: Any) -> None:
+    transaction.on_commit(lambda: signal.send(sender=_entries(), **kwargs))
+
+
 def user_ids(users: Model | QuerySet[Any] | Iterable[Any] | Any) -> list[str]:
     """User ids from a user, a primary key, a queryset or an iterable of either."""
     if isinstance(users, QuerySet):
@@ -194,7 +200,9 @@ def mark_for_refresh(users: Model | QuerySet[Any] | Iterable[Any] | Any) -> None
     Accepts a user, a primary key, a queryset or an iterable. Written in the
     current transaction, so it commits with the change that caused it.
     """
-    bump(mark_key(pk) for pk in user_ids(users))
+    ids = user_ids(users)
+    bump(mark_key(pk) for pk in ids)
+    _send_on_commit(user_marked, user_ids=ids)
 
 
 def revoke_user(users: Model | QuerySet[Any] | Iterable[Any] | Any, *, keep: Any = None) -> None:
@@ -203,7 +211,9 @@ def revoke_user(users: Model | QuerySet[Any] | Iterable[Any] | Any, *, keep: Any
     ``keep=request.session`` keeps the current session: it is re-issued under the
     new epoch when the response is saved.
     """
-    bump(epoch_key(pk) for pk in user_ids(users))
+    ids = user_ids(users)
+    bump(epoch_key(pk) for pk in ids)
+    _send_on_commit(session_revoked, scope="user", user_ids=ids, session_ids=[])
     if keep is not None and hasattr(keep, "keep_after_revocation"):
         keep.keep_after_revocation()
 
@@ -211,11 +221,13 @@ def revoke_user(users: Model | QuerySet[Any] | Iterable[Any] | Any, *, keep: Any
 def revoke_all() -> None:
     """End every session of every user."""
     bump([GLOBAL_EPOCH])
+    _send_on_commit(session_revoked, scope="all", user_ids=[], session_ids=[])
 
 
 def revoke_session(session_id: str) -> None:
     """End one session (by its opaque ``session_id``)."""
     bump([session_key(session_id)])
+    _send_on_commit(session_revoked, scope="session", user_ids=[], session_ids=[session_id])
 
 
 def prune_revoked_sessions() -> int:

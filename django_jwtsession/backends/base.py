@@ -24,6 +24,7 @@ from django.utils.module_loading import import_string
 from ..claims import Claims, build_claims, user_id_string
 from ..conf import get_settings
 from ..refresh import session_user
+from ..signals import claims_refreshed
 from ..state import (
     State,
     prune_revoked_sessions,
@@ -97,7 +98,9 @@ class ClaimsSessionBase(SessionBase):
         self._get_session()
         return self._sid
 
-    def set_user(self, user: AbstractBaseUser, state: State | None = None) -> None:
+    def set_user(
+        self, user: AbstractBaseUser, state: State | None = None, reason: str = "login"
+    ) -> None:
         """Build claims from ``user`` now (called on login, saves a query later).
 
         The mark version is read *before* the claims are built, so a mark made while
@@ -109,6 +112,7 @@ class ClaimsSessionBase(SessionBase):
         self._claims = build_claims(user)
         self._claims_at = int(time.time())
         self.modified = True
+        claims_refreshed.send(type(self), user=user, reason=reason)
 
     # -- claims freshness -------------------------------------------------
     def _needs_refresh(self, data: dict[str, Any], now: int) -> bool:
@@ -123,7 +127,9 @@ class ClaimsSessionBase(SessionBase):
             or now - self._claims_at >= get_settings().claims_ttl
         )
 
-    def _refresh(self, data: dict[str, Any], state: State | None = None) -> bool:
+    def _refresh(
+        self, data: dict[str, Any], state: State | None = None, reason: str = "login"
+    ) -> bool:
         """Rebuild claims from the database; False when the session must end."""
         if state is None:
             state = read_state(str(data[SESSION_KEY]), None)
@@ -133,7 +139,7 @@ class ClaimsSessionBase(SessionBase):
         if upgraded_hash is not None:
             data[HASH_SESSION_KEY] = upgraded_hash
             self._new_identity(keep_start=True)
-        self.set_user(user, state)
+        self.set_user(user, state, reason)
         return True
 
     def keep_after_revocation(self) -> None:
@@ -196,8 +202,13 @@ class ClaimsSessionBase(SessionBase):
         if self._revoked(state):
             self.rejected = "revoked"
             return self._end()
-        stale = state.mark > self._mark_seen or self._needs_refresh(data, int(time.time()))
-        if stale and not self._refresh(data, state):
+        if state.mark > self._mark_seen:
+            reason = "mark"
+        elif self._needs_refresh(data, int(time.time())):
+            reason = "ttl"
+        else:
+            return data
+        if not self._refresh(data, state, reason):
             return self._end()
         return data
 

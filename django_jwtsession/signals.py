@@ -1,0 +1,20 @@
+"""Public signals.
+
+``claims_refreshed(sender, user, reason)``
+    Claims were (re)built. ``sender`` is the session store class; ``reason`` is
+    ``"login"``, ``"ttl"`` (older than ``CLAIMS_TTL``) or ``"mark"`` (the user was marked).
+``user_marked(sender, user_ids)``
+    Users' claims were marked stale (sent once the marking transaction commits;
+    ``sender`` is the ``StateEntry`` model, as for ``session_revoked``).
+``session_revoked(sender, scope, user_ids, session_ids)``
+    Sessions were revoked (sent on commit). ``scope`` is ``"session"``, ``"user"`` or
+    ``"all"``; ``session_ids`` holds the opaque ids for ``"session"``, else is empty.
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+claims_refreshed = Signal()
+user_marked = Signal()
+session_revoked = Signal()

@@ -1,0 +1,82 @@
+"""The public signals: claims_refreshed (with its reason), user_marked, session_revoked."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.dispatch import Signal
+from django.test import Client, TestCase
+
+from django_jwtsession.conf import get_settings
+from django_jwtsession.models import StateEntry
+from django_jwtsession.signals import claims_refreshed, session_revoked, user_marked
+from django_jwtsession.state import mark_for_refresh, revoke_all, revoke_session, revoke_user
+from tests.conftest import PASSWORD, resign_session, session_token, token_payload
+
+
+@pytest.fixture
+def received() -> Iterator[dict[Signal, list[dict[str, Any]]]]:
+    log: dict[Signal, list[dict[str, Any]]] = {}
+    receivers = {}
+    for signal in (claims_refreshed, user_marked, session_revoked):
+
+        def receiver(signal: Signal = signal, **kwargs: Any) -> None:
+            log.setdefault(signal, []).append(kwargs)
+
+        receivers[signal] = receiver
+        signal.connect(receiver)
+    yield log
+    for signal, receiver in receivers.items():
+        signal.disconnect(receiver)
+
+
+def test_claims_refreshed_on_login_with_reason(bob: User, received: dict[Signal, Any]) -> None:
+    client = Client()
+    assert client.login(username="bob", password=PASSWORD)
+    [event] = received[claims_refreshed]
+    assert (event["reason"], event["user"]) == ("login", bob)
+
+
+def test_claims_refreshed_after_ttl_and_after_mark(
+    bob: User, bob_client: Client, received: dict[Signal, Any]
+) -> None:
+    received.clear()
+    resign_session(bob_client, cat=int(time.time()) - get_settings().claims_ttl - 1)
+    bob_client.get("/whoami/")
+    assert [event["reason"] for event in received[claims_refreshed]] == ["ttl"]
+    received.clear()
+    mark_for_refresh(bob)
+    bob_client.get("/whoami/")
+    assert [event["reason"] for event in received[claims_refreshed]] == ["mark"]
+
+
+def test_no_refresh_signal_on_the_hot_path(bob_client: Client, received: dict[Signal, Any]) -> None:
+    received.clear()
+    bob_client.get("/whoami/")
+    assert claims_refreshed not in received
+
+
+def test_user_marked_and_session_revoked_are_sent_on_commit(
+    bob: User, bob_client: Client, received: dict[Signal, Any]
+) -> None:
+    session_id = token_payload(session_token(bob_client))["sid"]
+    received.clear()
+    with TestCase.captureOnCommitCallbacks() as callbacks:
+        mark_for_refresh(bob)
+        revoke_session(session_id)
+        revoke_user(bob)
+        revoke_all()
+    assert received == {}  # nothing before the commit
+    for callback in callbacks:
+        callback()
+    assert received[user_marked] == [{"sender": StateEntry, "user_ids": [str(bob.pk)]}]
+    revoked = [(e["scope"], e["user_ids"], e["session_ids"]) for e in received[session_revoked]]
+    assert revoked == [
+        ("session", [], [session_id]),
+        ("user", [str(bob.pk)], []),
+        ("all", [], []),
+    ]
