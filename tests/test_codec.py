@@ -58,24 +58,23 @@ def claims(**overrides: Any) -> dict[str, Any]:
         "sat": NOW,
         "dat": {"k": "v"},
     }
-    for name, value in overrides.items():
-        if value is MISSING:
-            payload.pop(name, None)
-        else:
-            payload[name] = value
-    return payload
+    return _apply(payload, overrides)
 
 
 def header(**overrides: Any) -> dict[str, Any]:
     """Our own JWS header for the current key; ``MISSING`` drops a member."""
     ring = get_key_ring()
-    value: dict[str, Any] = {"alg": ring.algorithm, "typ": "JWT", "kid": ring.current.kid}
-    for name, item in overrides.items():
-        if item is MISSING:
-            value.pop(name, None)
+    return _apply({"alg": ring.algorithm, "typ": "JWT", "kid": ring.current.kid}, overrides)
+
+
+def _apply(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` set; a ``MISSING`` value drops that member."""
+    for name, value in overrides.items():
+        if value is MISSING:
+            base.pop(name, None)
         else:
-            value[name] = item
-    return value
+            base[name] = value
+    return base
 
 
 def sign_segments(header_segment: str, body_segment: str, key: SigningKey | None = None) -> str:

@@ -115,11 +115,8 @@ class ClaimsSessionBase(SessionBase):
         claims_refreshed.send(type(self), user=user, reason=reason)
 
     # -- claims freshness -------------------------------------------------
-    def _needs_refresh(self, data: dict[str, Any], now: int) -> bool:
-        user_id = data.get(SESSION_KEY)
-        if user_id is None:
-            self._claims = self._claims_at = None
-            return False
+    def _needs_refresh(self, user_id: str, now: int) -> bool:
+        """True when the claims are missing, another user's, or older than ``CLAIMS_TTL``."""
         return (
             self._claims is None
             or self._claims_at is None
@@ -204,7 +201,7 @@ class ClaimsSessionBase(SessionBase):
             return self._end()
         if state.mark > self._mark_seen:
             reason = "mark"
-        elif self._needs_refresh(data, int(time.time())):
+        elif self._needs_refresh(user_id, int(time.time())):
             reason = "ttl"
         else:
             return data
