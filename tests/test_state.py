@@ -346,6 +346,11 @@ def test_mark_from_another_process_is_seen() -> None:
     assert whoami(client)["is_staff"] is True
 
 
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="SQLite's shared in-memory test database locks tables under concurrent writers; "
+    "test_a_mark_during_a_refresh_is_not_lost covers the race deterministically on both",
+)
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_refreshes_racing_a_mark_end_with_the_newest_claims() -> None:
     bob = make_user("bob", roles=("editor",))
