@@ -21,6 +21,7 @@ HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 ASYMMETRIC_ALGORITHMS = frozenset({"ES256", "ES384", "EdDSA", "RS256"})
 ALGORITHMS = HMAC_ALGORITHMS | ASYMMETRIC_ALGORITHMS
 STRATEGIES = ("jwt",)
+CACHE_OUTAGE_POLICIES = ("database", "refuse")
 
 DEFAULTS: dict[str, Any] = {
     "STRATEGY": "jwt",
@@ -42,9 +43,12 @@ DEFAULTS: dict[str, Any] = {
     "AUDIENCE": None,
     "MAX_TOKEN_BYTES": 7600,  # two cookie chunks: under 8 KB header limits
     "CACHE_ALIAS": "default",
-    "STATE_CACHE_TIMEOUT": 24 * 3600,
+    "STATE_CACHE_TIMEOUT": 3600,
     "STATE_MEMO_SECONDS": 0,
     "MARK_MODELS": {},
+    "ON_CACHE_OUTAGE": "database",
+    "CLIENT_IP_HEADER": None,
+    "METRICS_FLUSH_SECONDS": 10,
 }
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -95,6 +99,9 @@ class JWTSessionSettings:
     state_cache_timeout: int
     state_memo_seconds: int
     mark_models: dict[str, str]
+    on_cache_outage: str
+    client_ip_header: str | None
+    metrics_flush_seconds: int
 
     @property
     def is_hmac(self) -> bool:
@@ -181,6 +188,20 @@ def get_settings() -> JWTSessionSettings:
             f"{SETTING_NAME}['MARK_MODELS'] must map 'app_label.Model' to the path of its user, "
             "e.g. {'billing.Subscription': 'user'}."
         )
+    on_cache_outage = raw.get("ON_CACHE_OUTAGE", DEFAULTS["ON_CACHE_OUTAGE"])
+    if on_cache_outage not in CACHE_OUTAGE_POLICIES:
+        raise ImproperlyConfigured(
+            f"{SETTING_NAME}['ON_CACHE_OUTAGE'] must be one of {list(CACHE_OUTAGE_POLICIES)}, "
+            f"got {on_cache_outage!r}."
+        )
+    client_ip_header = raw.get("CLIENT_IP_HEADER", DEFAULTS["CLIENT_IP_HEADER"])
+    if client_ip_header is not None and not (
+        isinstance(client_ip_header, str) and client_ip_header.startswith("HTTP_")
+    ):
+        raise ImproperlyConfigured(
+            f"{SETTING_NAME}['CLIENT_IP_HEADER'] must be None or a request.META key such as "
+            f"'HTTP_X_FORWARDED_FOR', got {client_ip_header!r}."
+        )
     return JWTSessionSettings(
         strategy=strategy,
         algorithm=algorithm,
@@ -204,4 +225,7 @@ def get_settings() -> JWTSessionSettings:
         state_cache_timeout=_int_setting(raw, "STATE_CACHE_TIMEOUT", minimum=1),
         state_memo_seconds=_int_setting(raw, "STATE_MEMO_SECONDS"),
         mark_models=dict(mark_models),
+        on_cache_outage=on_cache_outage,
+        client_ip_header=client_ip_header,
+        metrics_flush_seconds=_int_setting(raw, "METRICS_FLUSH_SECONDS"),
     )

@@ -28,7 +28,10 @@ class SessionMiddleware(session_middleware.SessionMiddleware):
     """Django's session middleware, reading and writing chunked session cookies."""
 
     def process_request(self, request: HttpRequest) -> None:
-        request.session = self.SessionStore(read_session_cookie(request.COOKIES))
+        session = self.SessionStore(read_session_cookie(request.COOKIES))
+        if isinstance(session, ClaimsSessionBase):
+            session.client_meta = request.META  # for the session record: IP, user agent
+        request.session = session
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         response = super().process_response(request, response)

@@ -1,8 +1,11 @@
-"""The durable truth behind marks and revocations."""
+"""The durable truth behind marks and revocations, and the record of each session."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+
+USER_AGENT_MAX_LENGTH = 512
 
 
 class StateEntry(models.Model):
@@ -24,3 +27,36 @@ class StateEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} = {self.version}"
+
+
+class SessionRecord(models.Model):
+    """One signed-in session, for people: who, from where, since when, and whether revoked.
+
+    The jwt strategy writes it when a session is signed in, and when its claims are
+    rebuilt or its token re-issued — never per request, so ``last_seen`` is accurate to
+    ``CLAIMS_TTL`` / ``UPDATE_AGE``. The session id is stored hashed, never as is.
+    """
+
+    session_hash = models.CharField(max_length=64, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="jwtsession_records",
+        null=True,
+    )
+    strategy = models.CharField(max_length=16)
+    ip = models.GenericIPAddressField("IP address", null=True, blank=True)
+    user_agent = models.CharField(max_length=USER_AGENT_MAX_LENGTH, blank=True)
+    created = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    expires = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "session"
+        verbose_name_plural = "sessions"
+        ordering = ["-last_seen"]
+        indexes = [models.Index(fields=["user", "revoked_at"], name="jwtsession_record_user")]
+
+    def __str__(self) -> str:
+        return f"session of {self.user_id} since {self.created:%Y-%m-%d %H:%M}"

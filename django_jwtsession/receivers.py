@@ -13,14 +13,15 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in
-from django.core.signals import setting_changed
+from django.core.signals import request_finished, setting_changed
 from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_delete
 
 from .backends.base import ClaimsSessionBase
 from .claims import resolve_source
 from .conf import clear_derived, get_settings
-from .state import mark_for_refresh, revoke_user
+from .metrics import flush_if_due
+from .state import mark_for_refresh, retry_unmirrored, revoke_user
 
 TRACKED_FIELDS = ("is_active", "is_staff", "is_superuser", "password")
 _SNAPSHOT = "_jwtsession_snapshot"
@@ -109,3 +110,5 @@ def connect() -> None:
     pre_delete.connect(group_changed, sender=Group, dispatch_uid="django_jwtsession.group_deleted")
     post_save.connect(marked_model_changed, dispatch_uid="django_jwtsession.marked_saved")
     post_delete.connect(marked_model_changed, dispatch_uid="django_jwtsession.marked_deleted")
+    request_finished.connect(flush_if_due, dispatch_uid="django_jwtsession.metrics_flush")
+    request_finished.connect(retry_unmirrored, dispatch_uid="django_jwtsession.retry_unmirrored")

@@ -13,18 +13,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.core.cache import caches
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Model, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 
+from . import metrics
 from .conf import get_settings, register_reset
+from .records import revoke_records
 from .signals import session_revoked, user_marked
 
 if TYPE_CHECKING:
@@ -33,6 +36,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger("django_jwtsession")
 CACHE_PREFIX = "jwtsession:"
 GLOBAL_EPOCH = "g:r"
+
+
+class StateUnavailable(Exception):
+    """Neither the cache nor (where allowed) the database could answer the state check."""
 
 
 class State(NamedTuple):
@@ -78,14 +85,40 @@ def _from_database(keys: list[str]) -> dict[str, int]:
     return {key: found.get(key, 0) for key in keys}
 
 
-def _mirror(values: dict[str, int]) -> None:
+_unmirrored: set[str] = set()
+"""Keys whose committed values could not be copied to the cache: retried after each request."""
+_unmirrored_lock = threading.Lock()
+
+
+def _mirror_committed(keys: list[str]) -> None:
+    """Copy committed values to the cache; on failure, remember the keys to retry."""
     try:
+        values = _from_database(keys)
         _cache().set_many(
             {CACHE_PREFIX + key: value for key, value in values.items()},
             get_settings().state_cache_timeout,
         )
-    except Exception:  # a cache outage must not break the write: the database has it
-        logger.warning("jwtsession: could not mirror state to the cache", exc_info=True)
+    except Exception:  # the write is safe in the database; the cache may lag: say so, retry
+        with _unmirrored_lock:
+            _unmirrored.update(keys)
+        logger.error(
+            "jwtsession: a mark or revocation could not be copied to the cache; it is retried "
+            "after this process's next request, and readers see it at the latest when the "
+            "cached entry expires (STATE_CACHE_TIMEOUT)",
+            exc_info=True,
+        )
+    else:
+        with _unmirrored_lock:
+            _unmirrored.difference_update(keys)
+
+
+def retry_unmirrored(**kwargs: Any) -> None:
+    """``request_finished`` receiver: copy what an earlier mirror could not (cheap when none)."""
+    if not _unmirrored:
+        return
+    with _unmirrored_lock:
+        keys = sorted(_unmirrored)
+    _mirror_committed(keys)
 
 
 _memo: dict[tuple[str, str | None], tuple[float, State]] = {}
@@ -93,22 +126,32 @@ _MEMO_MAX_ENTRIES = 10_000
 register_reset(_memo.clear)
 
 
-def read_state(user_id: str, session_id: str | None) -> State:
+def read_state(user_id: str, session_id: str | None, *, hot_path: bool = False) -> State:
     """The state check: one cache round trip; the database on a miss or a cache outage.
 
     With ``STATE_MEMO_SECONDS`` set, answers are remembered in this process for that
     long: zero round trips, at the price of seeing other processes' marks and
     revocations up to that many seconds late (this process's own at once).
+
+    On the ``hot_path`` (an incoming session's check) with ``ON_CACHE_OUTAGE =
+    "refuse"``, an unreachable cache raises :class:`StateUnavailable` instead of
+    reading the database; so does a failing database in either mode.
     """
     memo_seconds = get_settings().state_memo_seconds
     if memo_seconds:
         remembered = _memo.get((user_id, session_id))
         if remembered is not None and remembered[0] > time.monotonic():
+            metrics.count("state.memo")
             return remembered[1]
     keys = [mark_key(user_id), epoch_key(user_id), GLOBAL_EPOCH]
     if session_id is not None:
         keys.append(session_key(session_id))
-    state = _read_state(keys, session_id)
+    refuse = hot_path and get_settings().on_cache_outage == "refuse"
+    try:
+        state = _read_state(keys, session_id, refuse_on_outage=refuse)
+    except StateUnavailable:
+        metrics.count("state.refused")
+        raise
     if memo_seconds:
         if len(_memo) >= _MEMO_MAX_ENTRIES:
             _memo.clear()
@@ -116,25 +159,40 @@ def read_state(user_id: str, session_id: str | None) -> State:
     return state
 
 
-def _read_state(keys: list[str], session_id: str | None) -> State:
+def _read_state(keys: list[str], session_id: str | None, *, refuse_on_outage: bool) -> State:
     try:
         cached = _cache().get_many([CACHE_PREFIX + key for key in keys])
-    except Exception:
+    except Exception as exc:
+        if refuse_on_outage:
+            logger.warning("jwtsession: cache unreachable, session refused (ON_CACHE_OUTAGE)")
+            raise StateUnavailable("cache unreachable") from exc
         logger.warning("jwtsession: cache unreachable, state read from the database", exc_info=True)
-        values = _from_database(keys)
+        metrics.count("state.fallback")
+        values = _from_database_or_raise(keys)
     else:
         values = {key: cached[CACHE_PREFIX + key] for key in keys if CACHE_PREFIX + key in cached}
         missing = [key for key in keys if key not in values]
         if missing:
-            fetched = _from_database(missing)
+            metrics.count("state.miss")
+            fetched = _from_database_or_raise(missing)
             _mirror_missing(fetched)
             values.update(fetched)
+        else:
+            metrics.count("state.hit")
     return State(
         mark=values[keys[0]],
         user_epoch=values[keys[1]],
         global_epoch=values[keys[2]],
         session_revoked=bool(session_id is not None and values[keys[3]]),
     )
+
+
+def _from_database_or_raise(keys: list[str]) -> dict[str, int]:
+    try:
+        return _from_database(keys)
+    except DatabaseError as exc:
+        logger.warning("jwtsession: the database could not answer the state check", exc_info=True)
+        raise StateUnavailable("database unreachable") from exc
 
 
 def start_session(user_id: str, session_id: str) -> State:
@@ -162,7 +220,9 @@ def bump(keys: Iterable[str], *, using: str | None = None) -> None:
     The counters commit (or roll back) with the change that caused them, so a mark
     is never lost and never announces a change that did not happen. The cache
     entries are dropped now (a reader refills them from the database) and set to
-    the committed values on commit.
+    the committed values on commit; if that fails, the keys are retried after the
+    next request of this process, and in the worst case the old cache entry lives
+    until ``STATE_CACHE_TIMEOUT``.
     """
     keys = sorted(set(keys))
     if not keys:
@@ -176,7 +236,7 @@ def bump(keys: Iterable[str], *, using: str | None = None) -> None:
     with transaction.atomic(using=using):
         entries.objects.bulk_create([entries(key=key) for key in keys], ignore_conflicts=True)
         entries.objects.filter(key__in=keys).update(version=F("version") + 1)
-    transaction.on_commit(lambda: _mirror(_from_database(keys)), using=using)
+    transaction.on_commit(lambda: _mirror_committed(keys), using=using)
 
 
 def _send_on_commit(signal: Signal, **kwargs: Any) -> None:
@@ -212,7 +272,11 @@ def revoke_user(users: Model | QuerySet[Any] | Iterable[Any] | Any, *, keep: Any
     new epoch when the response is saved.
     """
     ids = user_ids(users)
-    bump(epoch_key(pk) for pk in ids)
+    kept = getattr(keep, "session_id", None) if keep is not None else None
+    with transaction.atomic():
+        bump(epoch_key(pk) for pk in ids)
+        revoke_records(user_ids=ids, keep_hash=session_hash(kept) if kept else None)
+    metrics.count("revoke.user", len(ids))
     _send_on_commit(session_revoked, scope="user", user_ids=ids, session_ids=[])
     if keep is not None and hasattr(keep, "keep_after_revocation"):
         keep.keep_after_revocation()
@@ -220,13 +284,19 @@ def revoke_user(users: Model | QuerySet[Any] | Iterable[Any] | Any, *, keep: Any
 
 def revoke_all() -> None:
     """End every session of every user."""
-    bump([GLOBAL_EPOCH])
+    with transaction.atomic():
+        bump([GLOBAL_EPOCH])
+        revoke_records()
+    metrics.count("revoke.all")
     _send_on_commit(session_revoked, scope="all", user_ids=[], session_ids=[])
 
 
 def revoke_session(session_id: str) -> None:
     """End one session (by its opaque ``session_id``)."""
-    bump([session_key(session_id)])
+    with transaction.atomic():
+        bump([session_key(session_id)])
+        revoke_records(session_hashes=[session_hash(session_id)])
+    metrics.count("revoke.session")
     _send_on_commit(session_revoked, scope="session", user_ids=[], session_ids=[session_id])
 
 

@@ -7,15 +7,18 @@ import functools
 import inspect
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.cache import caches
+from django.db import connection
 from django.http import HttpResponseBase
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 
 from demo.models import Subscription
 from django_jwtsession.codec import b64url_decode, decode, encode
@@ -187,3 +190,20 @@ def b64(data: bytes) -> str:
 
 def unb64(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+RECORD_TABLE = "django_jwtsession_sessionrecord"
+
+
+@contextmanager
+def refresh_queries(claims: int, records: int = 1) -> Iterator[None]:
+    """Assert a block's queries: at most ``claims`` outside the session record table
+    (rebuilding the claims) and exactly ``records`` writes to it (its upsert)."""
+    with CaptureQueriesContext(connection) as captured:
+        yield
+    sql = [query["sql"] for query in captured.captured_queries]
+    written = [query for query in sql if RECORD_TABLE in query]
+    others = [query for query in sql if RECORD_TABLE not in query]
+    assert len(written) == records, f"{len(written)} session record writes:\n" + "\n".join(sql)
+    assert all(query.startswith("INSERT") for query in written), written
+    assert len(others) <= claims, f"{len(others)} queries besides the record:\n" + "\n".join(sql)

@@ -38,6 +38,7 @@ JWTSESSION = {
     "TIER_SOURCE": "subscription.tier",
     "FLAGS_SOURCE": "subscription.flags",
     "DEFAULT_TIER": "free",
+    "METRICS_FLUSH_SECONDS": 3600,  # tests flush explicitly: no flush mid-test
 }
 ROOT_URLCONF = "tests.urls"
 TEMPLATES = [

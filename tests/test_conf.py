@@ -39,6 +39,12 @@ from django_jwtsession.keys import get_key_ring
 from tests.conftest import Configure
 from tests.keyfiles import private_pem, public_pem
 
+DEAD_REDIS = {
+    "BACKEND": "django_redis.cache.RedisCache",
+    "LOCATION": "redis://127.0.0.1:1/0",
+    "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+}
+
 ROOT = Path(__file__).resolve().parent.parent
 NOW = 1_800_000_000
 
@@ -366,6 +372,49 @@ def _mark_models(configure: Configure, request: pytest.FixtureRequest) -> None:
     assert read_state(str(bob.pk), None).mark == before + 1
 
 
+def _on_cache_outage(configure: Configure, request: pytest.FixtureRequest) -> None:
+    from django.test import Client
+
+    from django_jwtsession.state import StateUnavailable, read_state
+
+    settings = request.getfixturevalue("settings")
+    settings.CACHES = {**settings.CACHES, "down": DEAD_REDIS}
+    configure(CACHE_ALIAS="down")
+    assert conf.get_settings().on_cache_outage == "database"
+    assert read_state("1", None, hot_path=True).mark == 0  # read from the database
+    configure(ON_CACHE_OUTAGE="refuse")
+    assert conf.get_settings().on_cache_outage == "refuse"
+    with pytest.raises(StateUnavailable):
+        read_state("1", None, hot_path=True)
+    assert read_state("1", None).mark == 0  # a login may still read the database
+    assert Client().get("/whoami/").status_code == 200
+
+
+def _client_ip_header(configure: Configure, request: pytest.FixtureRequest) -> None:
+    from django_jwtsession.records import client_ip
+
+    meta = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "198.51.100.7, 203.0.113.9"}
+    assert client_ip(meta) == "10.0.0.1"
+    configure(CLIENT_IP_HEADER="HTTP_X_FORWARDED_FOR")
+    assert conf.get_settings().client_ip_header == "HTTP_X_FORWARDED_FOR"
+    assert client_ip(meta) == "203.0.113.9"  # the rightmost: the one the proxy appended
+
+
+def _metrics_flush_seconds(configure: Configure, request: pytest.FixtureRequest) -> None:
+    from django.test import Client
+
+    from django_jwtsession import metrics
+
+    metrics.reset()  # no counts from earlier tests; the flush clock starts now
+    metrics.count("revoke.all")
+    configure(METRICS_FLUSH_SECONDS=3600)
+    Client().get("/whoami/")
+    assert metrics.totals()["revoke.all"] == 0  # still buffered in this process
+    configure(METRICS_FLUSH_SECONDS=0)
+    Client().get("/whoami/")  # flushed at the end of every request
+    assert metrics.totals()["revoke.all"] == 1
+
+
 EXERCISES: dict[str, Callable[[Configure, pytest.FixtureRequest], None]] = {
     "STRATEGY": _strategy,
     "ALGORITHM": _algorithm,
@@ -389,6 +438,9 @@ EXERCISES: dict[str, Callable[[Configure, pytest.FixtureRequest], None]] = {
     "STATE_CACHE_TIMEOUT": _state_cache_timeout,
     "MARK_MODELS": _mark_models,
     "STATE_MEMO_SECONDS": _state_memo_seconds,
+    "ON_CACHE_OUTAGE": _on_cache_outage,
+    "CLIENT_IP_HEADER": _client_ip_header,
+    "METRICS_FLUSH_SECONDS": _metrics_flush_seconds,
 }
 
 
@@ -454,6 +506,11 @@ INVALID = [
     ("STATE_MEMO_SECONDS", -1),
     ("MARK_MODELS", {"Subscription": "user"}),
     ("MARK_MODELS", ["demo.Subscription"]),
+    ("ON_CACHE_OUTAGE", "fail"),
+    ("ON_CACHE_OUTAGE", None),
+    ("CLIENT_IP_HEADER", "X-Forwarded-For"),
+    ("CLIENT_IP_HEADER", ["HTTP_X_FORWARDED_FOR"]),
+    ("METRICS_FLUSH_SECONDS", -1),
 ]
 
 

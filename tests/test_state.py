@@ -23,6 +23,7 @@ from django.utils import timezone
 from demo.models import Subscription
 from django_jwtsession import claims as claims_module
 from django_jwtsession.models import StateEntry
+from django_jwtsession.signals import claims_refreshed
 from django_jwtsession.state import (
     mark_for_refresh,
     mark_key,
@@ -31,7 +32,14 @@ from django_jwtsession.state import (
     revoke_session,
     revoke_user,
 )
-from tests.conftest import PASSWORD, jwtsession_settings, make_user, session_token, token_payload
+from tests.conftest import (
+    PASSWORD,
+    jwtsession_settings,
+    make_user,
+    refresh_queries,
+    session_token,
+    token_payload,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKED = {
@@ -172,7 +180,7 @@ def test_bulk_update_is_covered_by_mark_for_refresh_queryset(bob: User, bob_clie
     assert whoami(bob_client)["is_staff"] is True
 
 
-def test_refresh_after_a_mark_costs_at_most_two_queries(
+def test_refresh_after_a_mark_costs_two_queries_and_the_record(
     bob: User,
     bob_client: Client,
     django_assert_max_num_queries: Any,
@@ -181,7 +189,7 @@ def test_refresh_after_a_mark_costs_at_most_two_queries(
     whoami(bob_client)
     with django_capture_on_commit_callbacks(execute=True):  # the commit mirrors the cache
         add_admin(bob)
-    with django_assert_max_num_queries(2):
+    with refresh_queries(claims=2):
         assert whoami(bob_client)["roles"] == ["admin", "editor"]
 
 
@@ -426,3 +434,32 @@ def test_cycle_key_of_a_signed_in_session_keeps_its_start(bob: User, bob_client:
     replay.cookies["sessionid"] = old_token  # the old id was revoked by the cycle
     assert whoami(replay) == {"authenticated": False}
     assert whoami(bob_client)["authenticated"] is True
+
+
+# -- a forced refresh ------------------------------------------------------------------------------
+
+
+def test_refresh_claims_rebuilds_now_and_ends_a_gone_user(bob: User, bob_client: Client) -> None:
+    from django_jwtsession.backends.jwt import SessionStore
+
+    reasons: list[str] = []
+
+    def receiver(sender: Any, reason: str, **kwargs: Any) -> None:
+        reasons.append(reason)
+
+    claims_refreshed.connect(receiver)
+    try:
+        User.objects.filter(pk=bob.pk).update(is_staff=True)  # no signal: no mark
+        store = SessionStore(session_token(bob_client))
+        assert store.claims is not None
+        assert store.claims.is_staff is False
+        assert store.refresh_claims() is True
+        assert store.claims.is_staff is True
+        assert reasons == ["forced"]
+        assert SessionStore().refresh_claims() is False  # nobody signed in
+        User.objects.filter(pk=bob.pk).update(is_active=False)
+        assert store.refresh_claims() is False
+        assert store.claims is None
+        assert store.is_empty()  # the middleware deletes the cookie
+    finally:
+        claims_refreshed.disconnect(receiver)

@@ -9,6 +9,7 @@ rebuilt; a user who is gone, inactive or whose password changed ends the session
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -21,15 +22,19 @@ from django.contrib.sessions.backends.base import VALID_KEY_CHARS, SessionBase
 from django.utils.crypto import get_random_string
 from django.utils.module_loading import import_string
 
+from .. import metrics
 from ..claims import Claims, build_claims, user_id_string
 from ..conf import get_settings
+from ..records import prune_records, save_record
 from ..refresh import session_user
 from ..signals import claims_refreshed
 from ..state import (
     State,
+    StateUnavailable,
     prune_revoked_sessions,
     read_state,
     revoke_session,
+    session_hash,
     start_session,
 )
 
@@ -40,6 +45,9 @@ def new_session_id() -> str:
 
 class ClaimsSessionBase(SessionBase):
     """``SessionBase`` plus claims; subclasses store the session somewhere."""
+
+    strategy = ""
+    """The strategy's name, as written in session records."""
 
     if TYPE_CHECKING:  # SessionBase internals that django-stubs does not declare
         _session_cache: dict[str, Any]
@@ -62,6 +70,10 @@ class ClaimsSessionBase(SessionBase):
         self._user_epoch = 0  # the user's revocation epoch when this session started
         self._global_epoch = 0  # the global revocation epoch when this session started
         self._epochs_stale = False  # a new session id: read the epochs before saving
+        self._record_due = False  # signed in, refreshed or re-issued: write the record
+        self._suspended = False  # the state check could not run: anonymous, cookie kept
+        self.client_meta: Mapping[str, Any] | None = None
+        """The request's ``META`` (set by the middleware): IP and user agent for the record."""
 
     def _get_session(self, no_load: bool = False) -> dict[str, Any]:
         """``SessionBase._get_session`` without raising AttributeError on first use."""
@@ -112,7 +124,23 @@ class ClaimsSessionBase(SessionBase):
         self._claims = build_claims(user)
         self._claims_at = int(time.time())
         self.modified = True
+        self._record_due = True
+        metrics.count(f"refresh.{reason}")
         claims_refreshed.send(type(self), user=user, reason=reason)
+
+    def refresh_claims(self) -> bool:
+        """Rebuild the claims from the database now (reason ``"forced"``).
+
+        False when nobody is signed in; a user who is gone, inactive or whose password
+        changed ends the session (the cookie is deleted), and False is returned.
+        """
+        data = self._get_session()
+        if data.get(SESSION_KEY) is None or self._suspended:
+            return False
+        if self._refresh(data, reason="forced"):
+            return True
+        self._session_cache = self._end()
+        return False
 
     # -- claims freshness -------------------------------------------------
     def _needs_refresh(self, user_id: str, now: int) -> bool:
@@ -167,8 +195,36 @@ class ClaimsSessionBase(SessionBase):
         self.modified = False
         return {}
 
+    def _suspend(self) -> dict[str, Any]:
+        """The state check could not run: this request is anonymous, the cookie stays.
+
+        Nothing is saved back (the session is not lost); the next request, with the
+        cache or database back, is checked again.
+        """
+        self.rejected = "unavailable"
+        self._suspended = True
+        self._claims = self._claims_at = None
+        self.modified = False
+        return {}
+
+    def _write_record(self, expires: int) -> None:
+        """Write the session record when it is due (login, refresh, re-issue)."""
+        user_id = self._session.get(SESSION_KEY)
+        if not self._record_due or user_id is None or self._sid is None:
+            return
+        save_record(
+            session_hash=session_hash(self._sid),
+            user_id=str(user_id),
+            strategy=self.strategy,
+            meta=self.client_meta,
+            expires=expires,
+        )
+        self._record_due = False
+
     def _new_identity(self, keep_start: bool = False) -> None:
         self._sid = new_session_id()
+        self._record_due = True
+        self._suspended = False
         self._epochs_stale = True
         if not keep_start or self._started is None:
             self._started = int(time.time())
@@ -195,9 +251,13 @@ class ClaimsSessionBase(SessionBase):
         if type(user_id) is not str:  # anonymous (Django always stores the id as a string)
             self._claims = self._claims_at = None
             return data
-        state = read_state(user_id, self._sid)  # the one cache round trip
+        try:
+            state = read_state(user_id, self._sid, hot_path=True)  # the one cache round trip
+        except StateUnavailable:
+            return self._suspend()
         if self._revoked(state):
             self.rejected = "revoked"
+            metrics.count("state.revoked")
             return self._end()
         if state.mark > self._mark_seen:
             reason = "mark"
@@ -286,6 +346,7 @@ class ClaimsSessionBase(SessionBase):
         self._session_cache = {}
         self._sid = self._started = None
         self._claims = self._claims_at = None
+        self._suspended = False
         self.modified = True
 
     async def adelete(self, session_key: str | None = None) -> None:
@@ -302,13 +363,15 @@ class ClaimsSessionBase(SessionBase):
 
     @classmethod
     def clear_expired(cls) -> None:
-        """Prune revoked-session entries older than ``MAX_LIFETIME`` (``clearsessions``).
+        """``clearsessions``: delete expired session records, and revoked-session
+        entries older than ``MAX_LIFETIME``.
 
         A session cannot outlive ``MAX_LIFETIME`` after it started, and it was revoked
         after it started: past that age its entry protects nothing.
         """
         prune_revoked_sessions()
+        prune_records()
 
     @classmethod
     async def aclear_expired(cls) -> None:
-        await sync_to_async(prune_revoked_sessions)()
+        await sync_to_async(cls.clear_expired)()

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.contrib.auth import SESSION_KEY
 
+from .. import metrics
 from ..claims import Claims
 from ..codec import decode, encode
 from ..conf import get_settings
@@ -25,6 +26,8 @@ logger = logging.getLogger("django_jwtsession")
 class SessionStore(ClaimsSessionBase):
     """A Django session store whose storage is a signed (optionally encrypted) token."""
 
+    strategy = "jwt"
+
     def _read(self) -> dict[str, Any] | None:
         token = self.session_key
         if not token:
@@ -34,23 +37,30 @@ class SessionStore(ClaimsSessionBase):
             payload, stale_key = decode(token, now=now)
             claims = Claims.from_dict(payload["clm"]) if "clm" in payload else None
         except TokenError as exc:
-            self.rejected = exc.reason
-            logger.info("Session token refused: %s", exc.reason)
+            self._refuse(exc.reason)
             return None
         except ValueError:
-            self.rejected = "claims"
-            logger.info("Session token refused: claims")
+            self._refuse("claims")
             return None
+        metrics.count("decode.ok")
         self._sid, self._started = payload["sid"], payload["sat"]
         self._mark_seen = payload.get("mv", 0)
         self._user_epoch, self._global_epoch = payload.get("rev", 0), payload.get("gre", 0)
         self._claims, self._claims_at = claims, payload.get("cat")
         if stale_key or now - payload["iat"] >= get_settings().update_age:
             self.modified = True
+            self._record_due = True
         data: dict[str, Any] = payload["dat"]
         return data
 
+    def _refuse(self, reason: str) -> None:
+        self.rejected = reason
+        metrics.count(f"decode.{reason}")
+        logger.info("Session token refused: %s", reason)
+
     def save(self, must_create: bool = False) -> None:
+        if self._suspended:
+            return  # the state check could not run: keep the incoming cookie as it is
         self._sync_claims()
         self._session_key = self._encode()
         self.modified = True
@@ -85,4 +95,5 @@ class SessionStore(ClaimsSessionBase):
                 f"The session token is {len(token)} bytes, over JWTSESSION['MAX_TOKEN_BYTES'] "
                 f"({conf.max_token_bytes}). Keep less data in request.session, or raise the limit."
             )
+        self._write_record(payload["exp"])
         return token

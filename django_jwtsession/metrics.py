@@ -1,0 +1,166 @@
+"""Counters: decodes, state checks, refreshes, revocations.
+
+``count()`` only adds to an in-process buffer (a dict under a lock). The buffer
+reaches the cache (``CACHE_ALIAS``) at the end of a request once
+``METRICS_FLUSH_SECONDS`` have passed, as per-minute buckets that every process
+increments, kept for eight days. ``totals()`` and ``series()`` read them back in
+one ``get_many``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Any
+
+from django.core.cache import caches
+
+from . import exceptions
+from .conf import get_settings
+
+logger = logging.getLogger("django_jwtsession")
+KEY_PREFIX = "jwtsession:metrics:"
+BUCKET_TIMEOUT = 8 * 24 * 3600
+"""Seconds a per-minute bucket is kept in the cache."""
+RETENTION_MINUTES = BUCKET_TIMEOUT // 60
+
+
+def _decode_reasons() -> tuple[str, ...]:
+    """Every ``TokenError.reason`` in ``exceptions.py``: subclasses first, the base last."""
+    classes = [
+        value
+        for value in vars(exceptions).values()
+        if isinstance(value, type) and issubclass(value, exceptions.TokenError)
+    ]
+    classes.sort(key=lambda cls: cls is exceptions.TokenError)
+    return tuple(dict.fromkeys(cls.reason for cls in classes))
+
+
+DECODE_NAMES = ("decode.ok", *(f"decode.{reason}" for reason in _decode_reasons()))
+STATE_NAMES = (
+    "state.hit",
+    "state.miss",
+    "state.fallback",
+    "state.memo",
+    "state.refused",
+    "state.revoked",
+)
+REFRESH_NAMES = ("refresh.login", "refresh.ttl", "refresh.mark", "refresh.forced")
+REVOKE_NAMES = ("revoke.session", "revoke.user", "revoke.all")
+NAMES = (*DECODE_NAMES, *STATE_NAMES, *REFRESH_NAMES, *REVOKE_NAMES)
+_KNOWN = frozenset(NAMES)
+
+_lock = threading.Lock()
+_buffer: Counter[str] = Counter()
+_last_flush = time.monotonic()
+
+
+def count(name: str, amount: int = 1) -> None:
+    """Add ``amount`` to counter ``name`` (one of ``NAMES``) in this process: no I/O."""
+    if name not in _KNOWN:
+        raise ValueError(f"Unknown jwtsession metric {name!r}: not in metrics.NAMES.")
+    with _lock:
+        _buffer[name] += amount
+
+
+def reset() -> None:
+    """Forget this process's buffered counts and restart the flush clock (for tests)."""
+    global _last_flush
+    with _lock:
+        _buffer.clear()
+        _last_flush = time.monotonic()
+
+
+def bucket_key(minute: int, name: str) -> str:
+    """The cache key of counter ``name`` for ``minute`` (Unix time // 60)."""
+    return f"{KEY_PREFIX}{minute}:{name}"
+
+
+def _add(cache: Any, key: str, amount: int) -> None:
+    try:
+        cache.incr(key, amount)
+    except ValueError:  # no bucket yet: create it, or add to the one a racing process made
+        if not cache.add(key, amount, BUCKET_TIMEOUT):
+            cache.incr(key, amount)
+
+
+def flush(*, now: float | None = None) -> None:
+    """Add this process's buffered counts to the current minute's buckets in the cache.
+
+    Never raises: when the cache fails, a warning is logged and the counts not yet
+    delivered go back into the buffer for the next flush.
+    """
+    with _lock:
+        pending = {name: amount for name, amount in _buffer.items() if amount}
+        _buffer.clear()
+    if not pending:
+        return
+    minute = int((time.time() if now is None else now) // 60)
+    delivered: list[str] = []
+    try:
+        cache = caches[get_settings().cache_alias]
+        for name, amount in pending.items():
+            _add(cache, bucket_key(minute, name), amount)
+            delivered.append(name)
+    except Exception as exc:  # metrics must never break a request
+        logger.warning("jwtsession: could not flush metrics to the cache (%s), kept for later", exc)
+        for name in delivered:
+            del pending[name]
+        with _lock:
+            _buffer.update(pending)
+
+
+def flush_if_due(**kwargs: Any) -> None:
+    """``request_finished`` receiver: flush once ``METRICS_FLUSH_SECONDS`` have passed."""
+    global _last_flush
+    try:
+        interval = get_settings().metrics_flush_seconds
+    except Exception as exc:  # invalid settings are reported where they are used
+        logger.warning("jwtsession: metrics not flushed (%s)", exc)
+        return
+    now = time.monotonic()
+    with _lock:
+        if interval and now - _last_flush < interval:
+            return
+        _last_flush = now
+    flush()
+
+
+def series(minutes: int = 60, *, now: float | None = None) -> list[tuple[datetime, dict[str, int]]]:
+    """Every counter per minute over the last ``minutes`` (this one included), oldest first.
+
+    Each minute is given by its start (an aware UTC datetime), zeros included. Counts
+    still buffered in processes are not seen until they flush. Cache errors propagate.
+    """
+    if minutes < 1:
+        raise ValueError(f"minutes must be >= 1, got {minutes!r}.")
+    current = int((time.time() if now is None else now) // 60)
+    window = range(current - minutes + 1, current + 1)
+    cache = caches[get_settings().cache_alias]
+    found = cache.get_many([bucket_key(minute, name) for minute in window for name in NAMES])
+    return [
+        (
+            datetime.fromtimestamp(minute * 60, tz=timezone.utc),
+            {name: int(found.get(bucket_key(minute, name), 0)) for name in NAMES},
+        )
+        for minute in window
+    ]
+
+
+def totals(minutes: int = 60, *, now: float | None = None) -> dict[str, int]:
+    """Every counter summed over the last ``minutes`` (zeros included)."""
+    summed = dict.fromkeys(NAMES, 0)
+    for _, counts in series(minutes, now=now):
+        for name, value in counts.items():
+            summed[name] += value
+    return summed
+
+
+def hit_rate(totals: dict[str, int]) -> float | None:
+    """The state checks answered without the database (cache hit or memo), or None if none."""
+    answered = totals.get("state.hit", 0) + totals.get("state.memo", 0)
+    checks = answered + totals.get("state.miss", 0) + totals.get("state.fallback", 0)
+    return answered / checks if checks else None

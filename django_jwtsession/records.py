@@ -1,0 +1,106 @@
+"""Session records: one row per signed-in session, written at login, refresh and re-issue.
+
+Never per request: a steady-state request writes nothing. The client's address is
+``REMOTE_ADDR`` unless ``CLIENT_IP_HEADER`` names a header set by a trusted proxy.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone as django_timezone
+
+from .conf import get_settings
+
+if TYPE_CHECKING:
+    from .models import SessionRecord
+
+
+def _records() -> type[SessionRecord]:
+    from .models import SessionRecord
+
+    return SessionRecord
+
+
+def client_ip(meta: Mapping[str, Any]) -> str | None:
+    """The client's IP address, or None when it is missing or not an address.
+
+    With ``CLIENT_IP_HEADER`` (e.g. ``"HTTP_X_FORWARDED_FOR"``), the rightmost entry of
+    that header: the one your proxy appended, which a client cannot forge.
+    """
+    header = get_settings().client_ip_header
+    raw = meta.get(header) if header else meta.get("REMOTE_ADDR")
+    if not isinstance(raw, str) or not raw:
+        return None
+    candidate = raw.rsplit(",", 1)[-1].strip()
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
+
+
+def user_agent(meta: Mapping[str, Any]) -> str:
+    from .models import USER_AGENT_MAX_LENGTH
+
+    value = meta.get("HTTP_USER_AGENT", "")
+    return value[:USER_AGENT_MAX_LENGTH] if isinstance(value, str) else ""
+
+
+def _aware(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc)
+
+
+def save_record(
+    *,
+    session_hash: str,
+    user_id: str,
+    strategy: str,
+    meta: Mapping[str, Any] | None,
+    expires: int,
+) -> None:
+    """Create or update the session's record in one query (an upsert)."""
+    records = _records()
+    now = django_timezone.now()
+    meta = meta or {}
+    record = records(
+        session_hash=session_hash,
+        user_id=user_id,
+        strategy=strategy,
+        ip=client_ip(meta),
+        user_agent=user_agent(meta),
+        created=now,
+        last_seen=now,
+        expires=_aware(expires),
+    )
+    records.objects.bulk_create(
+        [record],
+        update_conflicts=True,
+        unique_fields=["session_hash"],
+        update_fields=["user", "strategy", "ip", "user_agent", "last_seen", "expires"],
+    )
+
+
+def revoke_records(
+    *,
+    session_hashes: list[str] | None = None,
+    user_ids: list[str] | None = None,
+    keep_hash: str | None = None,
+) -> int:
+    """Stamp the matching live records revoked; every record when no filter is given."""
+    records = _records().objects.filter(revoked_at=None)
+    if session_hashes is not None:
+        records = records.filter(session_hash__in=session_hashes)
+    if user_ids is not None:
+        records = records.filter(user_id__in=user_ids)
+    if keep_hash is not None:
+        records = records.exclude(session_hash=keep_hash)
+    return records.update(revoked_at=django_timezone.now())
+
+
+def prune_records() -> int:
+    """Delete records whose session has expired (``clearsessions``); return how many."""
+    deleted, _ = _records().objects.filter(expires__lt=django_timezone.now()).delete()
+    return deleted

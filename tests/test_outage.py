@@ -1,0 +1,515 @@
+"""Cache outages and worker processes: revocation holds when Redis stops, in every worker.
+
+The Redis servers here are this module's own (``redis-server`` on a free loopback
+port, nothing saved to disk), so stopping one affects no other test. They run on
+SQLite too; the tests with several worker processes need PostgreSQL, which other
+OS processes can share.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth.models import User
+from django.core.cache import caches
+from django.db import connection
+from django.http import HttpResponseBase
+from django.test import Client
+
+from django_jwtsession.state import (
+    CACHE_PREFIX,
+    GLOBAL_EPOCH,
+    revoke_all,
+    revoke_session,
+    revoke_user,
+    session_key,
+)
+from tests.conftest import PASSWORD, Configure, make_user, session_token, token_payload
+
+ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+SCOPES = ("session", "user", "all")
+SESSIONS = ("bob_first", "bob_second", "carol")
+
+
+def require(condition: bool, reason: str, required_by: str) -> None:
+    """Skip when ``condition`` is false, unless the environment variable ``required_by`` is set."""
+    if condition:
+        return
+    if os.environ.get(required_by):
+        pytest.fail(f"{reason} ({required_by} is set)")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=STOP_TIMEOUT)
+
+
+class RedisServer:
+    """A ``redis-server`` of our own on 127.0.0.1: started, stopped, restarted (empty)."""
+
+    def __init__(self, binary: str, directory: Path) -> None:
+        self.binary = binary
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._pong():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail(f"redis-server did not start on port {self.port}")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
+
+    def _pong(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+
+def redis_binary() -> str:
+    binary = shutil.which("redis-server")
+    require(binary is not None, "redis-server is not installed", "REQUIRE_REDIS_URL")
+    assert binary is not None
+    return binary
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(redis_binary(), tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def redis_cache(url: str, **options: Any) -> dict[str, Any]:
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5, **options},
+    }
+
+
+def use_cache(settings: Any, url: str, **options: Any) -> None:
+    """Make the Redis at ``url`` the default cache (restored by the ``settings`` fixture)."""
+    settings.CACHES = {**settings.CACHES, "default": redis_cache(url, **options)}
+    caches["default"].clear()
+
+
+def disconnect(url: str) -> None:
+    """Close the process-wide django-redis pool for ``url`` (its server is gone)."""
+    from django_redis.pool import ConnectionFactory
+
+    pool = ConnectionFactory._pools.pop(url, None)
+    if pool is not None:
+        pool.disconnect()
+
+
+@pytest.fixture
+def outage(db: None, settings: Any, redis_server: RedisServer) -> Iterator[RedisServer]:
+    """The default cache is ``redis_server``, which the test may stop and restart."""
+    use_cache(settings, redis_server.url)
+    try:
+        yield redis_server
+    finally:
+        disconnect(redis_server.url)
+
+
+# -- requests ------------------------------------------------------------------------------------
+
+
+def login(username: str = "bob") -> Client:
+    client = Client()
+    assert client.login(username=username, password=PASSWORD)
+    return client
+
+
+def whoami(client: Client) -> dict[str, Any]:
+    """``/whoami/`` through the real middleware; anything but a 200 is a failure."""
+    response = client.get("/whoami/")
+    assert response.status_code == 200, response.content[:500]
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def authenticated(client: Client) -> bool:
+    return bool(whoami(client)["authenticated"])
+
+
+def replay(token: str) -> Client:
+    """A new client presenting ``token``, as a copied cookie would."""
+    client = Client()
+    client.cookies[django_settings.SESSION_COOKIE_NAME] = token
+    return client
+
+
+def signed_in(tokens: dict[str, str]) -> dict[str, bool]:
+    """Which of these session tokens a request is authenticated with, right now."""
+    return {name: authenticated(replay(token)) for name, token in tokens.items()}
+
+
+def three_sessions() -> tuple[User, dict[str, str]]:
+    """Bob signed in twice and carol once: their session tokens, each checked once."""
+    bob = make_user("bob")
+    make_user("carol")
+    tokens = {name: session_token(login(name.split("_")[0])) for name in SESSIONS}
+    assert signed_in(tokens) == dict.fromkeys(SESSIONS, True)
+    return bob, tokens
+
+
+def sid(token: str) -> str:
+    value: str = token_payload(token)["sid"]
+    return value
+
+
+def cache_is_down() -> bool:
+    try:
+        caches["default"].get("probe")
+    except Exception:
+        return True
+    return False
+
+
+def cached(key: str) -> int | None:
+    value: int | None = caches["default"].get(CACHE_PREFIX + key)
+    return value
+
+
+def revoke(scope: str, bob: User, tokens: dict[str, str]) -> None:
+    """The revocation ``scope``, always hitting bob's first session."""
+    if scope == "session":
+        revoke_session(sid(tokens["bob_first"]))
+    elif scope == "user":
+        revoke_user(bob)
+    else:
+        revoke_all()
+
+
+def still_signed_in(scope: str) -> dict[str, bool]:
+    """Which of the three sessions survive ``scope``."""
+    return {"bob_first": False, "bob_second": scope == "session", "carol": scope != "all"}
+
+
+# -- Redis stopped mid-test, default policy ("database") ----------------------------------------
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_revoked_before_redis_stops_stays_revoked_while_it_is_down(
+    outage: RedisServer, django_capture_on_commit_callbacks: Any, scope: str
+) -> None:
+    bob, tokens = three_sessions()
+    for token in tokens.values():
+        assert cached(session_key(sid(token))) == 0  # the state check is served by Redis
+    with django_capture_on_commit_callbacks(execute=True):  # the commit mirrors the cache
+        revoke(scope, bob, tokens)
+
+    outage.stop()
+    assert cache_is_down()
+    for _ in range(2):  # no 500, and the database answers every time
+        assert signed_in(tokens) == still_signed_in(scope)
+    assert authenticated(login("carol"))  # logging in works without the cache
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_revoked_while_redis_is_down_stays_revoked_when_it_is_back(
+    outage: RedisServer, django_capture_on_commit_callbacks: Any, scope: str
+) -> None:
+    """A revocation written during an outage reaches the database only: ``bump()`` can
+    neither drop the cache entries nor mirror the new values on commit.
+
+    The Redis that comes back is empty (``--save ''``, no AOF: nothing survives a restart),
+    so the first read after it misses and refills from the database. A cache that kept its
+    data (RDB/AOF persistence, a replica promoted with the old value, or a writer cut off
+    from a cache its readers still reach) would keep serving the "not revoked" entries
+    until ``STATE_CACHE_TIMEOUT``; that cannot happen with this non-persistent server.
+    """
+    bob, tokens = three_sessions()
+
+    outage.stop()
+    with django_capture_on_commit_callbacks(execute=True):
+        revoke(scope, bob, tokens)
+    assert signed_in(tokens) == still_signed_in(scope)
+
+    outage.start()  # same port, empty
+    assert not cache_is_down()
+    for _ in range(2):  # the refilling read, then cache hits
+        assert signed_in(tokens) == still_signed_in(scope)
+    assert cached(session_key(sid(tokens["bob_first"]))) == (scope == "session")
+    assert cached(GLOBAL_EPOCH) == (scope == "all")  # the database's values, refilled
+
+
+def test_ignore_exceptions_turns_an_outage_into_a_miss(
+    db: None, settings: Any, redis_server: RedisServer
+) -> None:
+    """django-redis's IGNORE_EXCEPTIONS answers an empty ``get_many``: the database decides."""
+    use_cache(settings, redis_server.url, IGNORE_EXCEPTIONS=True)
+    try:
+        _, tokens = three_sessions()
+        redis_server.stop()
+        assert caches["default"].get_many(["probe"]) == {}  # an outage looks like a miss
+        revoke_session(sid(tokens["bob_first"]))
+        assert signed_in(tokens) == still_signed_in("session")
+    finally:
+        disconnect(redis_server.url)
+
+
+# -- ON_CACHE_OUTAGE = "refuse" ------------------------------------------------------------------
+
+
+def expiring_session_cookie(response: HttpResponseBase) -> bool:
+    return any(
+        name.split(".")[0] == django_settings.SESSION_COOKIE_NAME and morsel["max-age"] == 0
+        for name, morsel in response.cookies.items()
+    )
+
+
+def test_refuse_serves_anonymous_keeps_the_cookie_and_recovers(
+    outage: RedisServer, configure: Configure
+) -> None:
+    configure(ON_CACHE_OUTAGE="refuse")
+    make_user("bob")
+    client = login()
+    assert authenticated(client)
+    token = session_token(client)
+
+    outage.stop()
+    for _ in range(2):
+        response = client.get("/whoami/")
+        assert response.status_code == 200
+        assert response.json() == {"authenticated": False}
+        assert not expiring_session_cookie(response)
+        assert session_token(client) == token
+
+    outage.start()
+    assert whoami(client)["username"] == "bob"
+    assert session_token(client) == token
+
+
+def test_refuse_never_brings_back_a_session_revoked_during_the_outage(
+    outage: RedisServer, configure: Configure, django_capture_on_commit_callbacks: Any
+) -> None:
+    configure(ON_CACHE_OUTAGE="refuse")
+    _, tokens = three_sessions()
+
+    outage.stop()
+    with django_capture_on_commit_callbacks(execute=True):
+        revoke_session(sid(tokens["bob_first"]))
+    assert signed_in(tokens) == dict.fromkeys(SESSIONS, False)
+
+    outage.start()
+    assert signed_in(tokens) == still_signed_in("session")
+
+
+# -- a writer that cannot reach the cache --------------------------------------------------------
+
+
+def test_a_writer_cut_off_from_the_cache_catches_up_after_its_next_request(
+    outage: RedisServer,
+    settings: Any,
+    configure: Configure,
+    django_capture_on_commit_callbacks: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A partition between one process and the cache, while readers still reach it.
+
+    The revocation lands in the database but cannot drop or replace the cached entry,
+    so readers keep trusting it: the failure is logged, the keys are remembered, and
+    that process copies them to the cache after its next request.
+    """
+    _, tokens = three_sessions()
+    settings.CACHES = {**settings.CACHES, "cut_off": redis_cache("redis://127.0.0.1:1/0")}
+    configure(CACHE_ALIAS="cut_off")
+    with django_capture_on_commit_callbacks(execute=True):
+        revoke_session(sid(tokens["bob_first"]))
+    assert "could not be copied to the cache" in caplog.text
+    configure(CACHE_ALIAS="default")  # readers reach the cache; the writer's copy failed
+    # The stale entry is trusted, as documented; at this request's end the retry runs.
+    assert authenticated(replay(tokens["bob_first"]))
+    assert signed_in(tokens) == still_signed_in("session")
+
+
+# -- several worker processes --------------------------------------------------------------------
+
+WORKER = """
+from wsgiref.simple_server import make_server
+
+from django.core.wsgi import get_wsgi_application
+
+server = make_server("127.0.0.1", 0, get_wsgi_application())
+print(server.server_port, flush=True)
+server.serve_forever()
+"""
+
+
+class Worker:
+    """A separate OS process serving the test project over HTTP on 127.0.0.1."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        with log.open("wb") as stderr:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", WORKER],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
+        self.port = 0
+
+    def wait_until_serving(self, deadline: float) -> None:
+        stdout = self.process.stdout
+        assert stdout is not None
+        ready, _, _ = select.select([stdout], [], [], max(deadline - time.monotonic(), 0))
+        line = stdout.readline() if ready else ""
+        if not line.strip().isdigit():
+            self.stop()
+            pytest.fail(f"a worker did not start:\n{self.log.read_text()[-3000:]}")
+        self.port = int(line)
+
+    def whoami(self, token: str) -> dict[str, Any]:
+        """``/whoami/`` with ``token`` as the session cookie; anything but a 200 fails."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/whoami/",
+            headers={"Cookie": f"{django_settings.SESSION_COOKIE_NAME}={token}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            assert response.status == 200
+            data: dict[str, Any] = json.load(response)
+            return data
+
+    def stop(self) -> None:
+        stop_process(self.process)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def postgres_url() -> str:
+    """The test database (not the configured one) as a ``DATABASE_URL``."""
+    db = connection.settings_dict
+    return (
+        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
+
+
+@pytest.fixture(scope="module")
+def workers(
+    django_db_setup: None,
+    django_db_blocker: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[RedisServer, list[Worker]]]:
+    """Two worker processes sharing the test database and a Redis server with this one."""
+    require(
+        connection.vendor == "postgresql",
+        "worker processes share the test database only on PostgreSQL (set DATABASE_URL)",
+        "REQUIRE_DATABASE_URL",
+    )
+    directory = tmp_path_factory.mktemp("workers")
+    redis = RedisServer(redis_binary(), directory)
+    redis.start()
+    started: list[Worker] = []
+    try:
+        with django_db_blocker.unblock():
+            database_url = postgres_url()
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis.url,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'sandbox_project'}",
+        }
+        started.extend(Worker(env, directory / f"worker-{n}.log") for n in range(2))
+        deadline = time.monotonic() + START_TIMEOUT
+        for worker in started:
+            worker.wait_until_serving(deadline)
+        yield redis, started
+    finally:
+        for worker in started:
+            worker.stop()
+        redis.stop()
+        disconnect(redis.url)
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+@pytest.mark.django_db(transaction=True)
+def test_revocation_ends_the_session_in_every_worker(
+    workers: tuple[RedisServer, list[Worker]], settings: Any, scope: str
+) -> None:
+    """Two processes serve the same sessions; a revocation made in a third (this one)
+    makes the next request anonymous in both, through the shared Redis and database."""
+    redis, servers = workers
+    use_cache(settings, redis.url)  # the workers' cache, empty
+    bob, tokens = three_sessions()
+    for server in servers:
+        assert {name: server.whoami(t)["authenticated"] for name, t in tokens.items()} == (
+            dict.fromkeys(SESSIONS, True)
+        )
+    assert cached(session_key(sid(tokens["bob_first"]))) == 0  # the workers hit the cache
+
+    revoke(scope, bob, tokens)  # autocommit: mirrored to Redis at once
+
+    for server in servers:
+        assert {name: server.whoami(t)["authenticated"] for name, t in tokens.items()} == (
+            still_signed_in(scope)
+        )

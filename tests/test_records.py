@@ -1,0 +1,144 @@
+"""Session records: written at login, refresh and re-issue only; revoked with the session."""
+
+from __future__ import annotations
+
+import io
+import time
+from datetime import datetime, timedelta, timezone as dt_timezone
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+
+from django_jwtsession.backends.jwt import SessionStore
+from django_jwtsession.models import USER_AGENT_MAX_LENGTH, SessionRecord
+from django_jwtsession.state import mark_for_refresh, revoke_all, revoke_user, session_hash
+from tests.conftest import PASSWORD, jwtsession_settings, make_user, session_token, token_payload
+
+pytestmark = pytest.mark.django_db
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"
+
+
+def sign_in(username: str = "bob", **meta: str) -> Client:
+    """A real login through the middleware (so the request's IP and user agent are known)."""
+    client = Client(REMOTE_ADDR=meta.pop("REMOTE_ADDR", "192.0.2.10"), HTTP_USER_AGENT=BROWSER)
+    response = client.post("/accounts/login/", {"username": username, "password": PASSWORD}, **meta)
+    assert response.status_code == 302, response.content[:300]
+    return client
+
+
+def record_of(client: Client) -> SessionRecord:
+    return SessionRecord.objects.get(session_hash=session_hash(session_id(client)))
+
+
+def session_id(client: Client) -> str:
+    sid: str = token_payload(session_token(client))["sid"]
+    return sid
+
+
+def test_login_writes_one_record_without_the_session_id(bob: User) -> None:
+    before = timezone.now().replace(microsecond=0)
+    client = sign_in()
+    record = record_of(client)
+    payload = token_payload(session_token(client))
+    assert record.user_id == bob.pk
+    assert (record.strategy, record.ip, record.user_agent) == ("jwt", "192.0.2.10", BROWSER)
+    assert record.created >= before
+    assert record.last_seen == record.created
+    assert record.expires == datetime.fromtimestamp(payload["exp"], tz=dt_timezone.utc)
+    assert record.revoked_at is None
+    stored = [str(value) for value in SessionRecord.objects.values().get().values()]
+    assert not any(payload["sid"] in value for value in stored)
+    assert SessionRecord.objects.count() == 1
+
+
+def test_steady_state_requests_write_nothing(bob: User, django_assert_num_queries: Any) -> None:
+    client = sign_in()
+    seen = record_of(client).last_seen
+    with django_assert_num_queries(0):
+        for _ in range(3):
+            assert client.get("/whoami/").json()["authenticated"] is True
+    assert record_of(client).last_seen == seen
+
+
+def test_a_refresh_updates_last_seen_and_keeps_created(bob: User) -> None:
+    client = sign_in()
+    first = record_of(client)
+    time.sleep(0.01)
+    mark_for_refresh(bob)
+    client.get("/whoami/", REMOTE_ADDR="198.51.100.4")
+    again = record_of(client)
+    assert again.pk == first.pk
+    assert again.created == first.created
+    assert again.last_seen > first.last_seen
+    assert again.ip == "198.51.100.4"
+    assert SessionRecord.objects.count() == 1
+
+
+def test_anonymous_sessions_have_no_record(db: None) -> None:
+    client = Client()
+    client.get("/set/?key=cart&value=1")
+    assert session_token(client)
+    assert not SessionRecord.objects.exists()
+
+
+def test_logout_revokes_the_record(bob: User) -> None:
+    client = sign_in()
+    record = record_of(client)
+    client.post("/accounts/logout/")
+    record.refresh_from_db()
+    assert record.revoked_at is not None
+
+
+def test_another_login_revokes_the_old_record_and_writes_a_new_one(bob: User) -> None:
+    carol = make_user("carol")
+    client = sign_in()
+    old = record_of(client)
+    client.post("/accounts/login/", {"username": "carol", "password": PASSWORD})
+    new = record_of(client)
+    old.refresh_from_db()
+    assert (new.user_id, old.user_id) == (carol.pk, bob.pk)
+    assert old.revoked_at is not None
+    assert new.revoked_at is None
+
+
+def test_revoke_user_keeps_the_current_session_only(bob: User) -> None:
+    make_user("carol")
+    here, there, hers = sign_in(), sign_in(), sign_in("carol")
+    revoke_user(bob, keep=SessionStore(session_token(here)))  # as keep=request.session
+    assert record_of(here).revoked_at is None
+    assert record_of(there).revoked_at is not None
+    assert record_of(hers).revoked_at is None
+    revoke_all()
+    assert not SessionRecord.objects.filter(revoked_at=None).exists()
+
+
+def test_trusted_proxy_header_and_bad_input(bob: User) -> None:
+    with jwtsession_settings(CLIENT_IP_HEADER="HTTP_X_FORWARDED_FOR"):
+        client = sign_in(HTTP_X_FORWARDED_FOR="203.0.113.1, 2001:db8::1")
+        assert record_of(client).ip == "2001:db8::1"
+        client = sign_in(HTTP_X_FORWARDED_FOR="not-an-address")
+        assert record_of(client).ip is None
+        client = sign_in()  # header missing: unknown, not REMOTE_ADDR
+        assert record_of(client).ip is None
+    long_agent = Client(HTTP_USER_AGENT="x" * 5000)
+    assert long_agent.post("/accounts/login/", {"username": "bob", "password": PASSWORD})
+    assert len(record_of(long_agent).user_agent) == USER_AGENT_MAX_LENGTH
+
+
+def test_clearsessions_deletes_expired_records_only(bob: User) -> None:
+    live, gone = sign_in(), sign_in()
+    SessionRecord.objects.filter(pk=record_of(gone).pk).update(
+        expires=timezone.now() - timedelta(seconds=1)
+    )
+    call_command("clearsessions", stdout=io.StringIO())
+    assert list(SessionRecord.objects.all()) == [record_of(live)]
+
+
+def test_deleting_the_user_deletes_the_records(bob: User) -> None:
+    sign_in()
+    bob.delete()
+    assert not SessionRecord.objects.exists()
