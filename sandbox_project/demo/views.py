@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from django_jwtsession.state import mark_for_refresh, revoke_user
+
+from .forms import UserAccessForm
+
+USERS_PER_PAGE = 50
 
 
 def whoami_payload(request: HttpRequest) -> dict[str, object]:
@@ -46,3 +58,70 @@ def whoami(request: HttpRequest) -> JsonResponse:
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "demo/home.html", {"me": whoami_payload(request)})
+
+
+# -- staff pages: change a user's roles, tier and flags; their next request shows it -----------
+# Staff only (others are sent to the login page), plus Django's user permissions, as in
+# the admin: ``auth.view_user`` to list, ``auth.change_user`` to change.
+
+
+@staff_member_required(login_url="login")
+@permission_required("auth.view_user", raise_exception=True)
+def staff_users(request: HttpRequest) -> HttpResponse:
+    users = (
+        get_user_model()
+        ._default_manager.select_related("subscription")
+        .prefetch_related("groups")
+        .order_by("username")
+    )
+    page = Paginator(users, USERS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "demo/staff_users.html", {"page": page})
+
+
+@staff_member_required(login_url="login")
+@permission_required("auth.change_user", raise_exception=True)
+def staff_user(request: HttpRequest, pk: int) -> HttpResponse:
+    user = get_object_or_404(get_user_model(), pk=pk)
+    data = request.POST if request.method == "POST" else None
+    form = UserAccessForm(data, user=user, editor=request.user)
+    if request.method == "POST" and form.is_valid():
+        changed = form.save()
+        if changed:
+            messages.success(
+                request,
+                f"Saved {user.get_username()}'s {', '.join(changed)}: "
+                "their next request shows it, on every device.",
+            )
+        else:
+            messages.info(request, f"Nothing to change for {user.get_username()}.")
+        return redirect("staff_user", pk=user.pk)
+    return render(request, "demo/staff_user.html", {"target": user, "form": form})
+
+
+@staff_member_required(login_url="login")
+@permission_required("auth.change_user", raise_exception=True)
+@require_POST
+def staff_user_refresh(request: HttpRequest, pk: int) -> HttpResponse:
+    user = get_object_or_404(get_user_model(), pk=pk)
+    mark_for_refresh(user)
+    messages.success(
+        request,
+        f"{user.get_username()}'s claims are rebuilt from the database at their next request.",
+    )
+    return redirect("staff_user", pk=user.pk)
+
+
+@staff_member_required(login_url="login")
+@permission_required("auth.change_user", raise_exception=True)
+@require_POST
+def staff_user_logout(request: HttpRequest, pk: int) -> HttpResponse:
+    user = get_object_or_404(get_user_model(), pk=pk)
+    yourself = user.pk == request.user.pk
+    revoke_user(user, keep=request.session if yourself else None)
+    messages.success(
+        request,
+        "Your other sessions are logged out."
+        if yourself
+        else f"{user.get_username()} is logged out everywhere.",
+    )
+    return redirect("staff_user", pk=user.pk)

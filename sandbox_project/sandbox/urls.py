@@ -9,5 +9,9 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("whoami/", views.whoami, name="whoami"),
+    path("staff/users/", views.staff_users, name="staff_users"),
+    path("staff/users/<int:pk>/", views.staff_user, name="staff_user"),
+    path("staff/users/<int:pk>/refresh/", views.staff_user_refresh, name="staff_user_refresh"),
+    path("staff/users/<int:pk>/logout/", views.staff_user_logout, name="staff_user_logout"),
     path("admin/", admin.site.urls),
 ]
