@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterable
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("django_jwtsession")
 CACHE_PREFIX = "jwtsession:"
+_HASH = re.compile(r"[0-9a-f]{64}")
 GLOBAL_EPOCH = "g:r"
 
 
@@ -66,7 +68,7 @@ def epoch_key(user_id: object) -> str:
 
 
 def session_key(session_id: str) -> str:
-    return f"s:{session_hash(session_id)}"
+    return f"s:{session_hash(session_id)}"  # revoke_session_hashes() builds it from the hash
 
 
 def _cache() -> Any:
@@ -277,7 +279,7 @@ def revoke_user(users: Model | QuerySet[Any] | Iterable[Any] | Any, *, keep: Any
         bump(epoch_key(pk) for pk in ids)
         revoke_records(user_ids=ids, keep_hash=session_hash(kept) if kept else None)
     metrics.count("revoke.user", len(ids))
-    _send_on_commit(session_revoked, scope="user", user_ids=ids, session_ids=[])
+    _send_on_commit(session_revoked, scope="user", user_ids=ids, session_ids=[], session_hashes=[])
     if keep is not None and hasattr(keep, "keep_after_revocation"):
         keep.keep_after_revocation()
 
@@ -288,16 +290,38 @@ def revoke_all() -> None:
         bump([GLOBAL_EPOCH])
         revoke_records()
     metrics.count("revoke.all")
-    _send_on_commit(session_revoked, scope="all", user_ids=[], session_ids=[])
+    _send_on_commit(session_revoked, scope="all", user_ids=[], session_ids=[], session_hashes=[])
 
 
 def revoke_session(session_id: str) -> None:
     """End one session (by its opaque ``session_id``)."""
+    _revoke_hashes([session_hash(session_id)], session_ids=[session_id])
+
+
+def revoke_session_hashes(hashes: Iterable[str]) -> None:
+    """End sessions known by their stored hash (``SessionRecord.session_hash``), as the
+    admin does: it never sees a session id."""
+    hashes = sorted(set(hashes))
+    bad = [value for value in hashes if not _HASH.fullmatch(value)]
+    if bad:
+        raise ValueError(f"Not a session hash (64 lowercase hex digits): {bad[0]!r}")
+    _revoke_hashes(hashes, session_ids=[])
+
+
+def _revoke_hashes(hashes: list[str], session_ids: list[str]) -> None:
+    if not hashes:
+        return
     with transaction.atomic():
-        bump([session_key(session_id)])
-        revoke_records(session_hashes=[session_hash(session_id)])
-    metrics.count("revoke.session")
-    _send_on_commit(session_revoked, scope="session", user_ids=[], session_ids=[session_id])
+        bump(f"s:{value}" for value in hashes)
+        revoke_records(session_hashes=hashes)
+    metrics.count("revoke.session", len(hashes))
+    _send_on_commit(
+        session_revoked,
+        scope="session",
+        user_ids=[],
+        session_ids=session_ids,
+        session_hashes=hashes,
+    )
 
 
 def prune_revoked_sessions() -> int:

@@ -14,7 +14,14 @@ from django.test import Client, TestCase
 from django_jwtsession.conf import get_settings
 from django_jwtsession.models import StateEntry
 from django_jwtsession.signals import claims_refreshed, session_revoked, user_marked
-from django_jwtsession.state import mark_for_refresh, revoke_all, revoke_session, revoke_user
+from django_jwtsession.state import (
+    mark_for_refresh,
+    revoke_all,
+    revoke_session,
+    revoke_session_hashes,
+    revoke_user,
+    session_hash,
+)
 from tests.conftest import PASSWORD, resign_session, session_token, token_payload
 
 
@@ -70,13 +77,26 @@ def test_user_marked_and_session_revoked_are_sent_on_commit(
         revoke_session(session_id)
         revoke_user(bob)
         revoke_all()
+        revoke_session_hashes(["ab" * 32])
     assert received == {}  # nothing before the commit
     for callback in callbacks:
         callback()
     assert received[user_marked] == [{"sender": StateEntry, "user_ids": [str(bob.pk)]}]
-    revoked = [(e["scope"], e["user_ids"], e["session_ids"]) for e in received[session_revoked]]
-    assert revoked == [
-        ("session", [], [session_id]),
-        ("user", [str(bob.pk)], []),
-        ("all", [], []),
+    revoked = [
+        (e["scope"], e["user_ids"], e["session_ids"], e["session_hashes"])
+        for e in received[session_revoked]
     ]
+    assert revoked == [
+        ("session", [], [session_id], [session_hash(session_id)]),
+        ("user", [str(bob.pk)], [], []),
+        ("all", [], [], []),
+        ("session", [], [], ["ab" * 32]),
+    ]
+
+
+def test_revoke_session_hashes_ends_the_session_and_refuses_junk(bob_client: Client) -> None:
+    session_id = token_payload(session_token(bob_client))["sid"]
+    revoke_session_hashes([session_hash(session_id)])
+    assert bob_client.get("/whoami/").json() == {"authenticated": False}
+    with pytest.raises(ValueError, match="Not a session hash"):
+        revoke_session_hashes([session_id])
