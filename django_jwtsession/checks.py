@@ -19,7 +19,11 @@ OUR_SESSION_MIDDLEWARE = "django_jwtsession.middleware.SessionMiddleware"
 OUR_AUTH_MIDDLEWARE = "django_jwtsession.middleware.AuthenticationMiddleware"
 DJANGO_SESSION_MIDDLEWARE = "django.contrib.sessions.middleware.SessionMiddleware"
 DJANGO_AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
-OUR_ENGINES = ("django_jwtsession.backends.jwt",)
+OUR_ENGINES = (
+    "django_jwtsession.backends.session",
+    "django_jwtsession.backends.jwt",
+    "django_jwtsession.backends.db",
+)
 HEADER_SAFE_TOKEN_BYTES = 8000  # gunicorn: 8190 bytes per header field; nginx: 8 KB buffers
 PER_PROCESS_CACHES = (
     "django.core.cache.backends.locmem.LocMemCache",

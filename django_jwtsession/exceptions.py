@@ -41,5 +41,11 @@ class ExpiredToken(TokenError):
     reason = "expired"
 
 
+class UnknownSession(TokenError):
+    """The ``db`` strategy has no live session under this key (expired, deleted or made up)."""
+
+    reason = "unknown_session"
+
+
 class SessionTooLarge(ValueError):
     """The session does not fit in ``JWTSESSION["MAX_TOKEN_BYTES"]``: nothing is lost silently."""

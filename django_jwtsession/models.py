@@ -34,7 +34,9 @@ class SessionRecord(models.Model):
 
     The jwt strategy writes it when a session is signed in, and when its claims are
     rebuilt or its token re-issued — never per request, so ``last_seen`` is accurate to
-    ``CLAIMS_TTL`` / ``UPDATE_AGE``. The session id is stored hashed, never as is.
+    ``CLAIMS_TTL`` / ``UPDATE_AGE``. The ``db`` strategy also keeps the session itself
+    here (``data``), anonymous sessions included (``user`` is then empty), and writes it
+    whenever the session changes. The session id is stored hashed, never as is.
     """
 
     session_hash = models.CharField(max_length=64, unique=True, editable=False)
@@ -51,6 +53,8 @@ class SessionRecord(models.Model):
     last_seen = models.DateTimeField()
     expires = models.DateTimeField(db_index=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    data = models.TextField(blank=True, editable=False)
+    """The ``db`` strategy's stored session (JSON); empty for the ``jwt`` strategy."""
 
     class Meta:
         verbose_name = "session"

@@ -56,12 +56,16 @@ def _aware(timestamp: int) -> datetime:
 def save_record(
     *,
     session_hash: str,
-    user_id: str,
+    user_id: str | None,
     strategy: str,
     meta: Mapping[str, Any] | None,
     expires: int,
+    data: str | None = None,
 ) -> None:
-    """Create or update the session's record in one query (an upsert)."""
+    """Create or update the session's record in one query (an upsert).
+
+    ``data`` is the ``db`` strategy's stored session; the jwt strategy leaves it empty.
+    """
     records = _records()
     now = django_timezone.now()
     meta = meta or {}
@@ -74,12 +78,16 @@ def save_record(
         created=now,
         last_seen=now,
         expires=_aware(expires),
+        data=data or "",
     )
+    update_fields = ["user", "strategy", "ip", "user_agent", "last_seen", "expires"]
+    if data is not None:
+        update_fields.append("data")
     records.objects.bulk_create(
         [record],
         update_conflicts=True,
         unique_fields=["session_hash"],
-        update_fields=["user", "strategy", "ip", "user_agent", "last_seen", "expires"],
+        update_fields=update_fields,
     )
 
 
@@ -97,7 +105,7 @@ def revoke_records(
         records = records.filter(user_id__in=user_ids)
     if keep_hash is not None:
         records = records.exclude(session_hash=keep_hash)
-    return records.update(revoked_at=django_timezone.now())
+    return records.update(revoked_at=django_timezone.now(), data="")
 
 
 def prune_records() -> int:

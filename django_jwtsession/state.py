@@ -145,12 +145,10 @@ def read_state(user_id: str, session_id: str | None, *, hot_path: bool = False) 
         if remembered is not None and remembered[0] > time.monotonic():
             metrics.count("state.memo")
             return remembered[1]
-    keys = [mark_key(user_id), epoch_key(user_id), GLOBAL_EPOCH]
-    if session_id is not None:
-        keys.append(session_key(session_id))
-    refuse = hot_path and get_settings().on_cache_outage == "refuse"
+    keys = state_keys(user_id, session_id)
     try:
-        state = _read_state(keys, session_id, refuse_on_outage=refuse)
+        found, _ = read_cached(keys, [], hot_path=hot_path)
+        state = complete_state(keys, session_id, found)
     except StateUnavailable:
         metrics.count("state.refused")
         raise
@@ -161,31 +159,63 @@ def read_state(user_id: str, session_id: str | None, *, hot_path: bool = False) 
     return state
 
 
-def _read_state(keys: list[str], session_id: str | None, *, refuse_on_outage: bool) -> State:
+def state_keys(user_id: str, session_id: str | None) -> list[str]:
+    """The entries the state check reads for this user (and session)."""
+    keys = [mark_key(user_id), epoch_key(user_id), GLOBAL_EPOCH]
+    if session_id is not None:
+        keys.append(session_key(session_id))
+    return keys
+
+
+def read_cached(
+    keys: list[str], extra_keys: list[str], *, hot_path: bool
+) -> tuple[dict[str, int] | None, dict[str, Any]]:
+    """ONE cache round trip for the state entries ``keys`` and a caller's ``extra_keys``.
+
+    Returns the state values found (None when the cache is unreachable: the caller
+    falls back to the database) and the extra entries found. Raises
+    :class:`StateUnavailable` instead when ``ON_CACHE_OUTAGE`` is ``"refuse"`` and
+    this is an incoming session's check (``hot_path``).
+    """
     try:
-        cached = _cache().get_many([CACHE_PREFIX + key for key in keys])
+        cached = _cache().get_many([CACHE_PREFIX + key for key in keys] + extra_keys)
     except Exception as exc:
-        if refuse_on_outage:
+        if hot_path and get_settings().on_cache_outage == "refuse":
             logger.warning("jwtsession: cache unreachable, session refused (ON_CACHE_OUTAGE)")
             raise StateUnavailable("cache unreachable") from exc
         logger.warning("jwtsession: cache unreachable, state read from the database", exc_info=True)
         metrics.count("state.fallback")
-        values = _from_database_or_raise(keys)
+        return None, {}
+    found = {key: cached[CACHE_PREFIX + key] for key in keys if CACHE_PREFIX + key in cached}
+    return found, {key: cached[key] for key in extra_keys if key in cached}
+
+
+def complete_state(
+    keys: list[str],
+    session_id: str | None,
+    found: dict[str, int] | None,
+    fetched: dict[str, int] | None = None,
+) -> State:
+    """The state from what the cache had (``found``, None after an outage); the rest
+    from the database, or from ``fetched`` when the caller already read it."""
+    if found is None:
+        values = fetched if fetched is not None else _from_database_or_raise(keys)
     else:
-        values = {key: cached[CACHE_PREFIX + key] for key in keys if CACHE_PREFIX + key in cached}
+        values = dict(found)
         missing = [key for key in keys if key not in values]
         if missing:
             metrics.count("state.miss")
-            fetched = _from_database_or_raise(missing)
-            _mirror_missing(fetched)
-            values.update(fetched)
+            read = fetched if fetched is not None else _from_database_or_raise(missing)
+            refill = {key: read.get(key, 0) for key in missing}
+            _mirror_missing(refill)
+            values.update(refill)
         else:
             metrics.count("state.hit")
     return State(
-        mark=values[keys[0]],
-        user_epoch=values[keys[1]],
-        global_epoch=values[keys[2]],
-        session_revoked=bool(session_id is not None and values[keys[3]]),
+        mark=values.get(keys[0], 0),
+        user_epoch=values.get(keys[1], 0),
+        global_epoch=values.get(keys[2], 0),
+        session_revoked=bool(session_id is not None and values.get(keys[3], 0)),
     )
 
 

@@ -21,9 +21,12 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from demo.models import Subscription
+from django_jwtsession.backends.db import KEY_PREFIX as DB_KEY_PREFIX, entry_key, session_id_for
 from django_jwtsession.codec import b64url_decode, decode, encode
-from django_jwtsession.conf import get_settings
+from django_jwtsession.conf import STRATEGIES, get_settings
 from django_jwtsession.cookies import read_session_cookie
+from django_jwtsession.models import SessionRecord
+from django_jwtsession.state import session_hash
 
 PASSWORD = "test-password"
 
@@ -107,8 +110,29 @@ def session_token(client: Client) -> str:
 
 
 def token_payload(token: str) -> dict[str, Any]:
-    """The verified payload of a session token."""
+    """The verified payload of a session: the jwt token's, or the db strategy's stored one."""
+    if token.startswith(DB_KEY_PREFIX):
+        payload: dict[str, Any] = json.loads(_stored_session(token).data)
+        return {**payload, "sid": session_id_for(token.split(".")[1])}
     return decode(token).payload
+
+
+def _stored_session(key: str) -> SessionRecord:
+    secret = key.split(".")[1]
+    return SessionRecord.objects.get(session_hash=session_hash(session_id_for(secret)))
+
+
+def client_session_id(client: Client) -> str:
+    """The opaque ``session_id`` of the client's session, whatever the strategy."""
+    return token_session_id(session_token(client))
+
+
+def token_session_id(token: str) -> str:
+    """The opaque ``session_id`` of a session cookie's value, whatever the strategy."""
+    if token.startswith(DB_KEY_PREFIX):
+        return session_id_for(token.split(".")[1])  # even once its stored data is gone
+    sid: str = decode(token).payload["sid"]
+    return sid
 
 
 def token_header(token: str) -> dict[str, Any]:
@@ -118,10 +142,36 @@ def token_header(token: str) -> dict[str, Any]:
 
 
 def resign_session(client: Client, **changes: Any) -> dict[str, Any]:
-    """Re-sign the client's session token with some payload members changed (e.g. an old iat)."""
-    payload = {**token_payload(session_token(client)), **changes}
-    client.cookies[settings.SESSION_COOKIE_NAME] = encode(payload)
+    """Store the client's session with some payload members changed (e.g. an old iat):
+    a re-signed token (jwt), or the rewritten row and cache entry (db)."""
+    token = session_token(client)
+    payload = {**token_payload(token), **changes}
+    if token.startswith(DB_KEY_PREFIX):
+        stored = json.dumps({key: value for key, value in payload.items() if key != "sid"})
+        SessionRecord.objects.filter(pk=_stored_session(token).pk).update(data=stored)
+        caches[get_settings().cache_alias].set(entry_key(payload["sid"]), stored)
+    else:
+        client.cookies[settings.SESSION_COOKIE_NAME] = encode(payload)
     return payload
+
+
+# -- strategies -----------------------------------------------------------------------------------
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests that use the ``strategy`` fixture run once per strategy, unless marked
+    ``@pytest.mark.strategies("jwt")`` (what they test exists in one strategy only)."""
+    if "strategy" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("strategies")
+        metafunc.parametrize("strategy", marker.args if marker else STRATEGIES, indirect=True)
+
+
+@pytest.fixture
+def strategy(request: pytest.FixtureRequest, settings: Any) -> str:
+    """The session strategy under test (``JWTSESSION["STRATEGY"]``)."""
+    value: str = getattr(request, "param", "jwt")
+    settings.JWTSESSION = {**settings.JWTSESSION, "STRATEGY": value}
+    return value
 
 
 def drop_deleted_cookies(client: Client, response: HttpResponseBase) -> None:

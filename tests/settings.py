@@ -33,8 +33,9 @@ MIDDLEWARE = [
     "django_jwtsession.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
-SESSION_ENGINE = "django_jwtsession.backends.jwt"
+SESSION_ENGINE = "django_jwtsession.backends.session"
 JWTSESSION = {
+    "STRATEGY": os.environ.get("JWTSESSION_TEST_STRATEGY", "jwt"),
     "TIER_SOURCE": "subscription.tier",
     "FLAGS_SOURCE": "subscription.flags",
     "DEFAULT_TIER": "free",

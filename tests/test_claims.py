@@ -23,6 +23,8 @@ from tests.conftest import (
     token_payload,
 )
 
+pytestmark = pytest.mark.usefixtures("strategy")
+
 COOKIE = settings.SESSION_COOKIE_NAME
 
 
@@ -121,11 +123,11 @@ def test_refresh_in_an_async_view(
 def test_user_gone_at_refresh_ends_the_session(
     bob: User, bob_client: Client, change: str, django_assert_max_num_queries: Any
 ) -> None:
+    make_claims_stale(bob_client)
     if change == "delete":
         bob.delete()
     else:
         User.objects.filter(pk=bob.pk).update(is_active=False)
-    make_claims_stale(bob_client)
     with django_assert_max_num_queries(2):
         response = bob_client.get("/whoami/")
     assert response.status_code == 200

@@ -22,10 +22,13 @@ from django_jwtsession.keys import b64url_encode, get_key_ring
 from tests.conftest import (
     PASSWORD,
     jwtsession_settings,
+    make_user,
     session_token,
     token_header,
     token_payload,
 )
+
+pytestmark = pytest.mark.usefixtures("strategy")
 
 OTHER_APP_SECRET = "another-application-entirely-9d3e7a1c5b2f8e4d6a0c"
 COOKIE = settings.SESSION_COOKIE_NAME
@@ -190,6 +193,7 @@ def valid_token(bob_client: Client) -> str:
     return session_token(bob_client)
 
 
+@pytest.mark.strategies("jwt")  # a db key must be looked up: see test_bad_db_key_is_anonymous
 @pytest.mark.parametrize("make_bad", BAD_COOKIES.values(), ids=BAD_COOKIES.keys())
 def test_bad_cookie_is_anonymous_and_deleted_without_io(
     make_bad: Callable[[str], str],
@@ -215,6 +219,7 @@ def test_the_raw_cookie_header_path_accepts_a_good_token(valid_token: str) -> No
     assert COOKIE not in response.cookies
 
 
+@pytest.mark.strategies("jwt")
 @pytest.mark.parametrize("make_bad", BAD_COOKIES.values(), ids=BAD_COOKIES.keys())
 def test_bad_cookie_then_write_starts_a_fresh_session(
     make_bad: Callable[[str], str], valid_token: str
@@ -228,6 +233,7 @@ def test_bad_cookie_then_write_starts_a_fresh_session(
     assert "clm" not in payload
 
 
+@pytest.mark.strategies("jwt")  # a db session's cookie is short: never chunked
 def test_tampered_chunk_deletes_every_chunk(bob_client: Client) -> None:
     response = bob_client.get("/set-big/?size=4000")
     chunks = [name for name in response.cookies if name.startswith(f"{COOKIE}.")]
@@ -238,6 +244,44 @@ def test_tampered_chunk_deletes_every_chunk(bob_client: Client) -> None:
     assert response.json() == {"authenticated": False}
     for name in (COOKIE, *chunks):
         _assert_session_cookie_deleted(response, name)
+
+
+def _db_key_variants(key: str, other_user_hint: str) -> dict[str, str]:
+    prefix, secret, hint = key.split(".")
+    return {
+        "unknown-secret": f"{prefix}.{'A' * 43}.{hint}",
+        "flipped-secret": f"{prefix}.{_flip(secret, 5)}.{hint}",
+        "other-users-hint": f"{prefix}.{secret}.{other_user_hint}",
+        "no-hint": f"{prefix}.{secret}",
+        "bad-hint": f"{prefix}.{secret}.%%%",
+        "undecodable-hint": f"{prefix}.{secret}.gA",
+        "short-secret": f"{prefix}.{secret[:-1]}.{hint}",
+        "other-version": f"d9.{secret}.{hint}",
+    }
+
+
+@pytest.mark.strategies("db")
+def test_bad_db_key_is_anonymous_and_deleted(
+    bob_client: Client, django_assert_max_num_queries: Any, cache_calls: list[str]
+) -> None:
+    """A well-formed key costs at most one lookup (one cache call, one query), like Django's."""
+    carol = Client()
+    carol.force_login(make_user("carol"))
+    other_hint = session_token(carol).split(".")[2]
+    for name, bad in _db_key_variants(session_token(bob_client), other_hint).items():
+        cache_calls.clear()
+        with django_assert_max_num_queries(1):
+            response = Client(raise_request_exception=True).get(
+                "/whoami/", headers={"Cookie": _as_wsgi(f"{COOKIE}={bad}")}
+            )
+        assert len(cache_calls) <= 1, name
+        assert response.status_code == 200, name
+        assert response.json() == {"authenticated": False}, name
+        _assert_session_cookie_deleted(response)
+        response = Client().get("/set/?color=blue", headers={"Cookie": _as_wsgi(f"{COOKIE}={bad}")})
+        payload = token_payload(response.cookies[COOKIE].value)  # a fresh, anonymous session
+        assert (payload["dat"], "clm" in payload) == ({"color": "blue"}, False), name
+    assert bob_client.get("/whoami/").json()["username"] == "bob"  # the real key still works
 
 
 # -- Django's own session engines ----------------------------------------------------------------

@@ -13,12 +13,19 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from django_jwtsession.backends.jwt import SessionStore
+from django_jwtsession.backends.session import SessionStore
 from django_jwtsession.models import USER_AGENT_MAX_LENGTH, SessionRecord
 from django_jwtsession.state import mark_for_refresh, revoke_all, revoke_user, session_hash
-from tests.conftest import PASSWORD, jwtsession_settings, make_user, session_token, token_payload
+from tests.conftest import (
+    PASSWORD,
+    client_session_id,
+    jwtsession_settings,
+    make_user,
+    session_token,
+    token_payload,
+)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("strategy")]
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"
 
 
@@ -31,21 +38,16 @@ def sign_in(username: str = "bob", **meta: str) -> Client:
 
 
 def record_of(client: Client) -> SessionRecord:
-    return SessionRecord.objects.get(session_hash=session_hash(session_id(client)))
+    return SessionRecord.objects.get(session_hash=session_hash(client_session_id(client)))
 
 
-def session_id(client: Client) -> str:
-    sid: str = token_payload(session_token(client))["sid"]
-    return sid
-
-
-def test_login_writes_one_record_without_the_session_id(bob: User) -> None:
+def test_login_writes_one_record_without_the_session_id(bob: User, strategy: str) -> None:
     before = timezone.now().replace(microsecond=0)
     client = sign_in()
     record = record_of(client)
     payload = token_payload(session_token(client))
     assert record.user_id == bob.pk
-    assert (record.strategy, record.ip, record.user_agent) == ("jwt", "192.0.2.10", BROWSER)
+    assert (record.strategy, record.ip, record.user_agent) == (strategy, "192.0.2.10", BROWSER)
     assert record.created >= before
     assert record.last_seen == record.created
     assert record.expires == datetime.fromtimestamp(payload["exp"], tz=dt_timezone.utc)
@@ -78,11 +80,16 @@ def test_a_refresh_updates_last_seen_and_keeps_created(bob: User) -> None:
     assert SessionRecord.objects.count() == 1
 
 
-def test_anonymous_sessions_have_no_record(db: None) -> None:
+def test_anonymous_sessions_have_no_record_in_jwt_and_an_anonymous_one_in_db(
+    db: None, strategy: str
+) -> None:
     client = Client()
     client.get("/set/?key=cart&value=1")
     assert session_token(client)
-    assert not SessionRecord.objects.exists()
+    if strategy == "jwt":
+        assert not SessionRecord.objects.exists()
+    else:
+        assert SessionRecord.objects.get().user is None
 
 
 def test_logout_revokes_the_record(bob: User) -> None:

@@ -28,6 +28,8 @@ from tests.conftest import (
     token_payload,
 )
 
+pytestmark = pytest.mark.usefixtures("strategy")
+
 COOKIE = settings.SESSION_COOKIE_NAME
 OLD_SECRET = "old-secret-key-7c1e9a3f5b2d8c4e6a0f1b3d5e7a9c2e"
 NEW_SECRET = "new-secret-key-2b8d4f6a0c1e3b5d7f9a2c4e6b8d0f1a"
@@ -105,6 +107,7 @@ def test_logout_view_deletes_the_cookie(bob_client: Client) -> None:
     assert whoami(bob_client) == {"authenticated": False}
 
 
+@pytest.mark.strategies("jwt")  # tokens, keys and cookie chunks
 def test_logout_with_a_chunked_session_deletes_every_chunk(bob_client: Client) -> None:
     chunks = [
         c for c in bob_client.get("/set-big/?size=4000").cookies if c.startswith(f"{COOKIE}.")
@@ -236,6 +239,7 @@ def test_client_session_read_and_modify(bob: User, bob_client: Client) -> None:
     assert whoami(bob_client)["username"] == "bob"
 
 
+@pytest.mark.django_db  # the db strategy stores even an anonymous session
 def test_client_session_of_an_anonymous_client() -> None:
     client = Client()
     session = client.session
@@ -321,6 +325,7 @@ def test_max_lifetime_caps_a_long_set_expiry(bob: User, signed_in: bool) -> None
 # -- key rotation --------------------------------------------------------------------------------
 
 
+@pytest.mark.strategies("jwt")  # tokens, keys and cookie chunks
 def test_key_rotation_keeps_the_session_and_reissues_under_the_new_key(
     bob: User, django_assert_num_queries: Any
 ) -> None:
@@ -382,6 +387,7 @@ def test_key_rotation_without_a_refresh_in_between_ends_the_session_at_refresh(b
 # -- cookie size ---------------------------------------------------------------------------------
 
 
+@pytest.mark.strategies("jwt")  # tokens, keys and cookie chunks
 @jwtsession_settings(MAX_TOKEN_BYTES=16384)  # over the default: five chunks
 def test_big_session_round_trips_in_chunked_cookies(
     bob_client: Client, django_assert_num_queries: Any
@@ -414,6 +420,7 @@ def _cookie_header(client: Client) -> str:
     return "; ".join(f"{name}={m.value}" for name, m in client.cookies.items() if m.value)
 
 
+@pytest.mark.strategies("jwt")  # tokens, keys and cookie chunks
 def test_default_limit_keeps_the_cookie_header_under_8_kb(bob_client: Client) -> None:
     """The largest session the defaults issue still fits gunicorn's 8190-byte header field."""
     fits, too_big = 0, get_settings().max_token_bytes
@@ -439,6 +446,7 @@ def test_stale_chunk_next_to_a_short_token_is_ignored_and_deleted(bob_client: Cl
     assert COOKIE not in response.cookies  # the session cookie itself is untouched
 
 
+@pytest.mark.strategies("jwt")  # tokens, keys and cookie chunks
 def test_stale_chunk_after_the_last_chunk_is_ignored_and_deleted(bob_client: Client) -> None:
     response = bob_client.get("/set-big/?size=4000")
     assert sorted(response.cookies) == [COOKIE, f"{COOKIE}.1"]
@@ -462,6 +470,7 @@ def test_orphan_chunks_without_the_session_cookie_are_deleted() -> None:
         assert_cookie_deleted(response, name)
 
 
+@pytest.mark.strategies("jwt")  # tokens, keys and cookie chunks
 def test_session_over_max_token_bytes_raises_on_save(bob_client: Client) -> None:
     before = session_token(bob_client)
     limit = get_settings().max_token_bytes

@@ -24,6 +24,8 @@ from django_jwtsession.state import (
 )
 from tests.conftest import PASSWORD, resign_session, session_token, token_payload
 
+pytestmark = pytest.mark.usefixtures("strategy")
+
 
 @pytest.fixture
 def received() -> Iterator[dict[Signal, list[dict[str, Any]]]]:

@@ -41,6 +41,8 @@ from tests.conftest import (
     token_payload,
 )
 
+pytestmark = pytest.mark.usefixtures("strategy")
+
 ROOT = Path(__file__).resolve().parent.parent
 MARKED = {
     "TIER_SOURCE": "subscription.tier",
@@ -71,6 +73,34 @@ def test_steady_state_is_zero_sql_and_one_cache_round_trip(
     cache_calls.clear()
     with django_assert_num_queries(0):
         assert whoami(bob_client)["roles"] == ["editor"]
+    assert cache_calls == ["get_many"]
+
+
+@pytest.mark.strategies("db")
+def test_db_strategy_cold_cache_costs_one_query_then_none(
+    bob_client: Client, django_assert_num_queries: Any, cache_calls: list[str]
+) -> None:
+    """The session row and the state entries come back in one query, and refill the cache."""
+    caches["default"].clear()
+    cache_calls.clear()
+    with django_assert_num_queries(1):
+        assert whoami(bob_client)["roles"] == ["editor"]
+    assert cache_calls[0] == "get_many"
+    cache_calls.clear()
+    with django_assert_num_queries(0):
+        assert whoami(bob_client)["roles"] == ["editor"]
+    assert cache_calls == ["get_many"]
+
+
+@pytest.mark.strategies("db")
+def test_db_strategy_anonymous_session_costs_one_cache_round_trip(
+    db: None, django_assert_num_queries: Any, cache_calls: list[str]
+) -> None:
+    client = Client()
+    client.get("/set/?color=blue")
+    cache_calls.clear()
+    with django_assert_num_queries(0):
+        assert client.get("/get/?color").json() == {"color": "blue"}
     assert cache_calls == ["get_many"]
 
 
@@ -409,6 +439,7 @@ def test_clearsessions_prunes_old_revoked_session_entries(bob: User) -> None:
     assert f"u:{bob.pk}:r" in remaining  # user and global epochs are never pruned
 
 
+@pytest.mark.strategies("jwt")  # the db strategy reads its session from the cache anyway
 def test_state_memo_trades_bounded_staleness_for_zero_round_trips(
     bob: User, cache_calls: list[str]
 ) -> None:
@@ -440,7 +471,7 @@ def test_cycle_key_of_a_signed_in_session_keeps_its_start(bob: User, bob_client:
 
 
 def test_refresh_claims_rebuilds_now_and_ends_a_gone_user(bob: User, bob_client: Client) -> None:
-    from django_jwtsession.backends.jwt import SessionStore
+    from django_jwtsession.backends.session import SessionStore
 
     reasons: list[str] = []
 

@@ -29,6 +29,8 @@ from django_jwtsession.users import ClaimsUser
 from tests.conftest import make_user
 from tests.testapp.models import Note
 
+pytestmark = pytest.mark.usefixtures("strategy")
+
 COOKIE = settings.SESSION_COOKIE_NAME
 
 

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
 
+import logging
+
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
@@ -37,6 +39,8 @@ from ..state import (
     session_hash,
     start_session,
 )
+
+logger = logging.getLogger("django_jwtsession")
 
 
 def new_session_id() -> str:
@@ -72,6 +76,7 @@ class ClaimsSessionBase(SessionBase):
         self._epochs_stale = False  # a new session id: read the epochs before saving
         self._record_due = False  # signed in, refreshed or re-issued: write the record
         self._suspended = False  # the state check could not run: anonymous, cookie kept
+        self._prefetched: State | None = None  # a state check made with the read (db strategy)
         self.client_meta: Mapping[str, Any] | None = None
         """The request's ``META`` (set by the middleware): IP and user agent for the record."""
 
@@ -192,6 +197,7 @@ class ClaimsSessionBase(SessionBase):
         self._sid = self._started = None
         self._claims = self._claims_at = None
         self._mark_seen = self._user_epoch = self._global_epoch = 0
+        self._prefetched = None
         self.modified = False
         return {}
 
@@ -221,8 +227,11 @@ class ClaimsSessionBase(SessionBase):
         )
         self._record_due = False
 
+    def _next_session_id(self) -> str:
+        return new_session_id()
+
     def _new_identity(self, keep_start: bool = False) -> None:
-        self._sid = new_session_id()
+        self._sid = self._next_session_id()
         self._record_due = True
         self._suspended = False
         self._epochs_stale = True
@@ -244,17 +253,22 @@ class ClaimsSessionBase(SessionBase):
 
     # -- SessionBase overrides shared by every strategy --------------------
     def load(self) -> dict[str, Any]:
-        data = self._read()
+        try:
+            data = self._read()
+        except StateUnavailable:
+            return self._suspend()
         if data is None or self._expired(data):
             return self._end()
         user_id = data.get(SESSION_KEY)
         if type(user_id) is not str:  # anonymous (Django always stores the id as a string)
             self._claims = self._claims_at = None
             return data
-        try:
-            state = read_state(user_id, self._sid, hot_path=True)  # the one cache round trip
-        except StateUnavailable:
-            return self._suspend()
+        state, self._prefetched = self._prefetched, None
+        if state is None:
+            try:
+                state = read_state(user_id, self._sid, hot_path=True)  # the one cache round trip
+            except StateUnavailable:
+                return self._suspend()
         if self._revoked(state):
             self.rejected = "revoked"
             metrics.count("state.revoked")
@@ -262,7 +276,7 @@ class ClaimsSessionBase(SessionBase):
         if state.mark > self._mark_seen:
             reason = "mark"
         elif self._needs_refresh(user_id, int(time.time())):
-            reason = "ttl"
+            reason = "ttl" if self._claims is not None else "login"
         else:
             return data
         if not self._refresh(data, state, reason):
@@ -273,8 +287,60 @@ class ClaimsSessionBase(SessionBase):
         return await sync_to_async(self.load)()
 
     def _read(self) -> dict[str, Any] | None:
-        """Read and verify the incoming session; None when it is refused."""
+        """Read and verify the incoming session; None when it is refused.
+
+        May raise ``StateUnavailable`` (a strategy that makes the state check with
+        its read: the request is then anonymous and the cookie kept).
+        """
         raise NotImplementedError
+
+    def _refuse(self, reason: str) -> None:
+        """Note why the incoming session is refused (a ``TokenError.reason``)."""
+        self.rejected = reason
+        metrics.count(f"decode.{reason}")
+        logger.info("Session refused: %s", reason)
+
+    def _apply(self, payload: dict[str, Any], now: int) -> dict[str, Any]:
+        """Take identity, epochs and claims from a verified payload; return the data.
+
+        Raises ``ValueError`` when the claims are malformed.
+        """
+        claims = Claims.from_dict(payload["clm"]) if "clm" in payload else None
+        self._sid, self._started = payload["sid"], payload["sat"]
+        self._mark_seen = payload.get("mv", 0)
+        self._user_epoch, self._global_epoch = payload.get("rev", 0), payload.get("gre", 0)
+        self._claims, self._claims_at = claims, payload.get("cat")
+        if now - payload["iat"] >= get_settings().update_age:
+            self.modified = True  # re-issue: slide the expiry, note "last seen"
+            self._record_due = True
+        data: dict[str, Any] = payload["dat"]
+        return data
+
+    def _payload(self, now: int) -> dict[str, Any]:
+        """What a strategy stores: the data, the identity, the claims and their epochs."""
+        if self._sid is None or self._started is None:
+            self._new_identity()
+        user_id = self._session.get(SESSION_KEY)
+        if user_id is not None and self._epochs_stale:
+            self._read_epochs(str(user_id))
+        assert self._sid is not None  # noqa: S101
+        assert self._started is not None  # noqa: S101
+        lifetime_end = self._started + get_settings().max_lifetime
+        expires = min(now + max(self.get_expiry_age(), 0), lifetime_end)
+        payload: dict[str, Any] = {
+            "sid": self._sid,
+            "iat": now,
+            "exp": max(expires, now),
+            "sat": self._started,
+            "dat": self._session,
+        }
+        if self._claims is not None:
+            payload["clm"] = self._claims.to_dict()
+            payload["cat"] = self._claims_at
+            payload["mv"] = self._mark_seen
+            payload["rev"] = self._user_epoch
+            payload["gre"] = self._global_epoch
+        return payload
 
     def _expired(self, data: dict[str, Any]) -> bool:
         """True when a ``set_expiry()`` date has passed: over at once, as with the db engine."""

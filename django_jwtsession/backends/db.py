@@ -1,0 +1,231 @@
+"""``JWTSESSION["STRATEGY"] = "db"``: an opaque key in the cookie, the session in a table.
+
+The session lives in its ``SessionRecord`` row (``data``), mirrored in the cache.
+The cookie holds ``d1.<secret>`` — and, once signed in, ``.<user hint>``, the user
+id, so that the session entry and the user's state entries come back in ONE cache
+round trip. The hint is only a routing aid: it must match the stored session, which
+only the secret unlocks. A warm request costs no query; a cold one, one query (the
+row and any missing state entries together). Everything else — claims, their
+refresh, marks, revocation, signals — is the shared code of ``base.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import logging
+import re
+import secrets
+import time
+from typing import Any
+
+from django.contrib.auth import SESSION_KEY
+from django.core.cache import caches
+from django.db import DatabaseError
+from django.db.models import IntegerField, Subquery
+
+from .. import metrics
+from ..conf import get_settings
+from ..exceptions import TokenError, UnknownSession
+from ..models import SessionRecord, StateEntry
+from ..records import save_record
+from ..state import (
+    CACHE_PREFIX,
+    StateUnavailable,
+    complete_state,
+    read_cached,
+    session_hash,
+    state_keys,
+)
+from .base import ClaimsSessionBase
+
+logger = logging.getLogger("django_jwtsession")
+KEY_PREFIX = "d1."
+_KEY = re.compile(r"d1\.([A-Za-z0-9_-]{43})(?:\.([A-Za-z0-9_-]{1,400}))?")
+
+
+def session_id_for(secret: str) -> str:
+    """The opaque session id of a secret: derived one way, so it never reveals the secret."""
+    return hashlib.sha256(f"django_jwtsession.sid:{secret}".encode()).hexdigest()[:32]
+
+
+def entry_key(session_id: str) -> str:
+    """The cache key of a db session's stored payload."""
+    return f"{CACHE_PREFIX}db:{session_hash(session_id)}"
+
+
+def _hint(user_id: str) -> str:
+    return base64.urlsafe_b64encode(user_id.encode()).rstrip(b"=").decode("ascii")
+
+
+def _unhint(hint: str) -> str:
+    raw = base64.urlsafe_b64decode(hint + "=" * (-len(hint) % 4))
+    return raw.decode("utf-8")
+
+
+def is_db_key(value: str) -> bool:
+    return _KEY.fullmatch(value) is not None
+
+
+class SessionStore(ClaimsSessionBase):
+    """A Django session store whose storage is the session-record table, cache first."""
+
+    strategy = "db"
+
+    def __init__(self, session_key: str | None = None) -> None:
+        super().__init__(session_key)
+        self._secret: str | None = None
+
+    def _next_session_id(self) -> str:
+        self._secret = secrets.token_urlsafe(32)
+        return session_id_for(self._secret)
+
+    # -- reading ----------------------------------------------------------------------------
+    def _read(self) -> dict[str, Any] | None:
+        key = self.session_key
+        if not key:
+            return None
+        match = _KEY.fullmatch(key)
+        if match is None:
+            self._refuse("malformed")
+            return None
+        secret, hint = match.groups()
+        try:
+            user_id = _unhint(hint) if hint else None
+        except (binascii.Error, UnicodeDecodeError):
+            self._refuse("malformed")
+            return None
+        now = int(time.time())
+        sid = session_id_for(secret)
+        keys = state_keys(user_id, sid) if user_id is not None else []
+        try:
+            payload = self._fetch(sid, keys, now)
+            data = self._apply(payload, now)
+        except TokenError as exc:
+            self._refuse(exc.reason)
+            return None
+        except (ValueError, KeyError, TypeError):
+            self._refuse("claims")
+            return None
+        if data.get(SESSION_KEY) != user_id:
+            self._refuse("malformed")  # a hint that does not belong to this session
+            self._prefetched = None
+            return None
+        if payload["exp"] <= now or payload["sat"] + get_settings().max_lifetime <= now:
+            self._refuse("expired")
+            self._prefetched = None
+            return None
+        self._secret = secret
+        metrics.count("decode.ok")
+        return data
+
+    def _fetch(self, sid: str, keys: list[str], now: int) -> dict[str, Any]:
+        """The stored payload and (when signed in) the state, in one cache round trip;
+        on a miss, in one query. Sets ``self._prefetched``."""
+        entry = entry_key(sid)
+        try:
+            found, extra = read_cached(keys, [entry], hot_path=True)
+            stored = extra.get(entry)
+            fetched: dict[str, int] | None = None
+            if stored is None:
+                stored, fetched = self._from_database(sid, keys, found)
+                if found is not None:
+                    self._cache_entry(entry, stored, now)
+            if keys:
+                self._prefetched = complete_state(keys, sid, found, fetched)
+        except StateUnavailable:
+            metrics.count("state.refused")
+            raise
+        payload: dict[str, Any] = json.loads(stored)
+        payload["sid"] = sid  # derived from the secret, never stored
+        return payload
+
+    def _from_database(
+        self, sid: str, keys: list[str], found: dict[str, int] | None
+    ) -> tuple[str, dict[str, int] | None]:
+        """The session row, with the state entries the cache lacked, in one query."""
+        missing = keys if found is None else [key for key in keys if key not in found]
+        versions = {
+            f"v{index}": Subquery(
+                StateEntry.objects.filter(key=key).values("version")[:1],
+                output_field=IntegerField(),
+            )
+            for index, key in enumerate(missing)
+        }
+        try:
+            row = (
+                SessionRecord.objects.filter(session_hash=session_hash(sid), strategy=self.strategy)
+                .exclude(data="")
+                .annotate(**versions)
+                .values("data", *versions)
+                .first()
+            )
+        except DatabaseError as exc:
+            logger.warning("jwtsession: the database could not read a session", exc_info=True)
+            raise StateUnavailable("database unreachable") from exc
+        if row is None:
+            raise UnknownSession("no live session under this key")
+        fetched = {key: row[f"v{index}"] or 0 for index, key in enumerate(missing)}
+        return row["data"], (fetched if keys else None)
+
+    @staticmethod
+    def _cache_entry(entry: str, stored: str, now: int, *, replace: bool = False) -> None:
+        try:
+            payload_exp = json.loads(stored).get("exp", now)
+            timeout = max(int(payload_exp) - now, 1)
+            cache = caches[get_settings().cache_alias]
+            if replace:
+                cache.set(entry, stored, timeout)
+            else:
+                cache.add(entry, stored, timeout)  # never over a concurrent writer's newer one
+        except Exception:
+            logger.warning("jwtsession: could not cache a db session", exc_info=True)
+
+    # -- writing ----------------------------------------------------------------------------
+    def save(self, must_create: bool = False) -> None:
+        if self._suspended:
+            return  # the state check could not run: keep the incoming cookie as it is
+        self._sync_claims()
+        now = int(time.time())
+        payload = self._payload(now)
+        assert self._secret is not None  # noqa: S101  (set with the identity)
+        sid = payload.pop("sid")
+        stored = json.dumps(payload, separators=(",", ":"))
+        user_id = self._session.get(SESSION_KEY)
+        save_record(
+            session_hash=session_hash(sid),
+            user_id=None if user_id is None else str(user_id),
+            strategy=self.strategy,
+            meta=self.client_meta,
+            expires=payload["exp"],
+            data=stored,
+        )
+        self._record_due = False
+        self._cache_entry(entry_key(sid), stored, now, replace=True)
+        key = KEY_PREFIX + self._secret
+        self._session_key = key if user_id is None else f"{key}.{_hint(str(user_id))}"
+        self.modified = True
+
+    def cycle_key(self) -> None:
+        """A new key; an anonymous session's old row goes (a signed-in one's is revoked)."""
+        old_sid = self.session_id
+        signed_in = SESSION_KEY in self._get_session()
+        super().cycle_key()
+        if old_sid is not None and not signed_in:
+            SessionRecord.objects.filter(session_hash=session_hash(old_sid), user=None).delete()
+            self._evict(old_sid)
+
+    def delete(self, session_key: str | None = None) -> None:
+        sid = self._sid
+        super().delete(session_key)  # revokes the session (and clears its stored data)
+        if sid is not None and self._sid is None:
+            self._evict(sid)
+
+    @staticmethod
+    def _evict(sid: str) -> None:
+        try:
+            caches[get_settings().cache_alias].delete(entry_key(sid))
+        except Exception:
+            logger.warning("jwtsession: could not evict a db session", exc_info=True)
