@@ -60,8 +60,9 @@ _last_flush = time.monotonic()
 
 def count(name: str, amount: int = 1) -> None:
     """Add ``amount`` to counter ``name`` (one of ``NAMES``) in this process: no I/O."""
-    if name not in _KNOWN:
-        raise ValueError(f"Unknown jwtsession metric {name!r}: not in metrics.NAMES.")
+    if name not in _KNOWN:  # never let a counter break a request: note it, count nothing
+        logger.debug("jwtsession: unknown metric %r ignored", name)
+        return
     with _lock:
         _buffer[name] += amount
 

@@ -18,6 +18,7 @@ from typing import Any
 from django.contrib.auth import middleware as auth_middleware
 from django.contrib.sessions import middleware as session_middleware
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
 
 from .backends.base import ClaimsSessionBase
 from .cookies import read_session_cookie, split_session_cookie
@@ -34,6 +35,10 @@ class SessionMiddleware(session_middleware.SessionMiddleware):
         request.session = session
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        session = getattr(request, "session", None)
+        if isinstance(session, ClaimsSessionBase) and session.suspended:
+            patch_vary_headers(response, ("Cookie",))
+            return response  # the state check could not run: the cookie stays as it was
         response = super().process_response(request, response)
         if isinstance(getattr(request, "session", None), ClaimsSessionBase):
             split_session_cookie(request.COOKIES, response)

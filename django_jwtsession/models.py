@@ -45,6 +45,9 @@ class SessionRecord(models.Model):
         on_delete=models.CASCADE,
         related_name="jwtsession_records",
         null=True,
+        # No database constraint: a record written while its user is being deleted must
+        # not fail the request (the ORM still cascades; clearsessions prunes the rest).
+        db_constraint=False,
     )
     strategy = models.CharField(max_length=16)
     ip = models.GenericIPAddressField("IP address", null=True, blank=True)

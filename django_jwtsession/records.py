@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone as django_timezone
@@ -37,16 +37,21 @@ def client_ip(meta: Mapping[str, Any]) -> str | None:
         return None
     candidate = raw.rsplit(",", 1)[-1].strip()
     try:
-        return str(ipaddress.ip_address(candidate))
+        address = ipaddress.ip_address(candidate)
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
+        return str(ipaddress.IPv6Address(candidate.split("%", 1)[0]))  # no zone: not storable
+    return str(address)
 
 
 def user_agent(meta: Mapping[str, Any]) -> str:
     from .models import USER_AGENT_MAX_LENGTH
 
     value = meta.get("HTTP_USER_AGENT", "")
-    return value[:USER_AGENT_MAX_LENGTH] if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        return ""
+    return value.replace("\x00", "")[:USER_AGENT_MAX_LENGTH]
 
 
 def _aware(timestamp: int) -> datetime:
@@ -109,6 +114,12 @@ def revoke_records(
 
 
 def prune_records() -> int:
-    """Delete records whose session has expired (``clearsessions``); return how many."""
-    deleted, _ = _records().objects.filter(expires__lt=django_timezone.now()).delete()
+    """Delete records whose session has expired (``clearsessions``); return how many.
+
+    A jwt session's token may have slid up to ``UPDATE_AGE`` past its record's
+    ``expires`` (a data change re-issues the token without writing the record), so
+    records are kept that much longer.
+    """
+    horizon = django_timezone.now() - timedelta(seconds=get_settings().update_age)
+    deleted, _ = _records().objects.filter(expires__lt=horizon).delete()
     return deleted

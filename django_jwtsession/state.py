@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.core.cache import caches
-from django.db import DatabaseError, transaction
+from django.db import Error as DatabaseError, transaction
 from django.db.models import F, Model, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
@@ -96,10 +96,15 @@ def _mirror_committed(keys: list[str]) -> None:
     """Copy committed values to the cache; on failure, remember the keys to retry."""
     try:
         values = _from_database(keys)
-        _cache().set_many(
-            {CACHE_PREFIX + key: value for key, value in values.items()},
-            get_settings().state_cache_timeout,
-        )
+        for _ in range(3):  # a concurrent writer may set an older value over a newer one:
+            _cache().set_many(  # re-read, and write again until the database agrees
+                {CACHE_PREFIX + key: value for key, value in values.items()},
+                get_settings().state_cache_timeout,
+            )
+            latest = _from_database(keys)
+            if latest == values:
+                break
+            values = latest
     except Exception:  # the write is safe in the database; the cache may lag: say so, retry
         with _unmirrored_lock:
             _unmirrored.update(keys)
@@ -114,13 +119,17 @@ def _mirror_committed(keys: list[str]) -> None:
             _unmirrored.difference_update(keys)
 
 
-def retry_unmirrored(**kwargs: Any) -> None:
-    """``request_finished`` receiver: copy what an earlier mirror could not (cheap when none)."""
+def retry_unmirrored(**kwargs: Any) -> bool:
+    """Copy what an earlier mirror could not (cheap when none); True when nothing is left.
+
+    Connected to ``request_finished``; commands and task workers call it after writing.
+    """
     if not _unmirrored:
-        return
+        return True
     with _unmirrored_lock:
         keys = sorted(_unmirrored)
     _mirror_committed(keys)
+    return not _unmirrored
 
 
 _memo: dict[tuple[str, str | None], tuple[float, State]] = {}

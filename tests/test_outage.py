@@ -347,6 +347,46 @@ def test_refuse_serves_anonymous_keeps_the_cookie_and_recovers(
     assert session_token(client) == token
 
 
+def test_refuse_leaves_the_cookie_alone_even_when_the_view_writes(
+    outage: RedisServer, configure: Configure, settings: Any
+) -> None:
+    """A write during the outage is dropped (the session looks empty), never saved over
+    the real one; the cookie keeps its value and its browser-session lifetime."""
+    configure(ON_CACHE_OUTAGE="refuse")
+    settings.SESSION_SAVE_EVERY_REQUEST = True
+    make_user("bob")
+    client = login()
+    client.get("/expiry/?seconds=0")  # a browser-session cookie
+    token = session_token(client)
+    outage.stop()
+    response = client.get("/set/?color=blue")
+    assert response.status_code == 200
+    assert django_settings.SESSION_COOKIE_NAME not in response.cookies
+    assert session_token(client) == token
+    outage.start()
+    assert whoami(client)["username"] == "bob"
+    assert client.get("/get/?color").json() == {"color": None}
+
+
+def test_signing_in_during_an_outage_ends_the_previous_session(
+    outage: RedisServer, configure: Configure, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Django's login() sees an empty (suspended) session and only cycles the key: the
+    suspended session, perhaps someone else's, is revoked all the same."""
+    configure(ON_CACHE_OUTAGE="refuse")
+    make_user("bob")
+    make_user("carol")
+    client = login()
+    bobs = session_token(client)
+    outage.stop()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/accounts/login/", {"username": "carol", "password": PASSWORD})
+    assert response.status_code == 302
+    outage.start()
+    assert whoami(client)["username"] == "carol"
+    assert not authenticated(replay(bobs))
+
+
 def test_refuse_never_brings_back_a_session_revoked_during_the_outage(
     outage: RedisServer, configure: Configure, django_capture_on_commit_callbacks: Any
 ) -> None:

@@ -14,6 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from django_jwtsession.backends.session import SessionStore
+from django_jwtsession.conf import get_settings
 from django_jwtsession.models import USER_AGENT_MAX_LENGTH, SessionRecord
 from django_jwtsession.state import mark_for_refresh, revoke_all, revoke_user, session_hash
 from tests.conftest import (
@@ -137,15 +138,42 @@ def test_trusted_proxy_header_and_bad_input(bob: User) -> None:
 
 
 def test_clearsessions_deletes_expired_records_only(bob: User) -> None:
-    live, gone = sign_in(), sign_in()
+    live, recent, gone = sign_in(), sign_in(), sign_in()
+    # A jwt token may slide up to UPDATE_AGE past its record: records are kept that long.
+    SessionRecord.objects.filter(pk=record_of(recent).pk).update(
+        expires=timezone.now() - timedelta(seconds=get_settings().update_age - 60)
+    )
     SessionRecord.objects.filter(pk=record_of(gone).pk).update(
-        expires=timezone.now() - timedelta(seconds=1)
+        expires=timezone.now() - timedelta(seconds=get_settings().update_age + 1)
     )
     call_command("clearsessions", stdout=io.StringIO())
-    assert list(SessionRecord.objects.all()) == [record_of(live)]
+    assert set(SessionRecord.objects.all()) == {record_of(live), record_of(recent)}
 
 
 def test_deleting_the_user_deletes_the_records(bob: User) -> None:
     sign_in()
     bob.delete()
     assert not SessionRecord.objects.exists()
+
+
+def test_unstorable_client_details_are_cleaned_not_fatal(bob: User) -> None:
+    """PostgreSQL's inet takes no IPv6 zone, and text takes no NUL: neither may fail a login."""
+    client = Client(REMOTE_ADDR="fe80::1%eth0", HTTP_USER_AGENT="Agent\x00/1.0")
+    assert client.post("/accounts/login/", {"username": "bob", "password": PASSWORD})
+    record = record_of(client)
+    assert (record.ip, record.user_agent) == ("fe80::1", "Agent/1.0")
+
+
+def test_a_user_deleted_while_the_record_is_due_is_no_error(bob: User) -> None:
+    client = sign_in()
+    mark_for_refresh(bob)  # the next request rebuilds the claims and writes the record
+    response = client.get("/delete-me/")
+    assert response.status_code == 200
+    assert client.get("/whoami/").json() == {"authenticated": False}
+
+
+def test_set_expiry_moves_the_records_expiry(bob: User) -> None:
+    client = sign_in()
+    before = record_of(client).expires
+    client.get("/expiry/?seconds=2500000")
+    assert record_of(client).expires > before + timedelta(days=10)

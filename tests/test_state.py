@@ -7,24 +7,29 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.cache import caches
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, connections
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from demo.models import Subscription
 from django_jwtsession import claims as claims_module
+from django_jwtsession.conf import get_settings
 from django_jwtsession.models import StateEntry
 from django_jwtsession.signals import claims_refreshed
 from django_jwtsession.state import (
+    CACHE_PREFIX,
+    epoch_key,
     mark_for_refresh,
     mark_key,
     read_state,
@@ -34,11 +39,14 @@ from django_jwtsession.state import (
 )
 from tests.conftest import (
     PASSWORD,
+    client_session_id,
     jwtsession_settings,
     make_user,
     refresh_queries,
+    resign_session,
     session_token,
     token_payload,
+    token_session_id,
 )
 
 pytestmark = pytest.mark.usefixtures("strategy")
@@ -354,6 +362,32 @@ def test_mark_and_revoke_commands(bob: User, bob_client: Client) -> None:
         call_command("jwtsession_revoke")
 
 
+@pytest.mark.django_db(transaction=True)  # the commands' writes really commit
+def test_commands_say_when_the_cache_could_not_be_updated(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_user("bob")
+    settings.CACHES = {
+        **settings.CACHES,
+        "down": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        },
+    }
+    settings.JWTSESSION = {**settings.JWTSESSION, "CACHE_ALIAS": "down"}
+    for command in ("jwtsession_mark", "jwtsession_revoke"):
+        with pytest.raises(CommandError, match="cache could not be updated"):
+            call_command(command, "bob", stdout=io.StringIO())
+    settings.JWTSESSION = {**settings.JWTSESSION, "CACHE_ALIAS": "default"}
+    call_command("jwtsession_revoke", "--all", stdout=io.StringIO())  # the backlog goes too
+    cache = caches["default"]
+    bob = User.objects.get(username="bob")
+    assert cache.get(CACHE_PREFIX + mark_key(bob.pk)) == 1
+    assert cache.get(CACHE_PREFIX + epoch_key(bob.pk)) == 1
+    assert "could not be copied to the cache" in caplog.text
+
+
 @pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgres"),
     reason="another OS process shares the test database only on PostgreSQL",
@@ -494,3 +528,23 @@ def test_refresh_claims_rebuilds_now_and_ends_a_gone_user(bob: User, bob_client:
         assert store.is_empty()  # the middleware deletes the cookie
     finally:
         claims_refreshed.disconnect(receiver)
+
+
+OLD_SECRET = "old-secret-key-5e1a9c3f7b2d8e4a6c0f1b3d5e7a9c2f"
+NEW_SECRET = "new-secret-key-9a2c4e6b8d0f1a3c5e7b9d2f4a6c8e0b"
+
+
+def test_session_hash_upgrade_after_key_rotation_cycles_the_session(bob: User) -> None:
+    """As Django's get_user() does: the upgraded session gets a new id, the old one is over."""
+    client = Client()
+    with override_settings(SECRET_KEY=OLD_SECRET, SECRET_KEY_FALLBACKS=[]):
+        assert client.login(username="bob", password=PASSWORD)
+    with override_settings(SECRET_KEY=NEW_SECRET, SECRET_KEY_FALLBACKS=[OLD_SECRET]):
+        resign_session(client, cat=int(time.time()) - get_settings().claims_ttl - 1)
+        before = session_token(client)
+        assert whoami(client)["username"] == "bob"  # refreshed, hash upgraded, re-issued
+        assert client_session_id(client) != token_session_id(before)
+        replay = Client()
+        replay.cookies[settings.SESSION_COOKIE_NAME] = before
+        assert whoami(replay) == {"authenticated": False}
+        assert whoami(client)["username"] == "bob"

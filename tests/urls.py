@@ -19,6 +19,7 @@ urlpatterns = [
     path("email/", views.email),
     path("cycle/", views.cycle),
     path("flush/", views.flush),
+    path("delete-me/", views.delete_me),
     path("expiry/", views.expiry),
     path("expiry/past/", views.expire_in_past),
     path("user/", views.user_summary),

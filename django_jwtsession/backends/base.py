@@ -21,6 +21,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, SessionBase
+from django.db import Error as DatabaseError
 from django.utils.crypto import get_random_string
 from django.utils.module_loading import import_string
 
@@ -166,9 +167,12 @@ class ClaimsSessionBase(SessionBase):
         user, upgraded_hash = session_user(data)
         if user is None:
             return False
-        if upgraded_hash is not None:
+        if upgraded_hash is not None:  # as Django's get_user() cycles the key
             data[HASH_SESSION_KEY] = upgraded_hash
+            old_sid = self._sid
             self._new_identity(keep_start=True)
+            if old_sid is not None:
+                revoke_session(old_sid)
         self.set_user(user, state, reason)
         return True
 
@@ -214,18 +218,35 @@ class ClaimsSessionBase(SessionBase):
         return {}
 
     def _write_record(self, expires: int) -> None:
-        """Write the session record when it is due (login, refresh, re-issue)."""
+        """Write the session record when it is due (login, refresh, re-issue, new expiry).
+
+        Best effort: the record informs people, it does not carry the session, so a
+        database that cannot take it is logged and the response goes out anyway.
+        """
         user_id = self._session.get(SESSION_KEY)
         if not self._record_due or user_id is None or self._sid is None:
             return
-        save_record(
-            session_hash=session_hash(self._sid),
-            user_id=str(user_id),
-            strategy=self.strategy,
-            meta=self.client_meta,
-            expires=expires,
-        )
+        try:  # no savepoint: sessions are saved after ATOMIC_REQUESTS' transaction
+            save_record(
+                session_hash=session_hash(self._sid),
+                user_id=str(user_id),
+                strategy=self.strategy,
+                meta=self.client_meta,
+                expires=expires,
+            )
+        except DatabaseError:
+            logger.warning("jwtsession: could not write a session record", exc_info=True)
+            return
         self._record_due = False
+
+    @property
+    def suspended(self) -> bool:
+        """True when the state check could not run: the middleware leaves the cookie as is."""
+        return self._suspended
+
+    def set_expiry(self, value: Any) -> None:
+        super().set_expiry(value)
+        self._record_due = True  # the record's "expires" follows
 
     def _next_session_id(self) -> str:
         return new_session_id()
@@ -279,7 +300,12 @@ class ClaimsSessionBase(SessionBase):
             reason = "ttl" if self._claims is not None else "login"
         else:
             return data
-        if not self._refresh(data, state, reason):
+        try:
+            refreshed = self._refresh(data, state, reason)
+        except DatabaseError:
+            logger.warning("jwtsession: the database could not rebuild claims", exc_info=True)
+            return self._suspend()
+        if not refreshed:
             return self._end()
         return data
 
@@ -369,10 +395,11 @@ class ClaimsSessionBase(SessionBase):
         data = self._get_session()
         old_sid = self._sid
         signed_in = SESSION_KEY in data
+        maybe_signed_in = signed_in or self._suspended  # a suspended session looks empty
         # A signed-in session keeps its start (MAX_LIFETIME counts from the login);
         # an anonymous one about to log in starts anew.
         self._new_identity(keep_start=signed_in)
-        if old_sid is not None and signed_in:
+        if old_sid is not None and maybe_signed_in:
             revoke_session(old_sid)
 
     async def acycle_key(self) -> None:

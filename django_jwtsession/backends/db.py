@@ -99,6 +99,7 @@ class SessionStore(ClaimsSessionBase):
             return None
         now = int(time.time())
         sid = session_id_for(secret)
+        self._sid = sid  # known before the read: a suspended session can still be revoked
         keys = state_keys(user_id, sid) if user_id is not None else []
         try:
             payload = self._fetch(sid, keys, now)

@@ -110,3 +110,10 @@ def user_summary(request: HttpRequest) -> JsonResponse:
 def expire_in_past(request: HttpRequest) -> HttpResponse:
     request.session.set_expiry(timezone.now() - timedelta(days=1))
     return HttpResponse("ok")
+
+
+def delete_me(request: HttpRequest) -> HttpResponse:
+    """Delete the signed-in user without logging out (the session is saved afterwards)."""
+    request.session["bye"] = True
+    request.user.delete()
+    return HttpResponse("deleted")

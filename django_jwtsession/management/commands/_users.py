@@ -25,3 +25,15 @@ def find_users(names: list[str]) -> list[Any]:
             raise CommandError(f"No user {name!r} (by {model.USERNAME_FIELD} or primary key).")
         users.append(user)
     return users
+
+
+def require_mirrored() -> None:
+    """After a write: the cache must have it, else readers may not see it yet. Say so."""
+    from ...state import retry_unmirrored
+
+    if not retry_unmirrored():
+        raise CommandError(
+            "Written to the database, but the cache could not be updated: processes that "
+            "read the cache may not see it until its entries expire (STATE_CACHE_TIMEOUT). "
+            "Check the cache, then run the command again."
+        )

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...state import mark_for_refresh
-from ._users import find_users
+from ._users import find_users, require_mirrored
 
 
 class Command(BaseCommand):
@@ -21,4 +21,5 @@ class Command(BaseCommand):
         if not found:
             raise CommandError("No such user.")
         mark_for_refresh(found)
+        require_mirrored()
         self.stdout.write(f"Marked {len(found)} user(s).")

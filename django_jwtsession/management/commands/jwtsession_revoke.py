@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...state import revoke_all, revoke_user
-from ._users import find_users
+from ._users import find_users, require_mirrored
 
 
 class Command(BaseCommand):
@@ -22,8 +22,10 @@ class Command(BaseCommand):
             raise CommandError("Give usernames, or --all (not both).")
         if all:
             revoke_all()
+            require_mirrored()
             self.stdout.write("Revoked every session.")
             return
         found = find_users(users)
         revoke_user(found)
+        require_mirrored()
         self.stdout.write(f"Revoked the sessions of {len(found)} user(s).")
