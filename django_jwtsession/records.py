@@ -7,16 +7,21 @@ Never per request: a steady-state request writes nothing. The client's address i
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from django.core.cache import caches
+from django.db import transaction
 from django.utils import timezone as django_timezone
 
 from .conf import get_settings
 
 if TYPE_CHECKING:
     from .models import SessionRecord
+
+logger = logging.getLogger("django_jwtsession")
 
 
 def _records() -> type[SessionRecord]:
@@ -110,7 +115,26 @@ def revoke_records(
         records = records.filter(user_id__in=user_ids)
     if keep_hash is not None:
         records = records.exclude(session_hash=keep_hash)
-    return records.update(revoked_at=django_timezone.now(), data="")
+    stored = list(records.filter(strategy="db").values_list("session_hash", flat=True))
+    count = records.update(revoked_at=django_timezone.now(), data="")
+    if stored:
+        _evict_stored_sessions(stored)
+        transaction.on_commit(lambda: _evict_stored_sessions(stored))  # after any re-add
+    return count
+
+
+def _evict_stored_sessions(hashes: list[str]) -> None:
+    """Drop the db strategy's cached sessions (their revocation is checked anyway)."""
+    from .state import CACHE_PREFIX
+
+    try:
+        cache = caches[get_settings().cache_alias]
+        for start in range(0, len(hashes), 500):
+            cache.delete_many(
+                [f"{CACHE_PREFIX}db:{value}" for value in hashes[start : start + 500]]
+            )
+    except Exception:
+        logger.warning("jwtsession: could not evict revoked db sessions from the cache")
 
 
 def prune_records() -> int:

@@ -59,6 +59,11 @@ def session_hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
+def stored_session_key(hashed: str) -> str:
+    """The cache key of a db-strategy session, by its stored hash."""
+    return f"{CACHE_PREFIX}db:{hashed}"
+
+
 def mark_key(user_id: object) -> str:
     return f"u:{user_id}:m"
 

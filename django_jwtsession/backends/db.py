@@ -32,12 +32,12 @@ from ..exceptions import TokenError, UnknownSession
 from ..models import SessionRecord, StateEntry
 from ..records import save_record
 from ..state import (
-    CACHE_PREFIX,
     StateUnavailable,
     complete_state,
     read_cached,
     session_hash,
     state_keys,
+    stored_session_key,
 )
 from .base import ClaimsSessionBase
 
@@ -53,7 +53,7 @@ def session_id_for(secret: str) -> str:
 
 def entry_key(session_id: str) -> str:
     """The cache key of a db session's stored payload."""
-    return f"{CACHE_PREFIX}db:{session_hash(session_id)}"
+    return stored_session_key(session_hash(session_id))
 
 
 def _hint(user_id: str) -> str:

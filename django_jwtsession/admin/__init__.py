@@ -1,0 +1,21 @@
+"""The session admin (see ``docs/admin.md``).
+
+Registers :class:`SessionRecordAdmin` on ``admin.site`` (when ``django.contrib.admin`` is
+installed) and, when the user model is registered there already (``django.contrib.auth``
+listed before this app), re-registers its admin with :class:`SessionsUserAdminMixin` applied.
+"""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.contrib import admin
+
+from ..models import SessionRecord
+from .sessions import SessionRecordAdmin, StatusFilter
+from .users import SessionsUserAdminMixin, install as install_user_admin
+
+__all__ = ["SessionRecordAdmin", "SessionsUserAdminMixin", "StatusFilter", "install_user_admin"]
+
+if apps.is_installed("django.contrib.admin"):  # ``admin.site`` exists only then
+    admin.site.register(SessionRecord, SessionRecordAdmin)
+    install_user_admin(admin.site)

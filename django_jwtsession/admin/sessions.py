@@ -1,0 +1,274 @@
+"""The session admin: who is signed in, where from, on what; revoke, log out, refresh.
+
+Read-only. Never shows or filters on what identifies a session (its hash, the
+``db`` strategy's data): only people-facing facts. Every action and both delete
+paths go through ``state.py``, so the cache is updated and the signals fire.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename, get_user_model
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import NoReverseMatch, URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _, ngettext
+
+from .. import state
+from ..models import SessionRecord
+from . import agents, stats
+
+if TYPE_CHECKING:
+    _ModelAdmin = admin.ModelAdmin[SessionRecord]
+else:
+    _ModelAdmin = admin.ModelAdmin  # not subscriptable at run time
+
+HIDDEN_FIELDS = frozenset({"session_hash", "data", "key_hash"})
+"""Fields the admin never shows, searches, sorts or filters on."""
+
+ACTIVE, EXPIRED, REVOKED = "active", "expired", "revoked"
+STATUS_LABELS = {ACTIVE: _("Active"), EXPIRED: _("Expired"), REVOKED: _("Revoked")}
+
+
+def record_status(record: SessionRecord) -> str:
+    """``revoked`` once revoked, else ``expired`` past its expiry, else ``active``."""
+    if record.revoked_at is not None:
+        return REVOKED
+    return EXPIRED if record.expires <= timezone.now() else ACTIVE
+
+
+def live(records: QuerySet[SessionRecord]) -> QuerySet[SessionRecord]:
+    """The records of sessions that are neither revoked nor expired."""
+    return records.filter(revoked_at=None, expires__gt=timezone.now())
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return list(STATUS_LABELS.items())
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[SessionRecord]
+    ) -> QuerySet[SessionRecord]:
+        now = timezone.now()
+        if self.value() == ACTIVE:
+            return queryset.filter(revoked_at=None, expires__gt=now)
+        if self.value() == EXPIRED:
+            return queryset.filter(revoked_at=None, expires__lte=now)
+        if self.value() == REVOKED:
+            return queryset.exclude(revoked_at=None)
+        return queryset
+
+
+def _user_ids(records: QuerySet[SessionRecord]) -> list[str]:
+    return sorted({str(pk) for pk in records.values_list("user_id", flat=True)})
+
+
+def end_user_sessions(request: HttpRequest, ids: list[str]) -> None:
+    """``revoke_user`` for these users; the acting admin's own current session survives."""
+    own = str(request.user.pk) in ids
+    state.revoke_user(ids, keep=request.session if own else None)
+
+
+class SessionRecordAdmin(_ModelAdmin):
+    """Signed-in sessions, newest activity first. See ``docs/admin.md``."""
+
+    list_display = (
+        "user_link",
+        "ip",
+        "device",
+        "os",
+        "browser",
+        "strategy",
+        "created",
+        "last_seen",
+        "expires",
+        "status",
+    )
+    list_display_links = ("created",)
+    list_filter = (StatusFilter, "strategy")
+    list_select_related = ("user",)
+    empty_value_display = agents.UNKNOWN
+    search_help_text = _("A username (or part of one), or an exact IP address.")
+    fields = (
+        "user_link",
+        "status",
+        "strategy",
+        "ip",
+        "device",
+        "os",
+        "browser",
+        "user_agent",
+        "created",
+        "last_seen",
+        "expires",
+        "revoked_at",
+    )
+    readonly_fields = fields
+    actions = ("revoke_sessions", "revoke_users", "refresh_users")
+    change_list_template = "admin/django_jwtsession/sessionrecord/change_list.html"
+
+    # -- what is listed ---------------------------------------------------------------------------
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SessionRecord]:
+        """Signed-in sessions of existing users: the ``db`` strategy also keeps anonymous
+        ones, and a record may outlive its user (it has no database constraint)."""
+        return super().get_queryset(request).exclude(user=None).select_related("user")
+
+    def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
+        return (f"user__{get_user_model().USERNAME_FIELD}",)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[SessionRecord], search_term: str
+    ) -> tuple[QuerySet[SessionRecord], bool]:
+        """Usernames by ``icontains``; a term that is an IP address also matches that IP."""
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            address = ipaddress.ip_address(search_term.strip())
+        except ValueError:
+            return found, duplicates
+        return found | queryset.filter(ip=str(address)), duplicates
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+        """No filtering on hidden fields from the URL (it would reveal them, bit by bit)."""
+        if lookup.split("__", 1)[0] in HIDDEN_FIELDS:
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    # -- columns ----------------------------------------------------------------------------------
+
+    @admin.display(description=_("user"), ordering="user")
+    def user_link(self, record: SessionRecord) -> str:
+        user = record.user  # fetched with the record (select_related: no query)
+        if user is None:
+            return self.get_empty_value_display()
+        opts = user._meta
+        try:
+            url = reverse(
+                f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change",
+                args=[user.pk],
+            )
+        except NoReverseMatch:  # the user model is not in this admin site
+            return user.get_username()
+        return format_html('<a href="{}">{}</a>', url, user.get_username())
+
+    @admin.display(description=_("device"))
+    def device(self, record: SessionRecord) -> str:
+        return agents.parse(record.user_agent).device
+
+    @admin.display(description=_("OS"))
+    def os(self, record: SessionRecord) -> str:
+        return agents.parse(record.user_agent).os
+
+    @admin.display(description=_("browser"))
+    def browser(self, record: SessionRecord) -> str:
+        return agents.parse(record.user_agent).browser
+
+    @admin.display(description=_("status"))
+    def status(self, record: SessionRecord) -> str:
+        return str(STATUS_LABELS[record_status(record)])
+
+    # -- read-only --------------------------------------------------------------------------------
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Never: records are written by the session engine only (the change view is read-only)."""
+        return False
+
+    def has_refresh_permission(self, request: HttpRequest) -> bool:
+        """The model's ``change`` permission, which otherwise changes nothing here."""
+        codename = get_permission_codename("change", self.opts)
+        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+
+    # -- actions ----------------------------------------------------------------------------------
+
+    @admin.action(description=_("Revoke selected sessions"), permissions=["delete"])
+    def revoke_sessions(self, request: HttpRequest, queryset: QuerySet[SessionRecord]) -> None:
+        count = self._revoke(queryset)
+        self.message_user(
+            request,
+            ngettext("Revoked %d session.", "Revoked %d sessions.", count) % count,
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Revoke all sessions of these users"), permissions=["delete"])
+    def revoke_users(self, request: HttpRequest, queryset: QuerySet[SessionRecord]) -> None:
+        ids = _user_ids(queryset)
+        end_user_sessions(request, ids)
+        self.message_user(
+            request,
+            ngettext(
+                "Ended every session of %d user.", "Ended every session of %d users.", len(ids)
+            )
+            % len(ids),
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Force claims refresh for these users"), permissions=["refresh"])
+    def refresh_users(self, request: HttpRequest, queryset: QuerySet[SessionRecord]) -> None:
+        ids = _user_ids(queryset)
+        state.mark_for_refresh(ids)
+        self.message_user(
+            request,
+            ngettext(
+                "The claims of %d user are rebuilt on their next request.",
+                "The claims of %d users are rebuilt on their next request.",
+                len(ids),
+            )
+            % len(ids),
+            messages.SUCCESS,
+        )
+
+    # -- deleting is revoking ---------------------------------------------------------------------
+
+    def _revoke(self, queryset: QuerySet[SessionRecord]) -> int:
+        """Revoke the sessions not revoked yet (expired ones too: revoking is harmless)."""
+        hashes = list(queryset.filter(revoked_at=None).values_list("session_hash", flat=True))
+        state.revoke_session_hashes(hashes)
+        return len(hashes)
+
+    def delete_model(self, request: HttpRequest, obj: SessionRecord) -> None:
+        """Revoke the session, then delete its record (the revocation outlives the row)."""
+        self._revoke(SessionRecord.objects.filter(pk=obj.pk))
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SessionRecord]) -> None:
+        """The bulk delete action: revoke the sessions, then delete their records."""
+        self._revoke(queryset)
+        super().delete_queryset(request, queryset)
+
+    # -- the statistics page ----------------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        info = self.opts.app_label, self.opts.model_name
+        stats_url = path(
+            "stats/",
+            self.admin_site.admin_view(self.stats_view),
+            name="{}_{}_stats".format(*info),
+        )
+        return [stats_url, *super().get_urls()]  # before "<path:object_id>/"
+
+    def stats_view(self, request: HttpRequest) -> HttpResponse:
+        return stats.render_stats(self, request)
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        info = self.opts.app_label, self.opts.model_name
+        context = {
+            "jwtsession_stats_url": reverse(
+                "{}:{}_{}_stats".format(self.admin_site.name, *info),
+                current_app=self.admin_site.name,
+            ),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, context)
