@@ -6,6 +6,7 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register as register_check
 from django.core.exceptions import ImproperlyConfigured
@@ -35,6 +36,7 @@ def register() -> None:
     register_check(check_settings, Tags.security, "jwtsession")
     register_check(check_middleware, "jwtsession")
     register_check(check_cache, Tags.caches, "jwtsession")
+    register_check(check_strategy, "jwtsession")
     register_check(check_cookie_deploy, Tags.security, deploy=True)
 
 
@@ -130,7 +132,7 @@ def check_middleware(app_configs: Sequence[Any] | None = None, **kwargs: Any) ->
                 Warning(
                     f"SESSION_ENGINE is {settings.SESSION_ENGINE!r}, not a django_jwtsession "
                     "engine: the jwtsession middleware then behaves as Django's own.",
-                    hint="Set SESSION_ENGINE = 'django_jwtsession.backends.jwt'.",
+                    hint="Set SESSION_ENGINE = 'django_jwtsession.backends.session'.",
                     id="jwtsession.W002",
                 )
             ]
@@ -168,6 +170,49 @@ def check_middleware(app_configs: Sequence[Any] | None = None, **kwargs: Any) ->
                 f"{OUR_AUTH_MIDDLEWARE!r} comes before {OUR_SESSION_MIDDLEWARE!r}.",
                 hint="Put the session middleware first.",
                 id="jwtsession.E009",
+            )
+        )
+    return errors
+
+
+PINNED_ENGINES = {
+    "django_jwtsession.backends.jwt": "jwt",
+    "django_jwtsession.backends.db": "db",
+}
+DJANGO_TABLE_ENGINES = (
+    "django.contrib.sessions.backends.db",
+    "django.contrib.sessions.backends.cached_db",
+)
+
+
+def check_strategy(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    try:
+        jwt_settings = conf.get_settings()
+    except ImproperlyConfigured:
+        return []  # reported by check_settings
+    errors: list[CheckMessage] = []
+    pinned = PINNED_ENGINES.get(settings.SESSION_ENGINE)
+    if (
+        pinned is not None
+        and "STRATEGY" in conf.user_settings()
+        and pinned != jwt_settings.strategy
+    ):
+        errors.append(
+            Warning(
+                f"SESSION_ENGINE {settings.SESSION_ENGINE!r} always uses the {pinned!r} strategy, "
+                f"but JWTSESSION['STRATEGY'] is {jwt_settings.strategy!r}.",
+                hint="Use SESSION_ENGINE 'django_jwtsession.backends.session' (follows STRATEGY).",
+                id="jwtsession.W009",
+            )
+        )
+    needs_table = [kind for kind in jwt_settings.accept_from if kind in DJANGO_TABLE_ENGINES]
+    if needs_table and not apps.is_installed("django.contrib.sessions"):
+        errors.append(
+            Error(
+                f"JWTSESSION['ACCEPT_FROM'] takes over {needs_table[0]!r} sessions, whose table "
+                "belongs to django.contrib.sessions, which is not installed.",
+                hint="Keep 'django.contrib.sessions' in INSTALLED_APPS during the transition.",
+                id="jwtsession.E013",
             )
         )
     return errors

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Any, TypeVar
 
 from django.conf import settings as django_settings
@@ -49,6 +50,7 @@ DEFAULTS: dict[str, Any] = {
     "ON_CACHE_OUTAGE": "database",
     "CLIENT_IP_HEADER": None,
     "METRICS_FLUSH_SECONDS": 10,
+    "ACCEPT_FROM": (),
 }
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -102,6 +104,7 @@ class JWTSessionSettings:
     on_cache_outage: str
     client_ip_header: str | None
     metrics_flush_seconds: int
+    accept_from: tuple[str, ...]
 
     @property
     def is_hmac(self) -> bool:
@@ -202,6 +205,7 @@ def get_settings() -> JWTSessionSettings:
             f"{SETTING_NAME}['CLIENT_IP_HEADER'] must be None or a request.META key such as "
             f"'HTTP_X_FORWARDED_FOR', got {client_ip_header!r}."
         )
+    accept_from = _accept_from(raw.get("ACCEPT_FROM", DEFAULTS["ACCEPT_FROM"]))
     return JWTSessionSettings(
         strategy=strategy,
         algorithm=algorithm,
@@ -228,4 +232,27 @@ def get_settings() -> JWTSessionSettings:
         on_cache_outage=on_cache_outage,
         client_ip_header=client_ip_header,
         metrics_flush_seconds=_int_setting(raw, "METRICS_FLUSH_SECONDS"),
+        accept_from=accept_from,
     )
+
+
+def _accept_from(value: Any) -> tuple[str, ...]:
+    """``ACCEPT_FROM``: our strategies by name, Django's engines by their module path."""
+    message = (
+        f"{SETTING_NAME}['ACCEPT_FROM'] must be a list of strategies ('jwt', 'db') or session "
+        f"engine paths (e.g. 'django.contrib.sessions.backends.db'), got {value!r}"
+    )
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ImproperlyConfigured(message + ".")
+    for kind in value:
+        if kind in STRATEGIES:
+            continue
+        if kind.startswith("django_jwtsession."):
+            raise ImproperlyConfigured(f"{message}: name our strategies as 'jwt' or 'db'.")
+        try:
+            engine = import_module(kind)
+        except ImportError as exc:
+            raise ImproperlyConfigured(f"{message}: {kind!r} cannot be imported.") from exc
+        if not hasattr(engine, "SessionStore"):
+            raise ImproperlyConfigured(f"{message}: {kind!r} has no SessionStore.")
+    return tuple(value)

@@ -93,6 +93,14 @@ TRIGGERS: dict[str, list[Any]] = {
         {"JWTSESSION": jwtsession(CLAIMS_PROVIDER="django_jwtsession.claims.no_such_provider")},
     ],
     "jwtsession.E012": [{"JWTSESSION": jwtsession(CACHE_ALIAS="sessions")}],
+    "jwtsession.E013": [
+        {
+            "JWTSESSION": jwtsession(ACCEPT_FROM=["django.contrib.sessions.backends.db"]),
+            "INSTALLED_APPS": [
+                app for app in test_settings.INSTALLED_APPS if app != "django.contrib.sessions"
+            ],
+        }
+    ],
     "jwtsession.W001": [
         {"SECRET_KEY": "short-secret"},
         {"JWTSESSION": jwtsession(SECRET_KEYS=["ab" * 40])},
@@ -110,6 +118,16 @@ TRIGGERS: dict[str, list[Any]] = {
         {"SESSION_COOKIE_AGE": 60 * 24 * 3600},
     ],
     "jwtsession.W007": [{"SESSION_COOKIE_HTTPONLY": False}],
+    "jwtsession.W009": [
+        {
+            "SESSION_ENGINE": "django_jwtsession.backends.jwt",
+            "JWTSESSION": jwtsession(STRATEGY="db"),
+        },
+        {
+            "SESSION_ENGINE": "django_jwtsession.backends.db",
+            "JWTSESSION": jwtsession(STRATEGY="jwt"),
+        },
+    ],
     "jwtsession.W008": [
         {"JWTSESSION": jwtsession(MAX_TOKEN_BYTES=8001)},
         {"JWTSESSION": jwtsession(MAX_TOKEN_BYTES=16384)},

@@ -189,11 +189,36 @@ def test_flipped_setting_makes_earlier_tokens_unverifiable(
 
 # -- every setting has an effect ----------------------------------------------------------
 def _strategy(configure: Configure, request: pytest.FixtureRequest) -> None:
+    from django_jwtsession.backends import db, jwt
+    from django_jwtsession.backends.session import SessionStore
+
+    request.getfixturevalue("settings").SESSION_ENGINE = "django_jwtsession.backends.session"
     configure(STRATEGY="jwt")
     assert conf.get_settings().strategy == "jwt"
+    assert type(SessionStore()) is jwt.SessionStore
+    configure(STRATEGY="db")
+    assert type(SessionStore()) is db.SessionStore
     configure(STRATEGY="cookie")
     with pytest.raises(ImproperlyConfigured, match="STRATEGY"):
         conf.get_settings()
+
+
+def _accept_from(configure: Configure, request: pytest.FixtureRequest) -> None:
+    from django.test import Client
+
+    configure(STRATEGY="jwt")
+    client = Client()
+    client.force_login(User.objects.create_user("switcher"))
+    token = client.cookies["sessionid"].value
+    configure(STRATEGY="db")
+    assert Client(headers={"Cookie": f"sessionid={token}"}).get("/whoami/").json() == {
+        "authenticated": False
+    }
+    configure(ACCEPT_FROM=["jwt"])
+    assert conf.get_settings().accept_from == ("jwt",)
+    response = Client(headers={"Cookie": f"sessionid={token}"}).get("/whoami/")
+    assert response.json()["username"] == "switcher"
+    assert response.cookies["sessionid"].value.startswith("d1.")
 
 
 def _algorithm(configure: Configure, request: pytest.FixtureRequest) -> None:
@@ -441,6 +466,7 @@ EXERCISES: dict[str, Callable[[Configure, pytest.FixtureRequest], None]] = {
     "ON_CACHE_OUTAGE": _on_cache_outage,
     "CLIENT_IP_HEADER": _client_ip_header,
     "METRICS_FLUSH_SECONDS": _metrics_flush_seconds,
+    "ACCEPT_FROM": _accept_from,
 }
 
 
@@ -511,6 +537,11 @@ INVALID = [
     ("CLIENT_IP_HEADER", "X-Forwarded-For"),
     ("CLIENT_IP_HEADER", ["HTTP_X_FORWARDED_FOR"]),
     ("METRICS_FLUSH_SECONDS", -1),
+    ("ACCEPT_FROM", "jwt"),
+    ("ACCEPT_FROM", ["no.such.engine"]),
+    ("ACCEPT_FROM", ["django_jwtsession.backends.jwt"]),
+    ("ACCEPT_FROM", ["django.contrib.sessions"]),
+    ("ACCEPT_FROM", [3]),
 ]
 
 

@@ -78,6 +78,7 @@ class ClaimsSessionBase(SessionBase):
         self._record_due = False  # signed in, refreshed or re-issued: write the record
         self._suspended = False  # the state check could not run: anonymous, cookie kept
         self._prefetched: State | None = None  # a state check made with the read (db strategy)
+        self._adopted_from: Any = None  # an ``adopt.Adopted`` session of another kind
         self.client_meta: Mapping[str, Any] | None = None
         """The request's ``META`` (set by the middleware): IP and user agent for the record."""
 
@@ -319,6 +320,32 @@ class ClaimsSessionBase(SessionBase):
         its read: the request is then anonymous and the cookie kept).
         """
         raise NotImplementedError
+
+    def _adopt(self, value: str) -> dict[str, Any] | None:
+        """A cookie of another kind named in ``ACCEPT_FROM``: verified by its own store and
+        taken over (re-issued in this strategy on this response). None when it is not one.
+        """
+        accepted = tuple(kind for kind in get_settings().accept_from if kind != self.strategy)
+        if not accepted:
+            return None
+        from . import adopt
+
+        kind = adopt.kind_of(value, accepted)
+        if kind is None:
+            return None
+        adopted = adopt.read(kind, value)  # may raise StateUnavailable: suspended
+        if adopted is None:
+            return None
+        metrics.count("decode.ok")
+        return adopt.take_over(self, adopted)
+
+    def _finish_adoption(self) -> None:
+        """Once the taken-over session is saved in this strategy, end the old one."""
+        if self._adopted_from is not None:
+            from . import adopt
+
+            adopt.end_old_session(self._adopted_from)
+            self._adopted_from = None
 
     def _refuse(self, reason: str) -> None:
         """Note why the incoming session is refused (a ``TokenError.reason``)."""

@@ -88,9 +88,11 @@ class SessionStore(ClaimsSessionBase):
         if not key:
             return None
         match = _KEY.fullmatch(key)
-        if match is None:
-            self._refuse("malformed")
-            return None
+        if match is None:  # perhaps a cookie of another kind
+            adopted = self._adopt(key)
+            if adopted is None:
+                self._refuse("malformed")
+            return adopted
         secret, hint = match.groups()
         try:
             user_id = _unhint(hint) if hint else None
@@ -208,6 +210,7 @@ class SessionStore(ClaimsSessionBase):
         key = KEY_PREFIX + self._secret
         self._session_key = key if user_id is None else f"{key}.{_hint(str(user_id))}"
         self.modified = True
+        self._finish_adoption()
 
     def cycle_key(self) -> None:
         """A new key; an anonymous session's old row goes (a signed-in one's is revoked)."""

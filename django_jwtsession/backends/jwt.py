@@ -26,6 +26,10 @@ class SessionStore(ClaimsSessionBase):
         token = self.session_key
         if not token:
             return None
+        if not token.startswith("ey") or "." not in token:  # perhaps a cookie of another kind
+            adopted = self._adopt(token)
+            if adopted is not None:
+                return adopted
         now = int(time.time())
         try:
             payload, stale_key = decode(token, now=now)
@@ -48,6 +52,7 @@ class SessionStore(ClaimsSessionBase):
         self._sync_claims()
         self._session_key = self._encode()
         self.modified = True
+        self._finish_adoption()
 
     def _encode(self) -> str:
         payload = self._payload(int(time.time()))

@@ -1,0 +1,169 @@
+"""Switching strategies, or adopting this app, without logging anyone out (``ACCEPT_FROM``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth.models import User
+from django.test import Client
+
+from django_jwtsession.state import revoke_all
+from tests.conftest import make_user, session_token
+
+pytestmark = pytest.mark.django_db
+
+COOKIE = django_settings.SESSION_COOKIE_NAME
+OURS = "django_jwtsession.backends.session"
+DJANGO_DB = "django.contrib.sessions.backends.db"
+DJANGO_CACHED_DB = "django.contrib.sessions.backends.cached_db"
+DJANGO_CACHE = "django.contrib.sessions.backends.cache"
+DJANGO_SIGNED = "django.contrib.sessions.backends.signed_cookies"
+SOURCES = ("jwt", "db", DJANGO_DB, DJANGO_CACHED_DB, DJANGO_CACHE, DJANGO_SIGNED)
+DIRECTIONS = [
+    (source, target) for source in SOURCES for target in ("jwt", "db") if source != target
+]
+IDS = [
+    f"{source.replace('django.contrib.sessions.backends.', 'django-')}->{target}"
+    for source, target in DIRECTIONS
+]
+
+
+def use(settings: Any, kind: str, accept_from: tuple[str, ...] = ()) -> None:
+    """Configure ``kind``: one of our strategies, or a Django session engine."""
+    jwtsession = {**settings.JWTSESSION, "ACCEPT_FROM": accept_from}
+    if kind in ("jwt", "db"):
+        settings.SESSION_ENGINE = OURS
+        jwtsession["STRATEGY"] = kind
+    else:
+        settings.SESSION_ENGINE = kind
+    settings.JWTSESSION = jwtsession
+
+
+def cookie_kind(value: str) -> str:
+    if value.startswith("d1."):
+        return "db"
+    if value.startswith("ey") and value.count(".") in (2, 4):
+        return "jwt"
+    return "django"
+
+
+def replay(value: str) -> Client:
+    client = Client()
+    client.cookies[COOKIE] = value
+    return client
+
+
+def signed_in_as(client: Client) -> str | None:
+    response = client.get("/whoami/")
+    assert response.status_code == 200
+    data = response.json()
+    return data["username"] if data["authenticated"] else None
+
+
+@pytest.fixture
+def bob(db: None) -> User:
+    return make_user("bob", roles=("editor",), tier="pro")
+
+
+def signed_in_under(settings: Any, source: str) -> tuple[Client, str]:
+    use(settings, source)
+    client = Client()
+    assert client.login(username="bob", password="test-password")
+    assert client.get("/set/?cart=3").status_code == 200
+    signed_in = client.get("/get/?_auth_user_id").json()  # (Django's user has no roles)
+    assert signed_in == {"_auth_user_id": str(User.objects.get(username="bob").pk)}
+    return client, client.cookies[COOKIE].value
+
+
+@pytest.mark.parametrize(("source", "target"), DIRECTIONS, ids=IDS)
+def test_switching_keeps_the_user_signed_in(
+    settings: Any, bob: User, source: str, target: str, django_assert_max_num_queries: Any
+) -> None:
+    _, old = signed_in_under(settings, source)
+
+    use(settings, target, accept_from=(source,))
+    client = replay(old)  # a new client: middleware reads SESSION_ENGINE when it starts
+    response = client.get("/whoami/")
+    data = response.json()
+    assert (data["username"], data["roles"], data["tier"]) == ("bob", ["editor"], "pro")
+    new = response.cookies[COOKIE].value  # re-issued in the new kind, on the same response
+    assert cookie_kind(new) == target
+    assert client.get("/get/?cart").json() == {"cart": "3"}  # the data came along
+    assert session_token(client) == new  # quiet again: nothing more to re-issue
+    with django_assert_max_num_queries(0 if target == "jwt" else 1):
+        assert signed_in_as(client) == "bob"
+
+    assert signed_in_as(replay(old)) is None or source == DJANGO_SIGNED
+    # Django's signed cookies cannot be ended server-side: a replay is taken over again,
+    # as the source engine itself would accept it, until ACCEPT_FROM is emptied.
+    use(settings, target)
+    assert signed_in_as(replay(old)) is None  # the window is closed
+    assert signed_in_as(client) == "bob"
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_without_accept_from_an_old_cookie_is_anonymous(
+    settings: Any, bob: User, source: str
+) -> None:
+    _, old = signed_in_under(settings, source)
+    for target in ("jwt", "db"):
+        if target != source:
+            use(settings, target)
+            response = replay(old).get("/whoami/")
+            assert response.json() == {"authenticated": False}
+            assert response.cookies[COOKIE].value == ""  # deleted
+
+
+def _tampered(source: str, value: str) -> str:
+    if source == "jwt":
+        return value[:-4] + ("AAAA" if not value.endswith("AAAA") else "BBBB")
+    if source == "db":
+        prefix, _, hint = value.split(".")
+        return f"{prefix}.{'Q' * 43}.{hint}"
+    if source == DJANGO_SIGNED:
+        return value.replace(":", ":x", 1)
+    return "a" * 32  # no such Django session
+
+
+@pytest.mark.parametrize(("source", "target"), DIRECTIONS, ids=IDS)
+def test_a_tampered_or_unknown_old_cookie_is_refused(
+    settings: Any, bob: User, source: str, target: str
+) -> None:
+    _, old = signed_in_under(settings, source)
+    use(settings, target, accept_from=(source,))
+    response = replay(_tampered(source, old)).get("/whoami/")
+    assert response.status_code == 200
+    assert response.json() == {"authenticated": False}
+    assert response.cookies[COOKIE].value == ""
+
+
+@pytest.mark.parametrize("source", [DJANGO_DB, DJANGO_SIGNED])
+def test_a_revocation_since_adoption_began_ends_djangos_sessions_too(
+    settings: Any, bob: User, source: str
+) -> None:
+    """Django's sessions carry no revocation epoch: they count as started before any."""
+    _, old = signed_in_under(settings, source)
+    use(settings, "jwt", accept_from=(source,))
+    revoke_all()
+    assert signed_in_as(replay(old)) is None
+
+
+def test_a_revoked_session_of_our_other_strategy_is_not_taken_over(
+    settings: Any, bob: User
+) -> None:
+    from django_jwtsession.state import revoke_user
+
+    _, old = signed_in_under(settings, "jwt")
+    revoke_user(bob)
+    use(settings, "db", accept_from=("jwt",))
+    assert signed_in_as(replay(old)) is None
+
+
+def test_a_password_changed_since_refuses_djangos_session(settings: Any, bob: User) -> None:
+    _, old = signed_in_under(settings, DJANGO_DB)
+    bob.set_password("another-password")
+    bob.save()
+    use(settings, "db", accept_from=(DJANGO_DB,))
+    assert signed_in_as(replay(old)) is None
