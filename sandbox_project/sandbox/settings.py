@@ -40,14 +40,13 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-# The db strategy arrives with its own engine (issue 4); until then it runs on
-# Django's cached_db engine so the sandbox can be compared side by side.
-SESSION_ENGINE = (
-    "django_jwtsession.backends.jwt"
-    if STRATEGY == "jwt"
-    else "django.contrib.sessions.backends.cached_db"
-)
+# One engine for both strategies: JWTSESSION["STRATEGY"] picks one. Sessions of the
+# other strategy are taken over (ACCEPT_FROM), so restarting the sandbox with the other
+# JWTSESSION_STRATEGY keeps everyone signed in.
+SESSION_ENGINE = "django_jwtsession.backends.session"
 JWTSESSION = {
+    "STRATEGY": STRATEGY,
+    "ACCEPT_FROM": ["db" if STRATEGY == "jwt" else "jwt"],
     "TIER_SOURCE": "subscription.tier",
     "FLAGS_SOURCE": "subscription.flags",
     "DEFAULT_TIER": "free",
