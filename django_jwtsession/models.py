@@ -57,7 +57,9 @@ class SessionRecord(models.Model):
     expires = models.DateTimeField(db_index=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     data = models.TextField(blank=True, editable=False)
-    """The ``db`` strategy's stored session (JSON); empty for the ``jwt`` strategy."""
+    """The ``db`` strategy's session data (JSON); empty for the ``jwt`` strategy."""
+    meta = models.TextField(blank=True, editable=False)
+    """The ``db`` strategy's claims, epochs and timestamps (JSON), apart from the data."""
 
     class Meta:
         verbose_name = "session"

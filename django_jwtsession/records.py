@@ -71,10 +71,14 @@ def save_record(
     meta: Mapping[str, Any] | None,
     expires: int,
     data: str | None = None,
+    session_meta: str | None = None,
+    data_changed: bool = True,
 ) -> None:
     """Create or update the session's record in one query (an upsert).
 
-    ``data`` is the ``db`` strategy's stored session; the jwt strategy leaves it empty.
+    ``data`` and ``session_meta`` are the ``db`` strategy's stored session (the jwt
+    strategy leaves them empty); an existing row's ``data`` is rewritten only when
+    ``data_changed``, so a save that only refreshed claims never undoes another write.
     """
     records = _records()
     now = django_timezone.now()
@@ -89,9 +93,12 @@ def save_record(
         last_seen=now,
         expires=_aware(expires),
         data=data or "",
+        meta=session_meta or "",
     )
     update_fields = ["user", "strategy", "ip", "user_agent", "last_seen", "expires"]
-    if data is not None:
+    if session_meta is not None:
+        update_fields.append("meta")
+    if data is not None and data_changed:
         update_fields.append("data")
     records.objects.bulk_create(
         [record],
@@ -116,7 +123,7 @@ def revoke_records(
     if keep_hash is not None:
         records = records.exclude(session_hash=keep_hash)
     stored = list(records.filter(strategy="db").values_list("session_hash", flat=True))
-    count = records.update(revoked_at=django_timezone.now(), data="")
+    count = records.update(revoked_at=django_timezone.now(), data="", meta="")
     if stored:
         _evict_stored_sessions(stored)
         transaction.on_commit(lambda: _evict_stored_sessions(stored))  # after any re-add

@@ -114,8 +114,9 @@ def session_token(client: Client) -> str:
 def token_payload(token: str) -> dict[str, Any]:
     """The verified payload of a session: the jwt token's, or the db strategy's stored one."""
     if token.startswith(DB_KEY_PREFIX):
-        payload: dict[str, Any] = json.loads(_stored_session(token).data)
-        return {**payload, "sid": session_id_for(token.split(".")[1])}
+        row = _stored_session(token)
+        payload: dict[str, Any] = json.loads(row.meta)
+        return {**payload, "dat": json.loads(row.data), "sid": token_session_id(token)}
     return decode(token).payload
 
 
@@ -149,8 +150,9 @@ def resign_session(client: Client, **changes: Any) -> dict[str, Any]:
     token = session_token(client)
     payload = {**token_payload(token), **changes}
     if token.startswith(DB_KEY_PREFIX):
-        stored = json.dumps({key: value for key, value in payload.items() if key != "sid"})
-        SessionRecord.objects.filter(pk=_stored_session(token).pk).update(data=stored)
+        meta = {key: value for key, value in payload.items() if key not in ("sid", "dat")}
+        stored = {"data": json.dumps(payload["dat"]), "meta": json.dumps(meta)}
+        SessionRecord.objects.filter(pk=_stored_session(token).pk).update(**stored)
         caches[get_settings().cache_alias].set(entry_key(payload["sid"]), stored)
     else:
         client.cookies[settings.SESSION_COOKIE_NAME] = encode(payload)

@@ -167,3 +167,20 @@ def test_a_password_changed_since_refuses_djangos_session(settings: Any, bob: Us
     bob.save()
     use(settings, "db", accept_from=(DJANGO_DB,))
     assert signed_in_as(replay(old)) is None
+
+
+def test_a_session_too_large_for_a_token_is_not_taken_over_into_jwt(
+    settings: Any, bob: User
+) -> None:
+    """It cannot be carried: the user signs in again (no error page, no loop of 500s)."""
+    _, old = signed_in_under(settings, DJANGO_DB)
+    use(settings, DJANGO_DB)
+    big = replay(old)
+    assert big.get("/set-big/?size=9000").status_code == 200
+    use(settings, "jwt", accept_from=(DJANGO_DB,))
+    for _ in range(2):
+        response = replay(old).get("/whoami/")
+        assert response.status_code == 200
+        assert response.json() == {"authenticated": False}
+    use(settings, "db", accept_from=(DJANGO_DB,))
+    assert signed_in_as(replay(old)) is None  # the old session was ended, not left to loop

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.contrib.sessions.backends import signed_cookies
 from django.contrib.sessions.backends.base import SessionBase
+from django.db import Error as DatabaseError
 
 from ..claims import Claims
 from ..state import StateUnavailable
@@ -83,6 +84,9 @@ def read(kind: str, value: str) -> Adopted | None:
     store = engine(kind)(value)
     try:
         data = store.load()
+    except DatabaseError as exc:  # as for our strategies: anonymous now, the cookie kept
+        logger.warning("jwtsession: could not read a %s session", kind, exc_info=True)
+        raise StateUnavailable(f"the {kind} session could not be read") from exc
     except Exception:  # a broken legacy store must not break the request
         logger.warning("jwtsession: could not read a %s session", kind, exc_info=True)
         return None

@@ -249,6 +249,17 @@ class ClaimsSessionBase(SessionBase):
         super().set_expiry(value)
         self._record_due = True  # the record's "expires" follows
 
+    async def aset_expiry(self, value: Any) -> None:
+        await sync_to_async(self.set_expiry)(value)
+
+    async def aget_expiry_age(self, **kwargs: Any) -> int:
+        await self._aget_session()
+        return self.get_expiry_age(**kwargs)
+
+    async def aget_expiry_date(self, **kwargs: Any) -> Any:
+        await self._aget_session()
+        return self.get_expiry_date(**kwargs)
+
     def _next_session_id(self) -> str:
         return new_session_id()
 
@@ -336,8 +347,15 @@ class ClaimsSessionBase(SessionBase):
         adopted = adopt.read(kind, value)  # may raise StateUnavailable: suspended
         if adopted is None:
             return None
-        metrics.count("decode.ok")
+        if not self._can_hold(adopted.data):
+            logger.warning("jwtsession: a %s session is too large to take over", kind)
+            adopt.end_old_session(adopted)
+            return None
         return adopt.take_over(self, adopted)
+
+    def _can_hold(self, data: dict[str, Any]) -> bool:
+        """Whether this strategy can store ``data`` (a token has a size limit)."""
+        return True
 
     def _finish_adoption(self) -> None:
         """Once the taken-over session is saved in this strategy, end the old one."""

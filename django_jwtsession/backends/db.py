@@ -28,7 +28,7 @@ from django.db.models import IntegerField, Subquery
 
 from .. import metrics
 from ..conf import get_settings
-from ..exceptions import TokenError, UnknownSession
+from ..exceptions import ExpiredToken, MalformedToken, TokenError, UnknownSession
 from ..models import SessionRecord, StateEntry
 from ..records import save_record
 from ..state import (
@@ -43,7 +43,9 @@ from .base import ClaimsSessionBase
 
 logger = logging.getLogger("django_jwtsession")
 KEY_PREFIX = "d1."
-_KEY = re.compile(r"d1\.([A-Za-z0-9_-]{43})(?:\.([A-Za-z0-9_-]{1,400}))?")
+MAX_USER_ID = 255
+"""The longest user id (as a string) a db session's cookie can name."""
+_KEY = re.compile(r"d1\.([A-Za-z0-9_-]{43})(?:\.([A-Za-z0-9_-]{1,340}))?")
 
 
 def session_id_for(secret: str) -> str:
@@ -60,9 +62,15 @@ def _hint(user_id: str) -> str:
     return base64.urlsafe_b64encode(user_id.encode()).rstrip(b"=").decode("ascii")
 
 
-def _unhint(hint: str) -> str:
-    raw = base64.urlsafe_b64decode(hint + "=" * (-len(hint) % 4))
-    return raw.decode("utf-8")
+def _unhint(hint: str) -> str | None:
+    """The user id in a hint, or None when it is not one we could have written."""
+    try:
+        user_id = base64.urlsafe_b64decode(hint + "=" * (-len(hint) % 4)).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    if not user_id or len(user_id) > MAX_USER_ID or not user_id.isprintable() or " " in user_id:
+        return None
+    return user_id
 
 
 def is_db_key(value: str) -> bool:
@@ -70,16 +78,23 @@ def is_db_key(value: str) -> bool:
 
 
 class SessionStore(ClaimsSessionBase):
-    """A Django session store whose storage is the session-record table, cache first."""
+    """A Django session store whose storage is the session-record table, cache first.
+
+    The row keeps the session data (``data``) apart from the claims and timestamps
+    (``meta``): a save that only refreshed claims or slid the expiry leaves ``data``
+    alone, so it never undoes a concurrent request's write.
+    """
 
     strategy = "db"
 
     def __init__(self, session_key: str | None = None) -> None:
         super().__init__(session_key)
         self._secret: str | None = None
+        self._stored_data: str | None = None  # ``data`` as read: unchanged unless it differs
 
     def _next_session_id(self) -> str:
         self._secret = secrets.token_urlsafe(32)
+        self._stored_data = None
         return session_id_for(self._secret)
 
     # -- reading ----------------------------------------------------------------------------
@@ -94,9 +109,8 @@ class SessionStore(ClaimsSessionBase):
                 self._refuse("malformed")
             return adopted
         secret, hint = match.groups()
-        try:
-            user_id = _unhint(hint) if hint else None
-        except (binascii.Error, UnicodeDecodeError):
+        user_id = _unhint(hint) if hint else None
+        if hint and user_id is None:
             self._refuse("malformed")
             return None
         now = int(time.time())
@@ -106,18 +120,19 @@ class SessionStore(ClaimsSessionBase):
         try:
             payload = self._fetch(sid, keys, now)
             data = self._apply(payload, now)
+            if not isinstance(data, dict) or data.get(SESSION_KEY) != user_id:
+                raise MalformedToken("the hint does not belong to this session")
+            if (
+                int(payload["exp"]) <= now
+                or int(payload["sat"]) + get_settings().max_lifetime <= now
+            ):
+                raise ExpiredToken("the session expired")
         except TokenError as exc:
             self._refuse(exc.reason)
+            self._prefetched = None
             return None
         except (ValueError, KeyError, TypeError):
             self._refuse("claims")
-            return None
-        if data.get(SESSION_KEY) != user_id:
-            self._refuse("malformed")  # a hint that does not belong to this session
-            self._prefetched = None
-            return None
-        if payload["exp"] <= now or payload["sat"] + get_settings().max_lifetime <= now:
-            self._refuse("expired")
             self._prefetched = None
             return None
         self._secret = secret
@@ -132,7 +147,7 @@ class SessionStore(ClaimsSessionBase):
             found, extra = read_cached(keys, [entry], hot_path=True)
             stored = extra.get(entry)
             fetched: dict[str, int] | None = None
-            if stored is None:
+            if not isinstance(stored, dict):
                 stored, fetched = self._from_database(sid, keys, found)
                 if found is not None:
                     self._cache_entry(entry, stored, now)
@@ -141,13 +156,15 @@ class SessionStore(ClaimsSessionBase):
         except StateUnavailable:
             metrics.count("state.refused")
             raise
-        payload: dict[str, Any] = json.loads(stored)
+        payload: dict[str, Any] = json.loads(stored["meta"])
+        payload["dat"] = json.loads(stored["data"])
         payload["sid"] = sid  # derived from the secret, never stored
+        self._stored_data = stored["data"]
         return payload
 
     def _from_database(
         self, sid: str, keys: list[str], found: dict[str, int] | None
-    ) -> tuple[str, dict[str, int] | None]:
+    ) -> tuple[dict[str, str], dict[str, int] | None]:
         """The session row, with the state entries the cache lacked, in one query."""
         missing = keys if found is None else [key for key in keys if key not in found]
         versions = {
@@ -159,10 +176,12 @@ class SessionStore(ClaimsSessionBase):
         }
         try:
             row = (
-                SessionRecord.objects.filter(session_hash=session_hash(sid), strategy=self.strategy)
-                .exclude(data="")
+                SessionRecord.objects.filter(
+                    session_hash=session_hash(sid), strategy=self.strategy, revoked_at=None
+                )
+                .exclude(meta="")
                 .annotate(**versions)
-                .values("data", *versions)
+                .values("data", "meta", *versions)
                 .first()
             )
         except DatabaseError as exc:
@@ -171,23 +190,31 @@ class SessionStore(ClaimsSessionBase):
         if row is None:
             raise UnknownSession("no live session under this key")
         fetched = {key: row[f"v{index}"] or 0 for index, key in enumerate(missing)}
-        return row["data"], (fetched if keys else None)
+        return {"data": row["data"], "meta": row["meta"]}, (fetched if keys else None)
 
     @staticmethod
-    def _cache_entry(entry: str, stored: str, now: int, *, replace: bool = False) -> None:
+    def _cache_entry(
+        entry: str, stored: dict[str, str], now: int, *, replace: bool = False
+    ) -> None:
+        cache = caches[get_settings().cache_alias]
         try:
-            payload_exp = json.loads(stored).get("exp", now)
-            timeout = max(int(payload_exp) - now, 1)
-            cache = caches[get_settings().cache_alias]
+            timeout = max(int(json.loads(stored["meta"]).get("exp", now)) - now, 1)
             if replace:
                 cache.set(entry, stored, timeout)
             else:
                 cache.add(entry, stored, timeout)  # never over a concurrent writer's newer one
         except Exception:
             logger.warning("jwtsession: could not cache a db session", exc_info=True)
+            if replace:  # never leave an older copy behind
+                SessionStore._evict_entry(entry)
 
     # -- writing ----------------------------------------------------------------------------
     def save(self, must_create: bool = False) -> None:
+        """Write the row (one upsert) and its cache entry; ``data`` only when it changed.
+
+        The session lives in the database: unlike the jwt strategy's records, a failing
+        write fails the request, as with Django's own ``db`` engine.
+        """
         if self._suspended:
             return  # the state check could not run: keep the incoming cookie as it is
         self._sync_claims()
@@ -195,7 +222,9 @@ class SessionStore(ClaimsSessionBase):
         payload = self._payload(now)
         assert self._secret is not None  # noqa: S101  (set with the identity)
         sid = payload.pop("sid")
-        stored = json.dumps(payload, separators=(",", ":"))
+        data = json.dumps(payload.pop("dat"), separators=(",", ":"))
+        meta = json.dumps(payload, separators=(",", ":"))
+        data_changed = data != self._stored_data
         user_id = self._session.get(SESSION_KEY)
         save_record(
             session_hash=session_hash(sid),
@@ -203,10 +232,16 @@ class SessionStore(ClaimsSessionBase):
             strategy=self.strategy,
             meta=self.client_meta,
             expires=payload["exp"],
-            data=stored,
+            data=data,
+            session_meta=meta,
+            data_changed=data_changed,
         )
         self._record_due = False
-        self._cache_entry(entry_key(sid), stored, now, replace=True)
+        if data_changed:
+            self._cache_entry(entry_key(sid), {"data": data, "meta": meta}, now, replace=True)
+        else:  # another request may have written newer data: let the next read fetch the row
+            self._evict_entry(entry_key(sid))
+        self._stored_data = data
         key = KEY_PREFIX + self._secret
         self._session_key = key if user_id is None else f"{key}.{_hint(str(user_id))}"
         self.modified = True
@@ -219,17 +254,23 @@ class SessionStore(ClaimsSessionBase):
         super().cycle_key()
         if old_sid is not None and not signed_in:
             SessionRecord.objects.filter(session_hash=session_hash(old_sid), user=None).delete()
-            self._evict(old_sid)
+            self._evict_entry(entry_key(old_sid))
 
     def delete(self, session_key: str | None = None) -> None:
-        sid = self._sid
-        super().delete(session_key)  # revokes the session (and clears its stored data)
-        if sid is not None and self._sid is None:
-            self._evict(sid)
+        """End this session (revoked, its data cleared, its cache entry evicted); with
+        another ``session_key``, that session, as Django's stores do."""
+        if session_key is not None and session_key != self.session_key:
+            type(self)(session_key).delete()
+            return
+        if self._sid is None and self.session_key:
+            match = _KEY.fullmatch(self.session_key)
+            if match is not None:  # not loaded: the key alone names the session
+                self._sid = session_id_for(match.group(1))
+        super().delete()  # revokes the session, clears its row and evicts its entry
 
     @staticmethod
-    def _evict(sid: str) -> None:
+    def _evict_entry(entry: str) -> None:
         try:
-            caches[get_settings().cache_alias].delete(entry_key(sid))
+            caches[get_settings().cache_alias].delete(entry)
         except Exception:
             logger.warning("jwtsession: could not evict a db session", exc_info=True)

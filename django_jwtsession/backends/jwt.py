@@ -16,6 +16,9 @@ from ..conf import get_settings
 from ..exceptions import SessionTooLarge, TokenError
 from .base import ClaimsSessionBase
 
+CLAIMS_ROOM = 1024
+"""Bytes kept free for the claims when checking that a session fits in a token."""
+
 
 class SessionStore(ClaimsSessionBase):
     """A Django session store whose storage is a signed (optionally encrypted) token."""
@@ -45,6 +48,11 @@ class SessionStore(ClaimsSessionBase):
             self.modified = True  # re-issue under the current key
             self._record_due = True
         return data
+
+    def _can_hold(self, data: dict[str, Any]) -> bool:
+        """A taken-over session must fit in a token, with room for the claims."""
+        probe = {"sid": "x" * 32, "iat": 0, "exp": 0, "sat": 0, "dat": data}
+        return len(encode(probe)) + CLAIMS_ROOM <= get_settings().max_token_bytes
 
     def save(self, must_create: bool = False) -> None:
         if self._suspended:
