@@ -214,6 +214,7 @@ def test_hidden_fields_cannot_be_filtered_on(staff: Client, bob_client: Client) 
     prefix = record_of(User.objects.get(username="bob")).session_hash[:4]
     assert staff.get(CHANGELIST, {"session_hash__startswith": prefix}).status_code == 400
     assert staff.get(CHANGELIST, {"data__contains": "a"}).status_code == 400
+    assert staff.get(CHANGELIST, {"meta__contains": "a"}).status_code == 400
 
 
 def test_no_token_or_session_id_in_any_admin_page(strategy: str, staff: Client, bob: User) -> None:

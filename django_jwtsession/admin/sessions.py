@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 else:
     _ModelAdmin = admin.ModelAdmin  # not subscriptable at run time
 
-HIDDEN_FIELDS = frozenset({"session_hash", "data", "key_hash"})
+HIDDEN_FIELDS = frozenset({"session_hash", "data", "meta", "key_hash"})
 """Fields the admin never shows, searches, sorts or filters on."""
 
 ACTIVE, EXPIRED, REVOKED = "active", "expired", "revoked"
