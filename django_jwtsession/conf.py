@@ -51,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
     "CLIENT_IP_HEADER": None,
     "METRICS_FLUSH_SECONDS": 10,
     "ACCEPT_FROM": (),
+    "ROLE_HIERARCHY": {},
+    "TIER_ORDER": (),
+    "SUPERUSER_HAS_ALL_ROLES": True,
 }
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -105,6 +108,9 @@ class JWTSessionSettings:
     client_ip_header: str | None
     metrics_flush_seconds: int
     accept_from: tuple[str, ...]
+    role_hierarchy: dict[str, tuple[str, ...]]
+    tier_order: tuple[str, ...]
+    superuser_has_all_roles: bool
 
     @property
     def is_hmac(self) -> bool:
@@ -233,7 +239,46 @@ def get_settings() -> JWTSessionSettings:
         client_ip_header=client_ip_header,
         metrics_flush_seconds=_int_setting(raw, "METRICS_FLUSH_SECONDS"),
         accept_from=accept_from,
+        role_hierarchy=_role_hierarchy(raw.get("ROLE_HIERARCHY", DEFAULTS["ROLE_HIERARCHY"])),
+        tier_order=_tier_order(raw.get("TIER_ORDER", DEFAULTS["TIER_ORDER"])),
+        superuser_has_all_roles=_bool_setting(raw, "SUPERUSER_HAS_ALL_ROLES"),
     )
+
+
+def _bool_setting(raw: Mapping[str, Any], name: str) -> bool:
+    value = raw.get(name, DEFAULTS[name])
+    if type(value) is not bool:
+        raise ImproperlyConfigured(f"{SETTING_NAME}[{name!r}] must be True or False.")
+    return value
+
+
+def _role_hierarchy(value: Any) -> dict[str, tuple[str, ...]]:
+    """``{"admin": ["editor"], "editor": ["viewer"]}``: each role and the roles it implies."""
+    if not isinstance(value, Mapping) or not all(
+        isinstance(role, str)
+        and isinstance(implied, (list, tuple))
+        and all(isinstance(item, str) for item in implied)
+        for role, implied in value.items()
+    ):
+        raise ImproperlyConfigured(
+            f"{SETTING_NAME}['ROLE_HIERARCHY'] must map a role to the list of roles it implies, "
+            f"e.g. {{'admin': ['editor']}}, got {value!r}."
+        )
+    return {role: tuple(implied) for role, implied in value.items()}
+
+
+def _tier_order(value: Any) -> tuple[str, ...]:
+    """The tiers from lowest to highest, e.g. ``["free", "pro", "enterprise"]``."""
+    if (
+        not isinstance(value, (list, tuple))
+        or not all(isinstance(tier, str) for tier in value)
+        or len(set(value)) != len(value)
+    ):
+        raise ImproperlyConfigured(
+            f"{SETTING_NAME}['TIER_ORDER'] must be a list of distinct tier names, lowest first, "
+            f"got {value!r}."
+        )
+    return tuple(value)
 
 
 def _accept_from(value: Any) -> tuple[str, ...]:

@@ -440,6 +440,44 @@ def _metrics_flush_seconds(configure: Configure, request: pytest.FixtureRequest)
     assert metrics.totals()["revoke.all"] == 1
 
 
+def _claims(**values: Any) -> Any:
+    from types import SimpleNamespace
+
+    from django_jwtsession.claims import Claims
+
+    return SimpleNamespace(
+        is_authenticated=True, claims=Claims(user_id="1", username="u", **values)
+    )
+
+
+def _role_hierarchy(configure: Configure, request: pytest.FixtureRequest) -> None:
+    from django_jwtsession.access import has_role
+
+    admin = _claims(roles=frozenset({"admin"}))
+    assert not has_role(admin, "viewer")
+    configure(ROLE_HIERARCHY={"admin": ["editor"], "editor": ["viewer"]})
+    assert has_role(admin, ["editor", "viewer"])  # transitively
+
+
+def _tier_order(configure: Configure, request: pytest.FixtureRequest) -> None:
+    from django_jwtsession.access import has_tier
+
+    enterprise = _claims(tier="enterprise")
+    assert not has_tier(enterprise, "pro")  # no order: only that very tier
+    configure(TIER_ORDER=["free", "pro", "enterprise"])
+    assert has_tier(enterprise, "pro")
+    assert not has_tier(_claims(tier="free"), "pro")
+
+
+def _superuser_has_all_roles(configure: Configure, request: pytest.FixtureRequest) -> None:
+    from django_jwtsession.access import has_role
+
+    root = _claims(is_superuser=True)
+    assert has_role(root, "anything")
+    configure(SUPERUSER_HAS_ALL_ROLES=False)
+    assert not has_role(root, "anything")
+
+
 EXERCISES: dict[str, Callable[[Configure, pytest.FixtureRequest], None]] = {
     "STRATEGY": _strategy,
     "ALGORITHM": _algorithm,
@@ -467,6 +505,9 @@ EXERCISES: dict[str, Callable[[Configure, pytest.FixtureRequest], None]] = {
     "CLIENT_IP_HEADER": _client_ip_header,
     "METRICS_FLUSH_SECONDS": _metrics_flush_seconds,
     "ACCEPT_FROM": _accept_from,
+    "ROLE_HIERARCHY": _role_hierarchy,
+    "TIER_ORDER": _tier_order,
+    "SUPERUSER_HAS_ALL_ROLES": _superuser_has_all_roles,
 }
 
 
@@ -542,6 +583,11 @@ INVALID = [
     ("ACCEPT_FROM", ["django_jwtsession.backends.jwt"]),
     ("ACCEPT_FROM", ["django.contrib.sessions"]),
     ("ACCEPT_FROM", [3]),
+    ("ROLE_HIERARCHY", {"admin": "editor"}),
+    ("ROLE_HIERARCHY", ["admin"]),
+    ("TIER_ORDER", "free,pro"),
+    ("TIER_ORDER", ["free", "free"]),
+    ("SUPERUSER_HAS_ALL_ROLES", "yes"),
 ]
 
 
