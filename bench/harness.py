@@ -137,14 +137,22 @@ def request(handler: Callable[..., Any], base: dict[str, Any]) -> tuple[str, lis
     return capture.status, capture.headers, body
 
 
-def time_requests(handler: Callable[..., Any], base: dict[str, Any], n: int) -> list[int]:
-    """Wall time of ``n`` requests, in nanoseconds each."""
+def time_requests(
+    handler: Callable[..., Any],
+    base: dict[str, Any],
+    n: int,
+    before: Callable[[], Any] | None = None,
+) -> list[int]:
+    """Wall time of ``n`` requests, in nanoseconds each; ``before`` (if given) runs ahead of
+    each request, outside the timed section."""
     samples = []
     perf = time.perf_counter_ns
     start_response = _noop_start_response
     for _ in range(n):
         environ = dict(base)
         environ["wsgi.input"] = io.BytesIO()
+        if before is not None:
+            before()
         began = perf()
         response = handler(environ, start_response)
         for _chunk in response:
@@ -154,8 +162,18 @@ def time_requests(handler: Callable[..., Any], base: dict[str, Any], n: int) -> 
     return samples
 
 
-def check_response(handler: Callable[..., Any], base: dict[str, Any], authenticated: bool) -> None:
-    """Fail loudly unless the stack answers as expected (and sets no cookie on the hot path)."""
+def check_response(
+    handler: Callable[..., Any],
+    base: dict[str, Any],
+    authenticated: bool,
+    before: Callable[[], Any] | None = None,
+) -> None:
+    """Fail loudly unless the stack answers as expected (and sets no cookie on the hot path).
+
+    ``before`` (if given) runs first, as it does ahead of each timed request.
+    """
+    if before is not None:
+        before()
     status, headers, body = request(handler, base)
     if not status.startswith("200"):
         raise RuntimeError(f"{base['PATH_INFO']} answered {status}: {body[:200]!r}")
@@ -204,12 +222,25 @@ def count_cache_calls(alias: str = "default") -> Iterator[list[int]]:
             delattr(cache, name)
 
 
-def count_io(handler: Callable[..., Any], base: dict[str, Any], n: int) -> tuple[float, float]:
-    """SQL queries and cache calls per request, over ``n`` requests."""
+def count_io(
+    handler: Callable[..., Any],
+    base: dict[str, Any],
+    n: int,
+    before: Callable[[], Any] | None = None,
+) -> tuple[float, float]:
+    """SQL queries and cache calls per request, over ``n`` requests; ``before`` (if given)
+    runs ahead of each, and its own queries and cache calls are not counted."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    excluded_queries = excluded_calls = 0
     with CaptureQueriesContext(connection) as queries, count_cache_calls() as cache_calls:
         for _ in range(n):
+            if before is not None:
+                queries_before, calls_before = len(queries.captured_queries), cache_calls[0]
+                before()
+                excluded_queries += len(queries.captured_queries) - queries_before
+                excluded_calls += cache_calls[0] - calls_before
             request(handler, base)
-    return len(queries.captured_queries) / n, cache_calls[0] / n
+    queries_made = len(queries.captured_queries) - excluded_queries
+    return queries_made / n, (cache_calls[0] - excluded_calls) / n

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import caches
 from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -24,6 +28,11 @@ class Stack:
     credential: str = "none"  # "none", "session" (cookie) or "bearer" (simplejwt)
     reference: bool = False
     """Shown for context (what DRF alone costs), not one of the compared stacks."""
+    evict: str = "none"
+    """Before each request, untimed: "none", "session" (the db session's cache entry) or
+    "all" (the benchmark's whole cache flushed)."""
+    expect_sql: float | None = None
+    """SQL queries per request the stack must show (checked after counting), if set."""
 
 
 def _django(engine: str) -> dict[str, Any]:
@@ -35,6 +44,14 @@ def _ours(**jwtsession: Any) -> dict[str, Any]:
         "MIDDLEWARE": [OUR_SESSION, OUR_AUTH],
         "SESSION_ENGINE": "django_jwtsession.backends.jwt",
         "JWTSESSION": {"ALGORITHM": "HS256", **jwtsession},
+    }
+
+
+def _ours_db(**jwtsession: Any) -> dict[str, Any]:
+    return {
+        "MIDDLEWARE": [OUR_SESSION, OUR_AUTH],
+        "SESSION_ENGINE": "django_jwtsession.backends.session",
+        "JWTSESSION": {"STRATEGY": "db", **jwtsession},
     }
 
 
@@ -84,6 +101,7 @@ STACKS: tuple[Stack, ...] = (
         "/whoami/",
         _ours(STATE_MEMO_SECONDS=3600),
         "session",
+        expect_sql=0,
     ),
     Stack(
         "jwt_hs256_enc",
@@ -91,6 +109,7 @@ STACKS: tuple[Stack, ...] = (
         "/whoami/",
         _ours(ENCRYPT=True, STATE_MEMO_SECONDS=3600),
         "session",
+        expect_sql=0,
     ),
     Stack(
         "jwt_hs256_state",
@@ -98,6 +117,33 @@ STACKS: tuple[Stack, ...] = (
         "/whoami/",
         _ours(),
         "session",
+        expect_sql=0,
+    ),
+    Stack(
+        "db_warm",
+        "django-jwtsession db, warm cache (1 cache round trip)",
+        "/whoami/",
+        _ours_db(),
+        "session",
+        expect_sql=0,
+    ),
+    Stack(
+        "db_cold_entry",
+        "django-jwtsession db, cold: session entry evicted",
+        "/whoami/",
+        _ours_db(),
+        "session",
+        evict="session",
+        expect_sql=1,
+    ),
+    Stack(
+        "db_cold_all",
+        "django-jwtsession db, cold: cache flushed",
+        "/whoami/",
+        _ours_db(),
+        "session",
+        evict="all",
+        expect_sql=1,
     ),
 )
 
@@ -115,3 +161,24 @@ def credential_headers(stack: Stack, user: AbstractBaseUser, roles: list[str]) -
         token["roles"] = roles  # carried in the token, as our claims are
         return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     return {}
+
+
+def evictor(stack: Stack, headers: dict[str, str]) -> Callable[[], None] | None:
+    """What to run before each of ``stack``'s requests (untimed), or None."""
+    if stack.evict == "none":
+        return None
+    from django_jwtsession.conf import get_settings
+
+    cache = caches[get_settings().cache_alias]
+    if stack.evict == "all":
+        if hasattr(cache, "delete_pattern"):
+            return lambda: cache.delete_pattern("*")  # only this benchmark's KEY_PREFIX
+        return cache.clear
+    from django_jwtsession.backends.db import entry_key, is_db_key, session_id_for
+
+    cookies = SimpleCookie(headers["HTTP_COOKIE"])
+    value = cookies[settings.SESSION_COOKIE_NAME].value
+    if not is_db_key(value):
+        raise RuntimeError(f"{stack.key}: not a db session cookie")
+    key = entry_key(session_id_for(value.split(".")[1]))  # d1.<secret>.<user hint>
+    return lambda: cache.delete(key)

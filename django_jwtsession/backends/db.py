@@ -175,15 +175,16 @@ class SessionStore(ClaimsSessionBase):
             for index, key in enumerate(missing)
         }
         try:
-            row = (
+            rows = list(
                 SessionRecord.objects.filter(
                     session_hash=session_hash(sid), strategy=self.strategy, revoked_at=None
                 )
                 .exclude(meta="")
                 .annotate(**versions)
                 .values("data", "meta", *versions)
-                .first()
+                .order_by()[:1]  # at most one row (the hash is unique): no ORDER BY
             )
+            row = rows[0] if rows else None
         except DatabaseError as exc:
             logger.warning("jwtsession: the database could not read a session", exc_info=True)
             raise StateUnavailable("database unreachable") from exc
