@@ -113,8 +113,15 @@ class SessionsUserAdminMixin(_Base):
         query = urlencode({f"user__{user._meta.pk.name}__exact": user.pk})
         return format_html('<p><a href="{}?{}">{}</a></p>', url, query, _("All sessions"))
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        actions: dict[str, Any] = super().get_actions(request)
+    def get_actions(self, request: HttpRequest, action_location: Any = None) -> dict[str, Any]:
+        """Add "log out everywhere" to the changelist's actions (Django 5.2 to 6.1+: from
+        6.1, Django passes ``action_location``; the action belongs to the changelist only)."""
+        if action_location is None:
+            actions: dict[str, Any] = super().get_actions(request)
+        else:
+            actions = super().get_actions(request, action_location=action_location)  # type: ignore[call-arg]
+            if getattr(action_location, "name", "CHANGE_LIST") != "CHANGE_LIST":
+                return actions
         if self.actions is None or IS_POPUP_VAR in request.GET:
             return actions
         if self.has_change_permission(request):
