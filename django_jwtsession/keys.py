@@ -84,6 +84,7 @@ class KeyRing:
         keys = []
         for key in self.verifiers.values():
             jwk = key.algorithm.to_jwk(key.verify_key, as_dict=True)
+            jwk.pop("key_ops", None)  # pyjwt's RSA JWKs: not with "use" (RFC 7517 4.3)
             keys.append({**jwk, "kid": key.kid, "alg": self.algorithm, "use": "sig"})
         return keys
 

@@ -3,6 +3,7 @@ also its staff page and admin, whose changes show on the user's next request."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
@@ -14,7 +15,7 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.test import Client, override_settings
 
-from demo.models import Subscription
+from demo.models import TIERS, Subscription
 from django_jwtsession.models import StateEntry
 from django_jwtsession.state import mark_key
 from sandbox.settings import JWTSESSION as SANDBOX_JWTSESSION
@@ -500,3 +501,102 @@ def test_groups_changed_in_the_user_admin_show_on_the_users_next_request(
         response = staff.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert whoami(bob)["roles"] == ["admin", "editor"]
+
+
+# -- the guarded pages: a role, a tier and a flag -----------------------------------------------
+
+GUARDED = {"/guarded/admin/": {"alice"}, "/guarded/pro/": {"bob"}, "/guarded/beta/": {"bob"}}
+
+
+def test_sandbox_settings_order_the_tiers_and_roles() -> None:
+    assert SANDBOX_JWTSESSION["TIER_ORDER"] == list(TIERS) == list(Subscription.Tier.values)
+    assert SANDBOX_JWTSESSION["ROLE_HIERARCHY"] == {"admin": ["editor"]}
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("sandbox_urls")
+@pytest.mark.parametrize("url", sorted(GUARDED))
+def test_guarded_pages_send_anonymous_users_to_the_login_page(url: str) -> None:
+    response = Client().get(url)
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/login/?next={url}"
+    assert Client().get(url, HTTP_ACCEPT="application/json").status_code == 401
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+@pytest.mark.parametrize("url", sorted(GUARDED))
+def test_guarded_pages_let_in_only_who_has_the_claim(seeded: dict[str, User], url: str) -> None:
+    for username in CONTRACT:
+        response = signed_in(username).get(url)
+        if username in GUARDED[url]:
+            assert response.status_code == 200, username
+            assert f"and {username} has it" in response.content.decode()
+        else:
+            assert response.status_code == 403, username
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_tier_and_flag_pages_cost_no_query(
+    seeded: dict[str, User], django_assert_num_queries: Any
+) -> None:
+    bob, carol = signed_in("bob"), signed_in("carol")
+    whoami(bob), whoami(carol)
+    with django_assert_num_queries(0):
+        assert bob.get("/guarded/pro/").status_code == 200
+        assert bob.get("/guarded/beta/").status_code == 200
+        assert carol.get("/guarded/pro/").status_code == 403
+        assert carol.get("/guarded/beta/").status_code == 403
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_enterprise_opens_the_pro_page(seeded: dict[str, User]) -> None:
+    Subscription.objects.filter(user=seeded["carol"]).update(tier="enterprise")
+    assert signed_in("carol").get("/guarded/pro/").status_code == 200
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_admin_page_asks_the_database(seeded: dict[str, User]) -> None:
+    bob = signed_in("bob")
+    assert bob.get("/guarded/admin/").status_code == 403
+    admin = Group.objects.get(name="admin")
+    User.groups.through.objects.create(user=seeded["bob"], group=admin)  # no signal, no mark
+    assert whoami(bob)["roles"] == ["editor"]  # the session does not know yet
+    assert bob.get("/guarded/admin/").status_code == 200  # the database does
+    assert whoami(bob)["roles"] == ["admin", "editor"]  # and the session was refreshed
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+@pytest.mark.parametrize(
+    ("username", "expected"),
+    [
+        ("alice", {"/guarded/admin/": "yes", "/guarded/pro/": "no", "/guarded/beta/": "no"}),
+        ("bob", {"/guarded/admin/": "no", "/guarded/pro/": "yes", "/guarded/beta/": "yes"}),
+        ("carol", {"/guarded/admin/": "no", "/guarded/pro/": "no", "/guarded/beta/": "no"}),
+    ],
+)
+def test_home_lists_the_guarded_pages_you_may_open(
+    seeded: dict[str, User], username: str, expected: dict[str, str]
+) -> None:
+    html = signed_in(username).get("/").content.decode()
+    rows = re.findall(r'<a href="(/guarded/\w+/)">.*?<td>(yes|no)</td></tr>', html)
+    assert dict(rows) == expected
+    assert "/guarded/" not in Client().get("/").content.decode()
+
+
+# -- the REST framework API under /api/ ---------------------------------------------------
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_the_api_is_mounted_under_api(seeded: dict[str, User]) -> None:
+    response = Client().post(
+        "/api/session/",
+        {"username": "bob", "password": DEFAULT_PASSWORD, "token": True},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    headers = {"Authorization": f"Bearer {response.json()['token']}"}
+    claims = Client().get("/api/session/", headers=headers).json()["claims"]
+    assert (claims["username"], claims["roles"], claims["tier"]) == ("bob", ["editor"], "pro")
+    sessions = signed_in("bob").get("/api/sessions/").json()
+    assert sorted(row["current"] for row in sessions) == [False, True]
+    assert Client().get("/api/.well-known/jwks.json").status_code == 404  # HMAC keys

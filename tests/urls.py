@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from tests.testapp import views
 
@@ -24,4 +24,6 @@ urlpatterns = [
     path("expiry/past/", views.expire_in_past),
     path("user/", views.user_summary),
     path("admin/", admin.site.urls),
+    path("guarded/", include("tests.guard_urls")),
+    path("", include("tests.drf_urls")),
 ]

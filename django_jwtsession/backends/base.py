@@ -71,6 +71,9 @@ class ClaimsSessionBase(SessionBase):
         self._claims_at: int | None = None
         self.rejected: str | None = None
         """Why the incoming session was refused (a ``TokenError.reason``), else None."""
+        self.refresh_reason: str | None = None
+        """Why this store rebuilt the claims (``"login"``, ``"ttl"``, ``"mark"``,
+        ``"forced"``), else None: the claims came as they were."""
         self._mark_seen = 0  # the user's mark version the claims were built against
         self._user_epoch = 0  # the user's revocation epoch when this session started
         self._global_epoch = 0  # the global revocation epoch when this session started
@@ -117,6 +120,12 @@ class ClaimsSessionBase(SessionBase):
         self._get_session()
         return self._sid
 
+    @property
+    def started_at(self) -> int | None:
+        """When this session started (Unix time): its login, kept across re-issues."""
+        self._get_session()
+        return self._started
+
     def set_user(
         self, user: AbstractBaseUser, state: State | None = None, reason: str = "login"
     ) -> None:
@@ -132,6 +141,7 @@ class ClaimsSessionBase(SessionBase):
         self._claims_at = int(time.time())
         self.modified = True
         self._record_due = True
+        self.refresh_reason = reason
         metrics.count(f"refresh.{reason}")
         claims_refreshed.send(type(self), user=user, reason=reason)
 

@@ -51,6 +51,8 @@ JWTSESSION = {
     "FLAGS_SOURCE": "subscription.flags",
     "DEFAULT_TIER": "free",
     "MARK_MODELS": {"demo.Subscription": "user"},
+    "ROLE_HIERARCHY": {"admin": ["editor"]},  # an admin passes every editor check
+    "TIER_ORDER": ["free", "pro", "enterprise"],  # demo.models.TIERS, lowest first
 }
 
 ROOT_URLCONF = "sandbox.urls"

@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
-from demo import views
+from demo import guarded_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,5 +13,9 @@ urlpatterns = [
     path("staff/users/<int:pk>/", views.staff_user, name="staff_user"),
     path("staff/users/<int:pk>/refresh/", views.staff_user_refresh, name="staff_user_refresh"),
     path("staff/users/<int:pk>/logout/", views.staff_user_logout, name="staff_user_logout"),
+    path("guarded/admin/", guarded_views.admin_page, name="guarded_admin"),
+    path("guarded/pro/", guarded_views.pro_page, name="guarded_pro"),
+    path("guarded/beta/", guarded_views.beta_page, name="guarded_beta"),
+    path("api/", include("django_jwtsession.contrib.rest_framework.urls")),
     path("admin/", admin.site.urls),
 ]

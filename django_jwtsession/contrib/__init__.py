@@ -1,0 +1,1 @@
+"""Integrations with other packages; each one imports its package only when used."""

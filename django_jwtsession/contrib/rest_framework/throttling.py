@@ -1,0 +1,35 @@
+"""The login endpoint's throttle: DRF's ``ScopedRateThrottle`` with a default rate.
+
+Scope ``jwtsession_login``, keyed by client IP (DRF's ``NUM_PROXIES`` rules) for
+anonymous requests; the rate is ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+["jwtsession_login"]`` when set (``None`` turns it off), else :data:`DEFAULT_LOGIN_RATE`.
+"""
+
+from __future__ import annotations
+
+from rest_framework.settings import api_settings
+from rest_framework.throttling import ScopedRateThrottle
+
+LOGIN_SCOPE = "jwtsession_login"
+DEFAULT_LOGIN_RATE = "10/minute"
+
+
+class LoginRateThrottle(ScopedRateThrottle):  # type: ignore[misc]  # DRF is untyped
+    """Throttles by the view's ``login_throttle_scope`` (``jwtsession_login``), with a
+    default rate for that scope.
+
+    A scope attribute of its own: a project's ``ScopedRateThrottle`` (which reads
+    ``throttle_scope``) does not count the endpoint's other methods as logins.
+    """
+
+    scope_attr = "login_throttle_scope"
+
+    def get_rate(self) -> str | None:
+        # DRF's throttles read the rates once, at import: read them now, so that
+        # settings changed later (override_settings) apply.
+        rates = api_settings.DEFAULT_THROTTLE_RATES
+        if self.scope in rates:
+            return rates[self.scope]  # type: ignore[no-any-return]
+        if self.scope == LOGIN_SCOPE:
+            return DEFAULT_LOGIN_RATE
+        return super().get_rate()  # type: ignore[no-any-return]

@@ -1,0 +1,248 @@
+"""The session endpoints: log in and out, the claims, their refresh, my sessions, the JWKS.
+
+Each works with the session cookie (CSRF enforced on unsafe methods) and with a
+Bearer session token (see :mod:`.authentication`); a Bearer client whose token
+changed gets the new one in the body (``token``) and the ``X-Session-Token`` header.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.contrib.auth import login, logout
+from django.core.exceptions import ImproperlyConfigured
+from django.middleware.csrf import get_token
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ...backends.base import ClaimsSessionBase
+from ...backends.session import SessionStore
+from ...keys import get_key_ring
+from ...models import SessionRecord
+from ...state import revoke_session_hashes, revoke_user, session_hash
+from .authentication import JWTSessionAuthentication, current_session, is_bearer, reissue
+from .serializers import (
+    LoginSerializer,
+    RefreshSerializer,
+    SessionRecordSerializer,
+    claims_data,
+    session_data,
+)
+from .throttling import LOGIN_SCOPE, LoginRateThrottle
+
+_SESSION_HASH = re.compile(r"[0-9a-f]{64}")
+_TRUE = frozenset({"1", "true", "yes", "on"})
+NO_STORE = {"Cache-Control": "no-store"}
+"""Responses that carry a token are never cached."""
+
+
+def session_of(request: Any) -> ClaimsSessionBase:
+    session = current_session(request)
+    if session is None:
+        raise ImproperlyConfigured(
+            "The django_jwtsession API needs SESSION_ENGINE = "
+            '"django_jwtsession.backends.session" (or .jwt / .db).'
+        )
+    return session
+
+
+_MISSING = object()
+_CSRF_META = ("CSRF_COOKIE", "CSRF_COOKIE_NEEDS_UPDATE")
+
+
+@contextmanager
+def acting_on(request: Any, store: ClaimsSessionBase) -> Iterator[None]:
+    """Run Django's ``login()`` / ``logout()`` on ``store`` (a Bearer session), leaving
+    the request's cookie session, user and CSRF token (``login()`` rotates it) as they were."""
+    django_request = request._request
+    saved = {name: getattr(django_request, name, _MISSING) for name in ("session", "user")}
+    meta = django_request.META
+    saved_meta = {name: meta.get(name, _MISSING) for name in _CSRF_META}
+    django_request.session = store
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is _MISSING:
+                django_request.__dict__.pop(name, None)
+            else:
+                setattr(django_request, name, value)
+        for name, value in saved_meta.items():
+            if value is _MISSING:
+                meta.pop(name, None)
+            else:
+                meta[name] = value
+
+
+def describe(store: ClaimsSessionBase | None, *, bearer: bool) -> dict[str, Any]:
+    """A signed-in session's claims and metadata (None for both when anonymous)."""
+    claims = None if store is None else store.claims
+    if store is None or claims is None:
+        return {"claims": None, "session": None}
+    return {"claims": claims_data(claims), "session": session_data(store, bearer=bearer)}
+
+
+def log_out(request: Any) -> Response:
+    """``logout()`` on this request's session (the Bearer token's, or the cookie's): it
+    is revoked server-side, and the cookie deleted."""
+    if is_bearer(request):
+        with acting_on(request, request.auth):
+            logout(request._request)
+    else:
+        logout(request._request)
+    return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SessionAPIView(APIView):  # type: ignore[misc]  # DRF is untyped
+    authentication_classes = [JWTSessionAuthentication]
+    permission_classes = [IsAuthenticated]
+
+
+class SessionView(SessionAPIView):
+    """``POST`` log in, ``GET`` the current claims and session, ``DELETE`` log out."""
+
+    login_throttle_scope = LOGIN_SCOPE
+
+    def get_permissions(self) -> list[Any]:
+        if self.request.method in ("GET", "HEAD", "OPTIONS", "POST"):
+            return [AllowAny()]
+        return super().get_permissions()  # type: ignore[no-any-return]
+
+    def get_throttles(self) -> list[Any]:
+        throttles: list[Any] = super().get_throttles()
+        if self.request.method == "POST":
+            throttles.append(LoginRateThrottle())
+        return throttles
+
+    def get(self, request: Any) -> Response:
+        """The claims and session (nulls when anonymous); also sets the CSRF cookie that
+        a browser's cookie login needs."""
+        bearer = is_bearer(request)
+        if not bearer:
+            get_token(request._request)
+        if not request.user.is_authenticated:
+            return Response(describe(None, bearer=False))
+        return Response(describe(session_of(request), bearer=bearer))
+
+    def post(self, request: Any) -> Response:
+        """Log in: sets the cookie (CSRF checked, as by Django's ``LoginView``); or, with
+        ``{"token": true}`` / ``?token=1``, starts a session returned as a token only."""
+        serializer = LoginSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        as_token = serializer.validated_data["token"] or (
+            request.query_params.get("token", "").lower() in _TRUE
+        )
+        if not as_token:
+            JWTSessionAuthentication().enforce_csrf(request)
+        user = serializer.authenticate(request)
+        if user is None:
+            raise exceptions.ValidationError(
+                {"non_field_errors": [_("Unable to log in with the credentials given.")]},
+                code="authorization",
+            )
+        if not as_token:
+            login(request._request, user)
+            return Response(describe(request._request.session, bearer=False))
+        # A session of its own and no cookie: a cross-site form cannot sign a browser
+        # in with it (login CSRF), so it needs no CSRF token.
+        store: ClaimsSessionBase = SessionStore()
+        store.client_meta = request._request.META
+        with acting_on(request, store):
+            login(request._request, user)
+        store.save()
+        body = {**describe(store, bearer=True), "token": store.session_key}
+        return Response(body, headers=NO_STORE)
+
+    def delete(self, request: Any) -> Response:
+        """Log out: this session is revoked server-side."""
+        return log_out(request)
+
+
+class RefreshView(SessionAPIView):
+    """``POST {"force": bool}``: rebuild the claims now (force), or only if stale."""
+
+    def post(self, request: Any) -> Response:
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        store = session_of(request)
+        bearer = is_bearer(request)
+        if serializer.validated_data["force"]:
+            if not store.refresh_claims():  # the user is gone, inactive or changed password
+                raise exceptions.AuthenticationFailed(_("This session has ended."))
+            reason = "forced"
+            token = reissue(request, store) if bearer else None
+        else:
+            # Stale claims (older than CLAIMS_TTL, or the user marked) were rebuilt when
+            # this request's session was loaded; a Bearer token was re-issued then.
+            reason = store.refresh_reason or "fresh"
+            token = store.session_key if bearer else None
+        body = {"refreshed": reason != "fresh", "reason": reason}
+        body.update(describe(store, bearer=bearer))
+        if token is None:
+            return Response(body)
+        return Response({**body, "token": token}, headers=NO_STORE)
+
+
+class SessionListView(SessionAPIView):
+    """``GET``: my live sessions, the current one flagged."""
+
+    def get(self, request: Any) -> Response:
+        store = session_of(request)
+        sid = store.session_id
+        records = SessionRecord.objects.filter(
+            user_id=request.user.pk, revoked_at=None, expires__gt=timezone.now()
+        ).order_by("-last_seen")
+        context = {"current": session_hash(sid) if sid else None}
+        return Response(SessionRecordSerializer(records, many=True, context=context).data)
+
+
+class SessionDetailView(SessionAPIView):
+    """``DELETE``: revoke one of my sessions. Anyone else's id is a 404, like a wrong one."""
+
+    def delete(self, request: Any, session_id: str) -> Response:
+        if not _SESSION_HASH.fullmatch(session_id):
+            raise exceptions.NotFound()
+        mine = SessionRecord.objects.filter(
+            session_hash=session_id, user_id=request.user.pk, revoked_at=None
+        )
+        if not mine.exists():
+            raise exceptions.NotFound()
+        store = session_of(request)
+        if store.session_id and session_hash(store.session_id) == session_id:
+            return log_out(request)  # this very session
+        revoke_session_hashes([session_id])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RevokeOthersView(SessionAPIView):
+    """``POST``: log out my other sessions; this one stays (a Bearer token is re-issued)."""
+
+    def post(self, request: Any) -> Response:
+        store = session_of(request)
+        revoke_user(request.user, keep=store)
+        if is_bearer(request):
+            return Response({"token": reissue(request, store)}, headers=NO_STORE)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class JWKSView(APIView):  # type: ignore[misc]  # DRF is untyped
+    """``GET``: the public signing keys (RFC 7517 JWK set); 404 with HMAC keys."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    def get(self, request: Any) -> Response:
+        keys = get_key_ring().public_jwks()
+        if not keys:
+            raise exceptions.NotFound(_("Tokens are signed with a shared secret: no public keys."))
+        response = Response({"keys": keys})
+        patch_cache_control(response, public=True, max_age=300)
+        return response

@@ -1,0 +1,121 @@
+"""View decorators shaped like ``django.contrib.auth.decorators.permission_required``.
+
+::
+
+    @role_required("editor")
+    def edit(request): ...
+
+    @subscription_required("pro")
+    async def report(request): ...
+
+    @feature_required(["beta", "new-ui"], any=True, raise_exception=True)
+    def preview(request): ...
+
+They read the claims (no query). Anonymous: a redirect to the login page, or a JSON
+401 for a request that wants JSON; signed in without the claim: ``PermissionDenied``
+(a 403); ``raise_exception=True`` gives the 403 to anonymous requests too.
+``fresh=True`` checks the database instead (see :func:`guards.fresh_user`).
+Under ``LoginRequiredMiddleware`` a guarded view answers anonymous requests itself
+(a guard implies login), so its ``login_url`` and the JSON 401 apply there too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any, TypeVar
+
+from asgiref.sync import iscoroutinefunction, sync_to_async
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponseBase
+
+from .guards import (
+    Test,
+    apasses,
+    flag_test,
+    fresh_user,
+    not_authenticated,
+    passes,
+    role_test,
+    tier_test,
+)
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def claims_passes_test(
+    test: Test, login_url: str | None = None, raise_exception: bool = False, fresh: bool = False
+) -> Callable[[View], View]:
+    """Guard a sync or async view with ``test(user)``: the base of the decorators below."""
+
+    def decorator(view_func: View) -> View:
+        def deny(request: HttpRequest, user: Any) -> HttpResponseBase:
+            if raise_exception or user.is_authenticated:
+                raise PermissionDenied
+            return not_authenticated(request, login_url, REDIRECT_FIELD_NAME)
+
+        wrapper: Callable[..., Any]
+        if iscoroutinefunction(view_func):
+
+            async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                user: Any = await request.auser()
+                if fresh and user.is_authenticated:
+                    user = await sync_to_async(fresh_user)(request)
+                if await apasses(user, (test,)):
+                    return await view_func(request, *args, **kwargs)
+                return deny(request, user)
+
+        else:
+
+            def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                user: Any = request.user
+                if fresh and user.is_authenticated:
+                    user = fresh_user(request)
+                if passes(user, (test,)):
+                    return view_func(request, *args, **kwargs)
+                return deny(request, user)
+
+        guarded: Any = wraps(view_func)(wrapper)
+        # What LoginRequiredMiddleware reads: this view answers anonymous requests itself.
+        guarded.login_required = False
+        guarded.login_url = login_url
+        guarded.redirect_field_name = REDIRECT_FIELD_NAME
+        return guarded  # type: ignore[no-any-return]
+
+    return decorator
+
+
+def role_required(
+    roles: str | Iterable[str],
+    any: bool = False,
+    login_url: str | None = None,
+    raise_exception: bool = False,
+    fresh: bool = False,
+) -> Callable[[View], View]:
+    """Every one of ``roles`` (or, with ``any=True``, one), as ``ROLE_HIERARCHY`` implies them.
+
+    Superusers pass unless ``SUPERUSER_HAS_ALL_ROLES`` is False.
+    """
+    return claims_passes_test(role_test(roles, any=any), login_url, raise_exception, fresh)
+
+
+def subscription_required(
+    min_tier: str,
+    login_url: str | None = None,
+    raise_exception: bool = False,
+    fresh: bool = False,
+) -> Callable[[View], View]:
+    """The tier ``min_tier`` or a higher one in ``TIER_ORDER`` (without an order: that tier)."""
+    return claims_passes_test(tier_test(min_tier), login_url, raise_exception, fresh)
+
+
+def feature_required(
+    flags: str | Iterable[str],
+    any: bool = False,
+    login_url: str | None = None,
+    raise_exception: bool = False,
+    fresh: bool = False,
+) -> Callable[[View], View]:
+    """Every one of the feature ``flags`` (or, with ``any=True``, one of them)."""
+    return claims_passes_test(flag_test(flags, any=any), login_url, raise_exception, fresh)

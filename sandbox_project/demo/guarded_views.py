@@ -1,0 +1,37 @@
+"""The guarded pages: a role, a tier and a flag, checked from the claims.
+
+``/guarded/pro/`` and ``/guarded/beta/`` cost no query; ``/guarded/admin/`` is the
+sensitive one and asks the database (``fresh=True``: two queries).
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from django_jwtsession.decorators import feature_required, role_required, subscription_required
+
+
+def guarded_page(request: HttpRequest, title: str, needs: str, note: str = "") -> HttpResponse:
+    context = {"title": title, "needs": needs, "note": note}
+    return render(request, "demo/guarded.html", context)
+
+
+@role_required("admin", fresh=True)
+def admin_page(request: HttpRequest) -> HttpResponse:
+    note = (
+        "This guard has fresh=True: it checked your roles in the database, not only in your "
+        "session, as a sensitive page should. Superusers have every role."
+    )
+    return guarded_page(request, "Admins only", "the role admin", note)
+
+
+@subscription_required("pro")
+def pro_page(request: HttpRequest) -> HttpResponse:
+    note = "Tiers are ordered free < pro < enterprise: enterprise opens it too."
+    return guarded_page(request, "Pro and above", "tier pro or higher", note)
+
+
+@feature_required("beta")
+def beta_page(request: HttpRequest) -> HttpResponse:
+    return guarded_page(request, "Beta feature", "the flag beta")
