@@ -155,7 +155,10 @@ def _real_user(user: Any) -> Any:
 
 
 def passes(user: Any, tests: Iterable[Test]) -> bool:
-    """Whether ``user`` passes every test."""
+    """Whether ``user`` is signed in and passes every test (no tests: nobody passes)."""
+    tests = list(tests)
+    if not tests or not getattr(user, "is_authenticated", False):
+        return False  # a guard always requires a signed-in user, whatever its tests say
     return all(test(user) for test in tests)
 
 

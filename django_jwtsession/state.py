@@ -307,6 +307,8 @@ def mark_for_refresh(users: Model | QuerySet[Any] | Iterable[Any] | Any) -> None
     current transaction, so it commits with the change that caused it.
     """
     ids = user_ids(users)
+    if not ids:  # e.g. a new group: nobody to mark, nothing to announce
+        return
     bump(mark_key(pk) for pk in ids)
     _send_on_commit(user_marked, user_ids=ids)
 
@@ -318,6 +320,8 @@ def revoke_user(users: Model | QuerySet[Any] | Iterable[Any] | Any, *, keep: Any
     new epoch when the response is saved.
     """
     ids = user_ids(users)
+    if not ids:
+        return
     kept = getattr(keep, "session_id", None) if keep is not None else None
     with transaction.atomic():
         bump(epoch_key(pk) for pk in ids)

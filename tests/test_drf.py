@@ -9,6 +9,7 @@ import jwt
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, override_settings
 
@@ -651,3 +652,46 @@ def test_the_jwks_route_is_named() -> None:
     from django.urls import reverse
 
     assert reverse("jwtsession:jwks") == "/api/.well-known/jwks.json"
+
+
+def test_the_login_throttle_ignores_forged_forwarding_headers_and_accounts(
+    bob: User, bob_client: Client
+) -> None:
+    """One budget per client address: neither X-Forwarded-For nor a signed-in caller's
+    own account opens a new one."""
+    bearer = {"Authorization": f"Bearer {token_login()}"}  # a signed-in API client
+    caches["default"].clear()  # (the throttle's counts live in the cache: start afresh)
+    rest_framework = {"DEFAULT_THROTTLE_RATES": {LOGIN_SCOPE: "2/minute"}}
+    data = {"username": "bob", "password": "wrong"}
+    with override_settings(REST_FRAMEWORK=rest_framework):
+        for index in range(2):
+            response = Client().post(
+                "/api/session/?token=1", data, headers={"X-Forwarded-For": f"10.0.0.{index}"}
+            )
+            assert response.status_code == 400
+        forged = Client().post(
+            "/api/session/?token=1", data, headers={"X-Forwarded-For": "10.9.9.9"}
+        )
+        assert forged.status_code == 429
+        assert Client().post("/api/session/?token=1", data, headers=bearer).status_code == 429
+
+
+def test_a_cross_site_login_without_csrf_spends_no_login_budget(bob: User) -> None:
+    rest_framework = {"DEFAULT_THROTTLE_RATES": {LOGIN_SCOPE: "2/minute"}}
+    with override_settings(REST_FRAMEWORK=rest_framework):
+        for _ in range(3):  # cookie mode without the CSRF token: refused before counting
+            response = Client(enforce_csrf_checks=True).post(
+                "/api/session/", {"username": "bob", "password": PASSWORD}
+            )
+            assert response.status_code == 403
+        good = Client().post("/api/session/?token=1", {"username": "bob", "password": PASSWORD})
+        assert good.status_code == 200
+
+
+def test_the_jwks_is_never_publicly_cacheable_with_a_session_cookie(
+    bob_client: Client, configure: Configure
+) -> None:
+    configure(ALGORITHM="ES256", PRIVATE_KEY=private_pem("p256"))
+    response = bob_client.get("/api/.well-known/jwks.json")
+    assert "private" in response.headers["Cache-Control"]
+    assert "public" not in response.headers["Cache-Control"]

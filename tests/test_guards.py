@@ -472,3 +472,19 @@ def test_guards_work_without_our_session_engine(users: dict[str, User]) -> None:
     for url in FRESH:
         response = carol.get(url)
         assert (response.status_code, response.json()["roles"]) == (200, ["editor"]), url
+
+
+def test_a_guard_never_lets_an_anonymous_request_in(db: None) -> None:
+    """Whatever its tests say (one that passes everybody, or none at all)."""
+    from django_jwtsession.decorators import claims_passes_test
+    from django_jwtsession.guards import passes
+
+    @claims_passes_test(lambda user: True)
+    def view(request: Any) -> Any:
+        raise AssertionError("reached")
+
+    request = RequestFactory().get("/anything/")
+    request.user = AnonymousUser()
+    assert view(request).status_code == 302
+    assert passes(AnonymousUser(), [lambda user: True]) is False
+    assert passes(User(username="someone"), []) is False  # no test: nobody passes

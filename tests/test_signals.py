@@ -102,3 +102,16 @@ def test_revoke_session_hashes_ends_the_session_and_refuses_junk(bob_client: Cli
     assert bob_client.get("/whoami/").json() == {"authenticated": False}
     with pytest.raises(ValueError, match="Not a session hash"):
         revoke_session_hashes([session_id])
+
+
+def test_marking_or_revoking_nobody_announces_nothing(
+    db: None, received: dict[Signal, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.contrib.auth.models import Group
+
+    received.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        Group.objects.create(name="new-and-empty")  # its (no) members are "marked"
+        mark_for_refresh(User.objects.none())
+        revoke_user([])
+    assert received == {}

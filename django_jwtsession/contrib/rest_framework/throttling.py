@@ -1,14 +1,20 @@
 """The login endpoint's throttle: DRF's ``ScopedRateThrottle`` with a default rate.
 
-Scope ``jwtsession_login``, keyed by client IP (DRF's ``NUM_PROXIES`` rules) for
-anonymous requests; the rate is ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-["jwtsession_login"]`` when set (``None`` turns it off), else :data:`DEFAULT_LOGIN_RATE`.
+Scope ``jwtsession_login``, keyed by the client's address — ``REMOTE_ADDR``, or the
+rightmost entry of ``JWTSESSION["CLIENT_IP_HEADER"]`` (never a header the client
+chose) — whether or not the caller is signed in. The rate is
+``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["jwtsession_login"]`` when set (``None``
+turns it off), else :data:`DEFAULT_LOGIN_RATE`.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
+
+from ...records import client_ip
 
 LOGIN_SCOPE = "jwtsession_login"
 DEFAULT_LOGIN_RATE = "10/minute"
@@ -23,6 +29,12 @@ class LoginRateThrottle(ScopedRateThrottle):  # type: ignore[misc]  # DRF is unt
     """
 
     scope_attr = "login_throttle_scope"
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        """One bucket per client address: not per account (a signed-in attacker would
+        get a bucket per account they hold), not per ``X-Forwarded-For`` (forgeable)."""
+        address = client_ip(request._request.META) or "unknown"
+        return str(self.cache_format % {"scope": self.scope, "ident": address})
 
     def get_rate(self) -> str | None:
         # DRF's throttles read the rates once, at import: read them now, so that

@@ -116,12 +116,6 @@ class SessionView(SessionAPIView):
             return [AllowAny()]
         return super().get_permissions()  # type: ignore[no-any-return]
 
-    def get_throttles(self) -> list[Any]:
-        throttles: list[Any] = super().get_throttles()
-        if self.request.method == "POST":
-            throttles.append(LoginRateThrottle())
-        return throttles
-
     def get(self, request: Any) -> Response:
         """The claims and session (nulls when anonymous); also sets the CSRF cookie that
         a browser's cookie login needs."""
@@ -135,13 +129,20 @@ class SessionView(SessionAPIView):
     def post(self, request: Any) -> Response:
         """Log in: sets the cookie (CSRF checked, as by Django's ``LoginView``); or, with
         ``{"token": true}`` / ``?token=1``, starts a session returned as a token only."""
-        serializer = LoginSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        as_token = serializer.validated_data["token"] or (
-            request.query_params.get("token", "").lower() in _TRUE
+        data = request.data if hasattr(request.data, "get") else {}
+        as_token = any(
+            value is True or str(value).lower() in _TRUE
+            for value in (data.get("token"), request.query_params.get("token", ""))
         )
         if not as_token:
             JWTSessionAuthentication().enforce_csrf(request)
+        # Throttled after the CSRF check (a cross-site page cannot spend the budget) and
+        # before anything else (every attempt counts, well-formed or not).
+        throttle = LoginRateThrottle()
+        if not throttle.allow_request(request, self):
+            self.throttled(request, throttle.wait())
+        serializer = LoginSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
         user = serializer.authenticate(request)
         if user is None:
             raise exceptions.ValidationError(
@@ -244,5 +245,8 @@ class JWKSView(APIView):  # type: ignore[misc]  # DRF is untyped
         if not keys:
             raise exceptions.NotFound(_("Tokens are signed with a shared secret: no public keys."))
         response = Response({"keys": keys})
-        patch_cache_control(response, public=True, max_age=300)
+        if request._request.COOKIES:  # its session may be re-issued on this very response
+            patch_cache_control(response, private=True, max_age=300)
+        else:
+            patch_cache_control(response, public=True, max_age=300)
         return response
