@@ -157,6 +157,56 @@ def test_relative_links_resolve(relative: str) -> None:
             )
 
 
+def test_docs_links_stay_inside_docs() -> None:
+    """The site is built from docs/ alone: a link out of it would break there."""
+    for source in DOCS.glob("*.md"):
+        for target in re.findall(r"\]\(([^)\s]+)\)", source.read_text(encoding="utf-8")):
+            path = target.partition("#")[0]
+            if re.match(r"[a-z]+:", target) or not path:
+                continue
+            resolved = (source.parent / path).resolve()
+            assert resolved.is_relative_to(DOCS), f"docs/{source.name}: {target} leaves docs/"
+
+
+# -- the documentation site (mkdocs.yml) --------------------------------------------------------
+def mkdocs_nav_pages() -> list[str]:
+    """The pages named in mkdocs.yml's ``nav`` (read with a regex: tests run without PyYAML)."""
+    config = read("mkdocs.yml")
+    block = re.search(r"^nav:\n((?:[ \t]+.*\n|\n)+)", config, re.M)
+    assert block, "mkdocs.yml has no nav"
+    return re.findall(r"^\s*-\s*(?:[^:\n]+:\s*)?([\w./-]+\.md)\s*$", block.group(1), re.M)
+
+
+def test_every_docs_page_is_in_the_site_nav_once() -> None:
+    pages = mkdocs_nav_pages()
+    assert len(pages) == len(set(pages)), f"pages listed twice in mkdocs.yml: {pages}"
+    on_disk = {path.name for path in DOCS.glob("*.md")}
+    missing_files = sorted(set(pages) - on_disk)
+    orphaned = sorted(on_disk - set(pages))
+    assert not missing_files, f"mkdocs.yml's nav names pages that do not exist: {missing_files}"
+    assert not orphaned, f"pages missing from mkdocs.yml's nav: {orphaned}"
+    assert pages[0] == "index.md"
+
+
+def test_the_site_is_strict_and_built_by_ci() -> None:
+    config = read("mkdocs.yml")
+    assert re.search(r"^strict: true$", config, re.M)
+    assert re.search(r"^\s+anchors: warn$", config, re.M)
+    assert "mkdocs build --strict" in read(".ci/run")
+
+
+def test_included_snippets_exist() -> None:
+    """``--8<-- "FILE"`` lines (pymdownx.snippets) name files relative to the repository root."""
+    included = [
+        (page.name, name)
+        for page in DOCS.glob("*.md")
+        for name in re.findall(r'^--8<-- "([^"]+)"$', page.read_text(encoding="utf-8"), re.M)
+    ]
+    assert ("changelog.md", "CHANGELOG.md") in included
+    for page, name in included:
+        assert (ROOT / name).is_file(), f"docs/{page} includes {name}, which does not exist"
+
+
 def anchors(markdown: str) -> set[str]:
     """GitHub-style heading anchors."""
     result = set()
