@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,12 @@ from django.core.management import call_command
 from django.test import Client, override_settings
 
 from demo.models import TIERS, Subscription
-from django_jwtsession.models import StateEntry
-from django_jwtsession.state import mark_key
+from django_jwtsession.conf import get_settings
+from django_jwtsession.cookies import CHUNK_SIZE
+from django_jwtsession.models import SessionRecord, StateEntry
+from django_jwtsession.state import mark_key, session_hash
 from sandbox.settings import JWTSESSION as SANDBOX_JWTSESSION
+from tests.conftest import client_session_id, session_token
 
 SANDBOX_TEMPLATES = Path(__file__).resolve().parent.parent / "sandbox_project" / "templates"
 DEFAULT_PASSWORD = "sandbox-password"
@@ -58,14 +62,73 @@ def snapshot() -> dict[str, Any]:
     }
 
 
+class Element:
+    """An element that carries a ``data-testid``: its attributes and text."""
+
+    def __init__(self, tag: str, attrs: dict[str, str]) -> None:
+        self.tag, self.attrs, self.parts = tag, attrs, []
+
+    @property
+    def text(self) -> str:
+        return " ".join("".join(self.parts).split())
+
+
+class Hooks(HTMLParser):
+    """The elements of a page that carry a ``data-testid`` (the browser tests' hooks)."""
+
+    VOID = frozenset({"br", "hr", "img", "input", "link", "meta", "source", "wbr"})
+
+    def __init__(self, response: Any) -> None:
+        super().__init__()
+        self.found: list[tuple[str, Element]] = []
+        self._open: list[tuple[str, Element | None]] = []
+        assert response.status_code == 200, response.status_code
+        self.feed(response.content.decode())
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        element = Element(tag, values) if "data-testid" in values else None
+        if element is not None:
+            self.found.append((values["data-testid"], element))
+        if tag not in self.VOID:
+            self._open.append((tag, element))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self._open:
+            if self._open.pop()[0] == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        for _tag, element in self._open:
+            if element is not None:
+                element.parts.append(data)
+
+    def all(self, testid: str) -> list[Element]:
+        return [element for name, element in self.found if name == testid]
+
+    def one(self, testid: str) -> Element:
+        found = self.all(testid)
+        assert len(found) == 1, f"{len(found)} elements with data-testid={testid!r}"
+        return found[0]
+
+    def text(self, testid: str) -> str:
+        return self.one(testid).text
+
+    def has(self, testid: str) -> bool:
+        return bool(self.all(testid))
+
+
 @pytest.fixture
-def sandbox_urls() -> Iterator[None]:
+def sandbox_urls(strategy: str) -> Iterator[None]:
+    """The sandbox's URLs, templates and ``JWTSESSION``, on each strategy in turn (as
+    ``JWTSESSION_STRATEGY`` picks it)."""
     templates = [{**settings.TEMPLATES[0], "DIRS": [SANDBOX_TEMPLATES]}]
+    other = "db" if strategy == "jwt" else "jwt"
     with override_settings(
         ROOT_URLCONF="sandbox.urls",
-        STRATEGY="jwt",
+        STRATEGY=strategy,
         TEMPLATES=templates,
-        JWTSESSION=SANDBOX_JWTSESSION,
+        JWTSESSION={**SANDBOX_JWTSESSION, "STRATEGY": strategy, "ACCEPT_FROM": [other]},
     ):
         yield
 
@@ -108,6 +171,12 @@ def test_seed_demo_resets_changed_users() -> None:
 
 
 @pytest.mark.django_db
+def test_seed_demo_is_quiet_at_verbosity_0() -> None:
+    assert seed("--verbosity", "0") == ""
+    assert sorted(snapshot()) == ["alice", "bob", "carol"]
+
+
+@pytest.mark.django_db
 def test_seed_demo_password_option() -> None:
     seed("--password", "another-password")
     for username in CONTRACT:
@@ -125,19 +194,21 @@ def test_seed_demo_refuses_an_empty_password() -> None:
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("sandbox_urls")
-def test_whoami_anonymous() -> None:
+def test_whoami_anonymous(strategy: str) -> None:
     response = Client().get("/whoami/")
     assert response.status_code == 200
     body = response.json()
     assert set(body) >= WHOAMI_KEYS
     assert body["authenticated"] is False
-    assert body["strategy"] == "jwt"
+    assert body["strategy"] == strategy
 
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("sandbox_urls")
 @pytest.mark.parametrize("username", sorted(CONTRACT))
-def test_login_page_then_whoami_from_claims(username: str, django_assert_num_queries: Any) -> None:
+def test_login_page_then_whoami_from_claims(
+    username: str, strategy: str, django_assert_num_queries: Any
+) -> None:
     seed()
     client = Client()
     assert client.get("/accounts/login/").status_code == 200
@@ -153,7 +224,7 @@ def test_login_page_then_whoami_from_claims(username: str, django_assert_num_que
     assert body["roles"] == spec["roles"]
     assert body["tier"] == spec["tier"]
     assert body["flags"] == spec["flags"]
-    assert body["strategy"] == "jwt"
+    assert body["strategy"] == strategy
     assert (body["is_staff"], body["is_superuser"]) == (spec["staff"], spec["superuser"])
 
 
@@ -322,6 +393,7 @@ def test_home_and_nav_link_the_staff_page_for_staff_only(seeded: dict[str, User]
 )
 def test_a_change_on_the_staff_page_shows_on_the_users_next_request(
     seeded: dict[str, User],
+    strategy: str,
     changes: dict[str, Any],
     expected: dict[str, Any],
     django_capture_on_commit_callbacks: Any,
@@ -340,7 +412,9 @@ def test_a_change_on_the_staff_page_shows_on_the_users_next_request(
     after = whoami(bob)  # the very next request, no new login
     assert {key: after[key] for key in expected} == expected
     assert after["authenticated"] is True
-    with django_assert_num_queries(0):  # then back to claims from the cookie
+    if strategy == "db":  # its cache entry was dropped when the claims changed: one row read
+        assert whoami(bob) == after
+    with django_assert_num_queries(0):  # then back to claims from the cookie (or the cache)
         assert whoami(bob) == after
 
 
@@ -577,9 +651,14 @@ def test_admin_page_asks_the_database(seeded: dict[str, User]) -> None:
 def test_home_lists_the_guarded_pages_you_may_open(
     seeded: dict[str, User], username: str, expected: dict[str, str]
 ) -> None:
-    html = signed_in(username).get("/").content.decode()
-    rows = re.findall(r'<a href="(/guarded/\w+/)">.*?<td>(yes|no)</td></tr>', html)
-    assert dict(rows) == expected
+    page = Hooks(signed_in(username).get("/"))
+    hints = {}
+    for name in ("admin", "pro", "beta"):
+        link = page.one(f"guarded-link-{name}")
+        allowed = page.text(f"guarded-hint-{name}") == "allowed"
+        assert link.attrs["data-allowed"] == ("true" if allowed else "false")
+        hints[link.attrs["href"]] = "yes" if allowed else "no"
+    assert hints == expected
     assert "/guarded/" not in Client().get("/").content.decode()
 
 
@@ -600,3 +679,322 @@ def test_the_api_is_mounted_under_api(seeded: dict[str, User]) -> None:
     sessions = signed_in("bob").get("/api/sessions/").json()
     assert sorted(row["current"] for row in sessions) == [False, True]
     assert Client().get("/api/.well-known/jwks.json").status_code == 404  # HMAC keys
+
+
+# -- the tour: who am I, refresh my session, my sessions ------------------------------------------
+
+FIREFOX = "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+
+
+def page(client: Client, url: str = "/") -> Hooks:
+    return Hooks(client.get(url))
+
+
+def session_ids(client: Client) -> list[str]:
+    """The ``data-session-id`` of every row of the client's "my sessions" page."""
+    return [row.attrs["data-session-id"] for row in page(client, "/sessions/").all("session-row")]
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_home_shows_the_claims_and_this_session(
+    seeded: dict[str, User], strategy: str, django_assert_num_queries: Any
+) -> None:
+    bob = signed_in("bob")
+    me = whoami(bob)
+    with django_assert_num_queries(0):  # who am I, the hints and the session: all from claims
+        home = page(bob)
+    fields = ("username", "id", "roles", "tier", "flags", "is-staff", "is-superuser")
+    assert {name: home.text(f"whoami-{name}") for name in fields} == {
+        "username": "bob",
+        "id": str(seeded["bob"].pk),
+        "roles": "editor",
+        "tier": "pro",
+        "flags": "beta",
+        "is-staff": "no",
+        "is-superuser": "no",
+    }
+    assert home.text("whoami-strategy") == strategy
+    assert home.one("strategy").attrs["data-strategy"] == strategy
+    token = session_token(bob)
+    assert home.text("whoami-token-bytes") == str(len(token))
+    assert home.text("whoami-cookies") == "1"
+    facts = home.text("session-facts")
+    if strategy == "db":
+        assert token.startswith("d1.")
+        assert "stored server-side" in facts
+    else:
+        assert token.startswith("ey")
+        assert "the cookie is the session" in facts
+    sid = session_hash(client_session_id(bob))
+    assert home.text("whoami-session-id") == me["session_id"] == sid
+    claims_at = int(home.one("whoami-claims-at").attrs["data-unix"])
+    assert claims_at == me["claims_at"]
+    due = int(home.one("whoami-refresh-due").attrs["data-unix"])
+    assert due == claims_at + get_settings().claims_ttl
+    assert int(home.one("whoami-claims-age").attrs["data-seconds"]) >= 0
+    started = int(home.one("whoami-session-started").attrs["data-unix"])
+    expires = int(home.one("whoami-session-expires").attrs["data-unix"])
+    assert started <= claims_at < expires
+    record = SessionRecord.objects.get(session_hash=sid)
+    assert started == int(record.created.timestamp())
+    assert home.has("refresh-button")
+    assert not home.has("staff-links")
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_home_counts_every_chunk_of_a_large_token(seeded: dict[str, User], strategy: str) -> None:
+    bob = signed_in("bob")
+    store = bob.session  # the test client's own copy of the session
+    store["notes"] = "x" * 4000
+    store.save()
+    token, name = store.session_key, settings.SESSION_COOKIE_NAME
+    if strategy == "jwt":  # sent in two cookies, as the middleware writes it
+        assert len(token) > CHUNK_SIZE
+        bob.cookies[name], bob.cookies[f"{name}.1"] = token[:CHUNK_SIZE], token[CHUNK_SIZE:]
+    else:  # the key only: the 4000 bytes are server-side
+        assert len(token) < 100
+        bob.cookies[name] = token
+    home = page(bob)
+    assert home.text("whoami-token-bytes") == str(len(token))
+    assert home.text("whoami-cookies") == ("2" if strategy == "jwt" else "1")
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_home_when_anonymous(strategy: str) -> None:
+    home = page(Client())
+    assert home.has("whoami-anonymous")
+    assert not home.has("whoami")
+    assert not home.has("refresh-button")
+    assert not home.has("nav-sessions")
+    assert home.has("nav-login")
+    assert home.one("strategy").attrs["data-strategy"] == strategy
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+@pytest.mark.parametrize(
+    ("username", "url"),
+    [
+        (None, "/accounts/login/"),
+        ("bob", "/"),
+        ("bob", "/sessions/"),
+        ("bob", "/guarded/pro/"),
+        ("alice", "/guarded/admin/"),
+        ("alice", "/staff/users/"),
+        ("alice", "/staff/users/{bob}/"),
+    ],
+)
+def test_every_page_shows_the_strategy(
+    seeded: dict[str, User], strategy: str, username: str | None, url: str
+) -> None:
+    client = signed_in(username) if username else Client()
+    shown = page(client, url.format(bob=seeded["bob"].pk))
+    assert shown.one("strategy").attrs["data-strategy"] == strategy
+    assert shown.text("strategy") == f"strategy: {strategy}"
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_home_links_the_staff_pages_for_staff(seeded: dict[str, User]) -> None:
+    alice = signed_in("alice")
+    home = page(alice)
+    links = {name: home.one(name).attrs["href"] for name in STAFF_LINKS}
+    assert links == STAFF_LINKS
+    for url in links.values():
+        assert alice.get(url).status_code == 200, url
+    bob = page(signed_in("bob"))
+    assert not any(bob.has(name) for name in STAFF_LINKS)
+    assert not bob.has("nav-metrics")
+
+
+STAFF_LINKS = {
+    "staff-users-link": "/staff/users/",
+    "admin-sessions-link": "/admin/django_jwtsession/sessionrecord/",
+    "metrics-link": "/admin/django_jwtsession/sessionrecord/stats/",
+}
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_the_login_form_lands_on_home_or_next(seeded: dict[str, User]) -> None:
+    login = page(Client(), "/accounts/login/")
+    assert login.has("login-submit")
+    form = {"username": "bob", "password": DEFAULT_PASSWORD}
+    assert Client().post("/accounts/login/", {**form, "next": "/"})["Location"] == "/"
+    html = Client().get("/accounts/login/?next=/guarded/pro/").content.decode()
+    assert 'name="next" value="/guarded/pro/"' in html
+
+
+# -- refresh my session -------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_refresh_button_rebuilds_the_claims(
+    seeded: dict[str, User], strategy: str, django_assert_num_queries: Any
+) -> None:
+    bob, target = signed_in("bob"), seeded["bob"]
+    editor, admin = Group.objects.get(name="editor"), Group.objects.get(name="admin")
+    User.groups.through.objects.filter(user=target, group=editor).delete()  # no signal
+    User.groups.through.objects.create(user=target, group=admin)  # no signal either
+    home = page(bob)
+    assert home.text("whoami-roles") == "editor"  # the session does not know yet
+    assert home.text("guarded-hint-admin") == "denied"
+    response = bob.post("/session/refresh/", follow=True)
+    assert response.redirect_chain == [("/", 302)]
+    after = Hooks(response)
+    assert after.text("message") == "Claims rebuilt from the database: roles editor → admin."
+    assert after.text("whoami-roles") == "admin"
+    assert after.text("guarded-hint-admin") == "allowed"
+    assert int(after.one("whoami-claims-at").attrs["data-unix"]) >= int(
+        home.one("whoami-claims-at").attrs["data-unix"]
+    )
+    if strategy == "db":
+        whoami(bob)  # its cache entry was dropped when the claims changed: one row read
+    with django_assert_num_queries(0):
+        assert whoami(bob)["roles"] == ["admin"]
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_refresh_button_says_when_nothing_changed(seeded: dict[str, User]) -> None:
+    response = signed_in("carol").post("/session/refresh/", follow=True)
+    assert page_messages(response) == ["Claims rebuilt from the database: nothing had changed."]
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_refresh_of_a_deactivated_user_ends_the_session(seeded: dict[str, User]) -> None:
+    bob = signed_in("bob")
+    User.objects.filter(pk=seeded["bob"].pk).update(is_active=False)  # no signal
+    assert whoami(bob)["authenticated"] is True
+    response = bob.post("/session/refresh/", follow=True)
+    assert response.redirect_chain == [("/accounts/login/", 302)]
+    assert page_messages(response) == ["Your session has ended: please log in again."]
+    assert whoami(bob)["authenticated"] is False
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_refresh_is_a_post_with_a_csrf_token_for_signed_in_users(seeded: dict[str, User]) -> None:
+    anonymous = Client().post("/session/refresh/")
+    assert anonymous["Location"] == "/accounts/login/?next=/session/refresh/"
+    assert signed_in("bob").get("/session/refresh/").status_code == 405
+    bob = Client(enforce_csrf_checks=True)
+    login = bob.get("/accounts/login/").content.decode()
+    credentials = {"username": "bob", "password": DEFAULT_PASSWORD}
+    assert bob.post("/accounts/login/", {**credentials, **form_token(login)}).status_code == 302
+    assert bob.post("/session/refresh/").status_code == 403
+    home = bob.get("/").content.decode()
+    refresh_form = home[home.index('data-testid="refresh-form"') :]
+    assert bob.post("/session/refresh/", form_token(refresh_form)).status_code == 302
+
+
+def form_token(html: str) -> dict[str, str]:
+    """The first form's CSRF token in ``html``, as the browser posts it."""
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert match is not None
+    return {"csrfmiddlewaretoken": match.group(1)}
+
+
+# -- my sessions --------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_my_sessions_lists_my_live_sessions(seeded: dict[str, User], strategy: str) -> None:
+    laptop = signed_in("bob", HTTP_USER_AGENT=FIREFOX)
+    phone = signed_in("bob", HTTP_USER_AGENT=IPHONE)
+    signed_in("alice")  # someone else's session is not listed
+    gone = signed_in("bob")
+    gone.post("/accounts/logout/")  # a revoked one neither
+    mine = page(laptop, "/sessions/")
+    rows = mine.all("session-row")
+    here, there = whoami(laptop)["session_id"], whoami(phone)["session_id"]
+    assert [row.attrs["data-session-id"] for row in rows] == [here, there]  # this one first
+    assert [row.attrs["data-current"] for row in rows] == ["true", "false"]
+    assert rows[0].attrs["id"] == f"session-{here}"
+    cells = {
+        name: [cell.text for cell in mine.all(f"session-{name}")]
+        for name in ("device", "os", "browser", "ip", "strategy")
+    }
+    assert cells == {
+        "device": ["—", "iPhone"],  # a desktop has no device name
+        "os": ["Ubuntu", "iOS 17.5"],
+        "browser": ["Firefox 128", "Mobile Safari 17"],
+        "ip": ["127.0.0.1", "127.0.0.1"],
+        "strategy": [strategy, strategy],
+    }
+    assert mine.text("session-current") == "this session"
+    assert [button.attrs["data-session-id"] for button in mine.all("revoke-session")] == [
+        here,
+        there,
+    ]
+    assert mine.has("revoke-others")
+    assert session_ids(phone) == [there, here]
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_revoking_one_of_my_sessions_signs_that_client_out(seeded: dict[str, User]) -> None:
+    laptop, phone = signed_in("bob"), signed_in("bob")
+    assert len(session_ids(laptop)) == 2
+    there = whoami(phone)["session_id"]
+    response = laptop.post(f"/sessions/{there}/revoke/", follow=True)
+    assert response.redirect_chain == [("/sessions/", 302)]
+    assert Hooks(response).text("message").startswith("Revoked the session of ")
+    assert whoami(phone)["authenticated"] is False  # its very next request
+    assert whoami(laptop)["authenticated"] is True
+    assert session_ids(laptop) == [whoami(laptop)["session_id"]]
+    assert laptop.post(f"/sessions/{there}/revoke/").status_code == 404  # already revoked
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_revoking_this_session_logs_out(seeded: dict[str, User]) -> None:
+    bob = signed_in("bob")
+    here = whoami(bob)["session_id"]
+    response = bob.post(f"/sessions/{here}/revoke/", follow=True)
+    assert response.redirect_chain == [("/accounts/login/", 302)]
+    assert page_messages(response) == ["You revoked this session: you are logged out."]
+    assert whoami(bob)["authenticated"] is False
+    assert SessionRecord.objects.get(session_hash=here).revoked_at is not None
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_another_users_session_is_a_404(seeded: dict[str, User]) -> None:
+    bob, alice = signed_in("bob"), signed_in("alice")
+    hers = whoami(alice)["session_id"]
+    assert bob.post(f"/sessions/{hers}/revoke/").status_code == 404
+    assert whoami(alice)["authenticated"] is True
+    assert SessionRecord.objects.get(session_hash=hers).revoked_at is None
+    for unknown in ("0" * 64, "not-a-session", hers.upper()):
+        assert bob.post(f"/sessions/{unknown}/revoke/").status_code == 404
+    assert whoami(bob)["authenticated"] is True
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_my_sessions_pages_need_a_signed_in_user_and_posts(seeded: dict[str, User]) -> None:
+    bob = signed_in("bob")
+    here = whoami(bob)["session_id"]
+    anonymous = Client()
+    for url in ("/sessions/", f"/sessions/{here}/revoke/", "/sessions/revoke-others/"):
+        response = anonymous.post(url) if "revoke" in url else anonymous.get(url)
+        assert response["Location"] == f"/accounts/login/?next={url}"
+    assert bob.get(f"/sessions/{here}/revoke/").status_code == 405
+    assert bob.get("/sessions/revoke-others/").status_code == 405
+    assert whoami(bob)["authenticated"] is True
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_log_out_my_other_sessions(seeded: dict[str, User]) -> None:
+    here, laptop, phone, alice = (
+        signed_in("bob"),
+        signed_in("bob"),
+        signed_in("bob"),
+        signed_in("alice"),
+    )
+    response = here.post("/sessions/revoke-others/", follow=True)
+    assert page_messages(response) == ["Logged out your 2 other sessions; this one stays."]
+    assert whoami(laptop)["authenticated"] is False
+    assert whoami(phone)["authenticated"] is False
+    assert whoami(here)["authenticated"] is True
+    assert whoami(alice)["authenticated"] is True
+    assert session_ids(here) == [whoami(here)["session_id"]]
+    assert Hooks(here.post("/sessions/revoke-others/", follow=True)).text("message") == (
+        "Logged out your 0 other sessions; this one stays."
+    )

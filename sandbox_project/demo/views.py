@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import get_user_model
@@ -12,15 +11,19 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from django_jwtsession.conf import get_settings
 from django_jwtsession.state import mark_for_refresh, revoke_user
 
 from .forms import UserAccessForm
+from .session_info import public_session_id, session_facts
 
 USERS_PER_PAGE = 50
 
 
 def whoami_payload(request: HttpRequest) -> dict[str, object]:
+    """Who is signed in, from the claims (no query); ``session_id`` is the session's public id."""
     user = request.user
+    strategy = get_settings().strategy
     if not user.is_authenticated:
         return {
             "authenticated": False,
@@ -29,7 +32,7 @@ def whoami_payload(request: HttpRequest) -> dict[str, object]:
             "roles": [],
             "tier": None,
             "flags": [],
-            "strategy": settings.STRATEGY,
+            "strategy": strategy,
         }
     claims = getattr(user, "claims", None)
     return {
@@ -45,10 +48,11 @@ def whoami_payload(request: HttpRequest) -> dict[str, object]:
         "flags": sorted(claims.flags)
         if claims
         else list(getattr(getattr(user, "subscription", None), "flags", [])),
-        "strategy": settings.STRATEGY,
+        "strategy": strategy,
         "is_staff": user.is_staff,
         "is_superuser": user.is_superuser,
         "claims_at": getattr(request.session, "claims_at", None),
+        "session_id": public_session_id(request),
     }
 
 
@@ -57,7 +61,13 @@ def whoami(request: HttpRequest) -> JsonResponse:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "demo/home.html", {"me": whoami_payload(request)})
+    """Who am I: the claims, the strategy, the token's size and the claims' age."""
+    context = {
+        "me": whoami_payload(request),
+        "facts": session_facts(request),
+        "claims_ttl": get_settings().claims_ttl,
+    }
+    return render(request, "demo/home.html", context)
 
 
 # -- staff pages: change a user's roles, tier and flags; their next request shows it -----------

@@ -1,14 +1,28 @@
+"""The sandbox's URLs (see docs/quickstart.md for the tour)."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from demo import guarded_views, views
+from demo import guarded_views, session_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("whoami/", views.whoami, name="whoami"),
+    path("session/refresh/", session_views.refresh_session, name="refresh_session"),
+    path("sessions/", session_views.my_sessions, name="my_sessions"),
+    path(
+        "sessions/revoke-others/",
+        session_views.revoke_other_sessions,
+        name="revoke_other_sessions",
+    ),
+    path(
+        "sessions/<str:session_id>/revoke/",
+        session_views.revoke_my_session,
+        name="revoke_my_session",
+    ),
     path("staff/users/", views.staff_users, name="staff_users"),
     path("staff/users/<int:pk>/", views.staff_user, name="staff_user"),
     path("staff/users/<int:pk>/refresh/", views.staff_user_refresh, name="staff_user_refresh"),

@@ -53,4 +53,5 @@ class Command(BaseCommand):
             Subscription.objects.update_or_create(
                 user=user, defaults={"tier": spec["tier"], "flags": spec["flags"]}
             )
-            self.stdout.write(f"{'created' if created else 'updated'} {username}")
+            if options.get("verbosity", 1) >= 1:
+                self.stdout.write(f"{'created' if created else 'updated'} {username}")
