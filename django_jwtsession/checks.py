@@ -236,7 +236,8 @@ def check_cache(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list
             Warning(
                 f"The cache {alias!r} ({caches[alias]['BACKEND']}) is per process: marks and "
                 "revocations made in one process are not seen by the others.",
-                hint="Use Redis (django_redis) or Django's database cache.",
+                hint="Use Redis (django_redis.cache.RedisCache), or on one machine Django's "
+                "FileBasedCache or DatabaseCache.",
                 id="jwtsession.W003",
             )
         ]
