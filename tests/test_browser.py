@@ -2,16 +2,14 @@
 ``chromium-driver``) driven by Selenium against a live server on 127.0.0.1.
 
 Skipped when Chromium, chromedriver or Selenium is missing, unless ``REQUIRE_BROWSER`` is set
-(as ``.ci/run`` does): then it fails.
+(as ``.ci/run`` does): then it fails (``tests/browser.py``).
 """
 
 from __future__ import annotations
 
 import http.cookiejar
 import json
-import os
 import re
-import shutil
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -21,56 +19,24 @@ import pytest
 from django.contrib.auth.models import User
 from pytest_django.live_server_helper import LiveServer
 
+from tests.browser import (
+    WAIT_SECONDS,
+    By,
+    Select,
+    WebDriver,
+    WebDriverWait,
+    chromium,
+    expected_conditions,
+    submit,
+)
 from tests.conftest import PASSWORD, make_user
-
-try:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.remote.webdriver import WebDriver
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.select import Select
-    from selenium.webdriver.support.wait import WebDriverWait
-except ImportError:  # pragma: no cover - the skip (or failure) below says why
-    webdriver = None
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),  # the live server's thread commits for real
     pytest.mark.usefixtures("strategy"),
 ]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",  # the tests run as root in CI
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-default-apps",
-    "--disable-domain-reliability",
-    "--disable-sync",
-    "--no-first-run",
-    "--no-pings",
-    "--disable-client-side-phishing-detection",
-    "--disable-features=AutofillServerCommunication,PasswordLeakDetection,OptimizationHints,"
-    "MediaRouter,Translate",
-    # Only the live server is reachable: every other name fails to resolve, without a DNS query.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-    "--window-size=1280,1024",
-)
-WAIT_SECONDS = 10
 CHANGELIST = "/admin/django_jwtsession/sessionrecord/"
-
-
-def missing_browser() -> list[str]:
-    """What the browser test lacks, each with how to install it."""
-    missing = [] if webdriver is not None else ["selenium (pip install -e '.[test]')"]
-    for path, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
-        if not os.access(path, os.X_OK):
-            missing.append(f"{path} (apt-get install {package})")
-    return missing
 
 
 @pytest.fixture(scope="module")
@@ -84,26 +50,11 @@ def live_server() -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[WebDriver]:
-    """Headless Chromium; Selenium Manager is never run (the driver path is given)."""
-    missing = missing_browser()
-    if missing:
-        message = f"the browser test needs {', '.join(missing)}"
-        if os.environ.get("REQUIRE_BROWSER"):
-            pytest.fail(f"REQUIRE_BROWSER is set and {message}")
-        pytest.skip(message)
-    monkeypatch.setenv("SE_OFFLINE", "true")  # belt and braces: nothing to download, ever
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    try:
-        driver.set_page_load_timeout(WAIT_SECONDS)
+def browser() -> Iterator[WebDriver]:
+    """Headless Chromium (``tests/browser.py``), finding elements for up to ``WAIT_SECONDS``."""
+    with chromium() as driver:
         driver.implicitly_wait(WAIT_SECONDS)
         yield driver
-    finally:
-        driver.quit()
 
 
 class HttpClient:
@@ -178,8 +129,7 @@ def test_staff_revokes_another_users_session_in_the_admin(
         "Revoke selected sessions"
     )
     go = browser.find_element(By.CSS_SELECTOR, "#changelist-form .actions button[name=index]")
-    go.click()
-    wait.until(expected_conditions.staleness_of(go))
+    submit(browser, go)
 
     message = browser.find_element(By.CSS_SELECTOR, "ul.messagelist li.success")
     assert message.text == "Revoked 1 session."

@@ -1,0 +1,318 @@
+"""End to end: the sandbox served by a real server, driven in headless Chromium.
+
+One sandbox per strategy (``jwt``, ``db``) for the whole module: ``manage.py run_sandbox``
+(migrate, ``seed_demo``, ``runserver --noreload``) on a free port of 127.0.0.1, on a fresh
+SQLite file and its own file cache, whatever ``DATABASE_URL`` / ``REDIS_URL`` the tests run
+with. Each browser is its own Chromium (its own profile and cookie jar), as two people or two
+devices. Pages are found by their ``data-testid`` attributes (docs/quickstart.md).
+
+Screenshots of the main pages go to ``$E2E_ARTIFACTS/<strategy>/`` (default
+``artifacts/screenshots/<strategy>/``). ``E2E_DOCS_SCREENSHOTS=1`` also writes the jwt
+strategy's into ``docs/images/`` for the quickstart::
+
+    E2E_DOCS_SCREENSHOTS=1 .venv/bin/pytest tests/test_e2e.py -k jwt
+
+Skipped without Chromium, chromedriver or Selenium unless ``REQUIRE_BROWSER`` is set
+(``tests/browser.py``).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser import (
+    WAIT_SECONDS,
+    By,
+    Select,
+    WebDriver,
+    WebDriverWait,
+    chromium,
+    expected_conditions,
+    require_browser,
+    submit,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+MANAGE = ROOT / "sandbox_project" / "manage.py"
+PASSWORD = "sandbox-password"  # seed_demo's default (shared/SANDBOX.md)
+START_SECONDS = 30
+"""How long the sandbox may take to migrate, seed and answer."""
+VIEWPORT = (1200, 800)
+"""Every browser's viewport, so screenshots (and the docs' copies) have a fixed size."""
+DOCS_IMAGES = ROOT / "docs" / "images"
+DOCS_SHOTS = ("home", "my-sessions", "staff-user", "admin-metrics")
+"""The screenshots docs/quickstart.md shows, as ``docs/images/sandbox-<name>.png``."""
+# The sandbox's settings, with a file cache of its own: the default one
+# (sandbox_project/.cache/) is shared with any sandbox run on this machine.
+SETTINGS_MODULE = """\
+from sandbox.settings import *  # noqa: F403
+
+CACHES = {{
+    "default": {{
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": {cache!r},
+    }}
+}}
+# Counters reach the cache after every request, so the metrics page shows them all.
+JWTSESSION = {{**JWTSESSION, "METRICS_FLUSH_SECONDS": 0}}  # noqa: F405
+"""
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    url: str
+    strategy: str
+    artifacts: Path
+    docs: bool
+    """Whether screenshots are copied into docs/images/ too."""
+
+    def screenshot(self, driver: WebDriver, name: str) -> None:
+        """Save what ``driver`` shows as ``<name>.png`` (and the docs' copy, if asked)."""
+        path = self.artifacts / f"{name}.png"
+        assert driver.save_screenshot(str(path)), path
+        if self.docs and name in DOCS_SHOTS:
+            DOCS_IMAGES.mkdir(exist_ok=True)
+            shutil.copyfile(path, DOCS_IMAGES / f"sandbox-{name}.png")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def sandbox_env(directory: Path, strategy: str) -> dict[str, str]:
+    """The server's environment: its own database and cache, none of the tests' settings."""
+    (directory / "e2e_settings.py").write_text(
+        SETTINGS_MODULE.format(cache=str(directory / "cache")), encoding="utf-8"
+    )
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "PYTHONPATH"}
+        and not name.startswith("JWTSESSION_")
+    }
+    env.update(
+        DATABASE_URL=f"sqlite:///{directory / 'db.sqlite3'}",
+        DJANGO_SETTINGS_MODULE="e2e_settings",
+        PYTHONPATH=str(directory),
+        JWTSESSION_STRATEGY=strategy,
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Return once ``/whoami/`` answers; fail (with the server's log) after START_SECONDS."""
+    host, port = url.removeprefix("http://").split(":")
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the sandbox exited ({process.returncode}):\n{log.read_text()[-3000:]}")
+        connection = http.client.HTTPConnection(host, int(port), timeout=2)
+        try:
+            connection.request("GET", "/whoami/")
+            if connection.getresponse().status == 200:
+                return
+        except (OSError, http.client.HTTPException):
+            pass  # not listening yet
+        finally:
+            connection.close()
+        time.sleep(0.1)
+    pytest.fail(f"the sandbox did not answer within {START_SECONDS} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module", params=["jwt", "db"])
+def sandbox(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Sandbox]:
+    """The sandbox on a real server, for one strategy; stopped when the module is done."""
+    require_browser()  # no server for tests that will skip
+    strategy: str = request.param
+    directory = tmp_path_factory.mktemp(f"sandbox-{strategy}")
+    artifacts = Path(os.environ.get("E2E_ARTIFACTS") or ROOT / "artifacts" / "screenshots")
+    artifacts = artifacts / strategy
+    artifacts.mkdir(parents=True, exist_ok=True)
+    url = f"http://127.0.0.1:{free_port()}"
+    log = directory / "server.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, str(MANAGE), "run_sandbox", url.removeprefix("http://")],
+            cwd=directory,
+            env=sandbox_env(directory, strategy),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until_serving(url, process, log)
+        docs = strategy == "jwt" and os.environ.get("E2E_DOCS_SCREENSHOTS") == "1"
+        yield Sandbox(url, strategy, artifacts, docs)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=WAIT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=WAIT_SECONDS)
+
+
+@pytest.fixture
+def open_browser() -> Iterator[Callable[[], WebDriver]]:
+    """Open a new browser (a separate Chromium: its own cookie jar); all quit after the test."""
+    with ExitStack() as stack:
+        yield lambda: stack.enter_context(chromium(VIEWPORT))
+
+
+# -- what a person does in the browser -------------------------------------------------------------
+
+
+def wait(driver: WebDriver) -> WebDriverWait[WebDriver]:
+    return WebDriverWait(driver, WAIT_SECONDS)
+
+
+def by_testid(driver: WebDriver, name: str) -> Any:
+    """The element with ``data-testid=name``, once it is on the page."""
+    locator = (By.CSS_SELECTOR, f"[data-testid={name}]")
+    return wait(driver).until(expected_conditions.presence_of_element_located(locator))
+
+
+def visit(driver: WebDriver, sandbox: Sandbox, path: str) -> int:
+    """Load ``path`` as a page load and return its HTTP status (Navigation Timing)."""
+    driver.get(sandbox.url + path)
+    status: int = driver.execute_script(
+        "return performance.getEntriesByType('navigation')[0].responseStatus"
+    )
+    return status
+
+
+def log_in(driver: WebDriver, sandbox: Sandbox, username: str) -> None:
+    """Log in with the login form; it brings the browser back to the home page."""
+    assert visit(driver, sandbox, "/accounts/login/") == 200
+    driver.find_element(By.ID, "id_username").send_keys(username)
+    driver.find_element(By.ID, "id_password").send_keys(PASSWORD)
+    submit(driver, by_testid(driver, "login-submit"))
+    assert by_testid(driver, "current-user").text == username
+    assert driver.current_url == sandbox.url + "/"
+
+
+def whoami(driver: WebDriver, sandbox: Sandbox) -> dict[str, Any]:
+    """``/whoami/`` as this browser sees it (a page load)."""
+    assert visit(driver, sandbox, "/whoami/") == 200
+    data: dict[str, Any] = json.loads(driver.find_element(By.TAG_NAME, "pre").text)
+    return data
+
+
+def message(driver: WebDriver) -> str:
+    text: str = by_testid(driver, "message").text
+    return text
+
+
+# -- the flows -------------------------------------------------------------------------------------
+
+
+def test_staff_downgrade_refuses_bobs_next_page_load(
+    sandbox: Sandbox, open_browser: Callable[[], WebDriver]
+) -> None:
+    bob = open_browser()
+    log_in(bob, sandbox, "bob")
+    assert by_testid(bob, "strategy").get_attribute("data-strategy") == sandbox.strategy
+    assert by_testid(bob, "whoami-tier").text == "pro"
+    assert by_testid(bob, "guarded-hint-pro").text == "allowed"
+    sandbox.screenshot(bob, "home")
+    before = whoami(bob, sandbox)
+    assert (before["username"], before["tier"], before["strategy"]) == (
+        "bob",
+        "pro",
+        sandbox.strategy,
+    )
+    assert visit(bob, sandbox, "/guarded/pro/") == 200
+    assert bob.find_element(By.TAG_NAME, "h1").text == "Pro and above"
+    sandbox.screenshot(bob, "guarded-allowed")
+
+    alice = open_browser()  # staff, in another browser
+    log_in(alice, sandbox, "alice")
+    assert visit(alice, sandbox, f"/staff/users/{before['id']}/") == 200
+    assert alice.find_element(By.TAG_NAME, "h1").text == "bob"
+    Select(alice.find_element(By.ID, "id_tier")).select_by_value("free")
+    submit(alice, by_testid(alice, "staff-save"))
+    assert message(alice).startswith("Saved bob's tier")
+    assert Select(alice.find_element(By.ID, "id_tier")).first_selected_option.text.lower() == "free"
+    sandbox.screenshot(alice, "staff-user")
+
+    assert visit(bob, sandbox, "/guarded/pro/") == 403  # bob's very next page load
+    assert bob.find_element(By.CSS_SELECTOR, '[data-testid="forbidden"]').is_displayed()
+    # Refused, not signed out: the 403 page shows who is signed in.
+    assert bob.find_element(By.CSS_SELECTOR, '[data-testid="current-user"]').text == "bob"
+    sandbox.screenshot(bob, "guarded-refused")
+
+    after = whoami(bob, sandbox)  # still signed in, same session, no new login
+    assert after["authenticated"] is True
+    assert (after["username"], after["tier"]) == ("bob", "free")
+    assert after["session_id"] == before["session_id"]
+    assert visit(bob, sandbox, "/") == 200
+    assert by_testid(bob, "current-user").text == "bob"
+    assert by_testid(bob, "guarded-hint-pro").text == "denied"
+
+    # The staff views of it all: the admin's sessions and its metrics page.
+    assert visit(alice, sandbox, "/admin/django_jwtsession/sessionrecord/") == 200
+    users = {cell.text for cell in alice.find_elements(By.CSS_SELECTOR, "td.field-user_link")}
+    assert {"alice", "bob"} <= users
+    sandbox.screenshot(alice, "admin-sessions")
+    assert visit(alice, sandbox, "/admin/django_jwtsession/sessionrecord/stats/") == 200
+    sandbox.screenshot(alice, "admin-metrics")
+
+
+def test_revoking_a_session_in_my_sessions_signs_that_browser_out(
+    sandbox: Sandbox, open_browser: Callable[[], WebDriver]
+) -> None:
+    first = open_browser()
+    log_in(first, sandbox, "bob")
+    first_id = whoami(first, sandbox)["session_id"]
+
+    second = open_browser()  # bob on a second device
+    log_in(second, sandbox, "bob")
+    second_id = whoami(second, sandbox)["session_id"]
+    assert first_id != second_id
+
+    assert visit(second, sandbox, "/sessions/") == 200
+    by_testid(second, "session-list")
+    rows = {
+        row.get_attribute("data-session-id"): row
+        for row in second.find_elements(By.CSS_SELECTOR, "[data-testid=session-row]")
+    }
+    assert {first_id, second_id} <= set(rows)
+    assert rows[second_id].get_attribute("data-current") == "true"
+    assert rows[first_id].get_attribute("data-current") == "false"
+    sandbox.screenshot(second, "my-sessions")
+
+    submit(second, rows[first_id].find_element(By.CSS_SELECTOR, "[data-testid=revoke-session]"))
+    assert message(second).startswith("Revoked the session")
+    live = {
+        row.get_attribute("data-session-id")
+        for row in second.find_elements(By.CSS_SELECTOR, "[data-testid=session-row]")
+    }
+    assert first_id not in live
+    assert second_id in live
+    sandbox.screenshot(second, "my-sessions-revoked")
+
+    assert whoami(first, sandbox)["authenticated"] is False  # the first browser's next request
+    assert visit(first, sandbox, "/") == 200
+    by_testid(first, "whoami-anonymous")
+    by_testid(first, "nav-login")
+    assert whoami(second, sandbox)["session_id"] == second_id  # the second one stays
