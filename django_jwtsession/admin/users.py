@@ -110,7 +110,7 @@ class SessionsUserAdminMixin(_Base):
             url = reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist")
         except NoReverseMatch:
             return SafeString()
-        query = urlencode({f"user__{user._meta.pk.name}__exact": user.pk})
+        query = urlencode({"user__exact": user.pk})  # any primary key, auto field or not
         return format_html('<p><a href="{}?{}">{}</a></p>', url, query, _("All sessions"))
 
     def get_actions(self, request: HttpRequest, action_location: Any = None) -> dict[str, Any]:
