@@ -44,6 +44,7 @@ MIDDLEWARE = [
 # other strategy are taken over (ACCEPT_FROM), so restarting the sandbox with the other
 # JWTSESSION_STRATEGY keeps everyone signed in.
 SESSION_ENGINE = "django_jwtsession.backends.session"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "django_jwtsession.debug.SafeExceptionReporterFilter"
 JWTSESSION = {
     "STRATEGY": STRATEGY,
     "ACCEPT_FROM": ["db" if STRATEGY == "jwt" else "jwt"],
