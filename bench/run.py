@@ -210,6 +210,22 @@ def render(result: dict[str, Any], markdown: bool) -> str:
     return "\n".join(lines)
 
 
+def run_workers(script: str, dbs: list[str], options: list[str]) -> list[dict[str, Any]] | int:
+    """Run ``script --db DB OPTIONS --worker OUT`` once per database, each in its own
+    process (Django settings are per process); their results, or the failing exit code."""
+    results = []
+    for db in dbs:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "result.json"
+            command = [sys.executable, script, "--db", db, *options, "--worker", str(out)]
+            done = subprocess.run(command, check=False, env=os.environ.copy())  # noqa: S603
+            if done.returncode != 0:
+                print(f"The {db} run failed (exit {done.returncode}).", file=sys.stderr)
+                return done.returncode
+            results.append(json.loads(out.read_text(encoding="utf-8")))
+    return results
+
+
 def machine_note(results: list[dict[str, Any]]) -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -242,20 +258,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
-    results = []
     failed = False
-    for db in dbs:
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "result.json"
-            command = [
-                sys.executable, __file__, "--db", db, "--requests", str(args.requests),
-                "--rounds", str(args.rounds), "--worker", str(out),
-            ]  # fmt: skip
-            done = subprocess.run(command, check=False, env=os.environ.copy())  # noqa: S603
-            if done.returncode != 0:
-                print(f"The {db} run failed (exit {done.returncode}).", file=sys.stderr)
-                return done.returncode
-            results.append(json.loads(out.read_text(encoding="utf-8")))
+    options = ["--requests", str(args.requests), "--rounds", str(args.rounds)]
+    results = run_workers(__file__, dbs, options)
+    if isinstance(results, int):
+        return results
     print()
     print(("Machine: " if not args.markdown else "*Machine:* ") + machine_note(results))
     print(

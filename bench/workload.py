@@ -19,11 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -33,7 +30,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import harness, state_cost  # noqa: E402
-from bench.run import DB_TITLES, machine_note  # noqa: E402
+from bench.run import DB_TITLES, machine_note, run_workers  # noqa: E402
 
 STACK = "jwt_hs256_state"  # the default configuration: one cache round trip per request
 ROLE_POOL = ("viewer", "editor", "billing", "support")
@@ -456,19 +453,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
-    results = []
-    for db in dbs:
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "result.json"
-            command = [
-                sys.executable, __file__, "--db", db, "--requests", str(args.requests),
-                "--users", str(args.users), "--seed", str(args.seed), "--worker", str(out),
-            ]  # fmt: skip
-            done = subprocess.run(command, check=False, env=os.environ.copy())  # noqa: S603
-            if done.returncode != 0:
-                print(f"The {db} run failed (exit {done.returncode}).", file=sys.stderr)
-                return done.returncode
-            results.append(json.loads(out.read_text(encoding="utf-8")))
+    options = ["--requests", str(args.requests), "--users", str(args.users)]
+    results = run_workers(__file__, dbs, [*options, "--seed", str(args.seed)])
+    if isinstance(results, int):
+        return results
     print()
     print(("Machine: " if not args.markdown else "*Machine:* ") + machine_note(results))
     print(
