@@ -227,6 +227,17 @@ def cache_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 Configure = Callable[..., None]
 
+DEAD_REDIS = {
+    "BACKEND": "django_redis.cache.RedisCache",
+    "LOCATION": "redis://127.0.0.1:1/0",  # nobody listens there
+    "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+}
+
+
+def add_dead_cache(settings: Any) -> None:
+    """Add the cache alias ``"down"``: a Redis nobody listens on (restored by ``settings``)."""
+    settings.CACHES = {**settings.CACHES, "down": DEAD_REDIS}
+
 
 @pytest.fixture
 def configure(settings: Any) -> Configure:

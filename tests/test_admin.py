@@ -26,7 +26,14 @@ from django_jwtsession.exceptions import TokenError
 from django_jwtsession.models import SessionRecord
 from django_jwtsession.signals import session_revoked
 from django_jwtsession.state import CACHE_PREFIX, epoch_key, stored_session_key
-from tests.conftest import PASSWORD, jwtsession_settings, make_user, session_token, token_payload
+from tests.conftest import (
+    PASSWORD,
+    add_dead_cache,
+    jwtsession_settings,
+    make_user,
+    session_token,
+    token_payload,
+)
 
 pytestmark = pytest.mark.django_db
 SESSIONS = "jwtsession_sessions"
@@ -547,14 +554,7 @@ def test_stats_page_without_counts(staff: Client) -> None:
 
 
 def test_stats_page_with_the_cache_unreachable(staff: Client, settings: Any) -> None:
-    settings.CACHES = {
-        **settings.CACHES,
-        "down": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
-        },
-    }
+    add_dead_cache(settings)
     with jwtsession_settings(CACHE_ALIAS="down"):
         page = html(staff.get(STATS))
     assert "The counters could not be read" in page

@@ -36,14 +36,8 @@ from django_jwtsession.exceptions import (
     UnknownKey,
 )
 from django_jwtsession.keys import get_key_ring
-from tests.conftest import Configure
+from tests.conftest import Configure, add_dead_cache
 from tests.keyfiles import private_pem, public_pem
-
-DEAD_REDIS = {
-    "BACKEND": "django_redis.cache.RedisCache",
-    "LOCATION": "redis://127.0.0.1:1/0",
-    "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
-}
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = 1_800_000_000
@@ -403,7 +397,7 @@ def _on_cache_outage(configure: Configure, request: pytest.FixtureRequest) -> No
     from django_jwtsession.state import StateUnavailable, read_state
 
     settings = request.getfixturevalue("settings")
-    settings.CACHES = {**settings.CACHES, "down": DEAD_REDIS}
+    add_dead_cache(settings)
     configure(CACHE_ALIAS="down")
     assert conf.get_settings().on_cache_outage == "database"
     assert read_state("1", None, hot_path=True).mark == 0  # read from the database

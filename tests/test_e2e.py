@@ -22,7 +22,6 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -45,6 +44,7 @@ from tests.browser import (
     require_browser,
     submit,
 )
+from tests.processes import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = ROOT / "sandbox_project" / "manage.py"
@@ -87,13 +87,6 @@ class Sandbox:
         if self.docs and name in DOCS_SHOTS:
             DOCS_IMAGES.mkdir(exist_ok=True)
             shutil.copyfile(path, DOCS_IMAGES / f"sandbox-{name}.png")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def sandbox_env(directory: Path, strategy: str) -> dict[str, str]:
@@ -164,12 +157,7 @@ def sandbox(
         docs = strategy == "jwt" and os.environ.get("E2E_DOCS_SCREENSHOTS") == "1"
         yield Sandbox(url, strategy, artifacts, docs)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=WAIT_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=WAIT_SECONDS)
+        stop_process(process)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from django.test import Client
 from django_jwtsession import metrics
 from django_jwtsession.conf import get_settings
 from django_jwtsession.exceptions import TokenError
-from tests.conftest import jwtsession_settings
+from tests.conftest import add_dead_cache, jwtsession_settings
 
 MINUTE = 1_800_000_000 // 60  # a fixed minute, so bucket boundaries are not left to the clock
 T = MINUTE * 60 + 30.0  # half-way through it
@@ -35,14 +35,7 @@ def _clean_counters() -> Iterator[None]:
 @pytest.fixture
 def dead_cache(settings: Any) -> Iterator[None]:
     """``CACHE_ALIAS`` pointing at a Redis nobody listens on."""
-    settings.CACHES = {
-        **settings.CACHES,
-        "down": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
-        },
-    }
+    add_dead_cache(settings)
     with jwtsession_settings(CACHE_ALIAS="down"):
         yield
 

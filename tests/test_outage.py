@@ -38,12 +38,12 @@ from django_jwtsession.state import (
     session_key,
 )
 from tests.conftest import PASSWORD, Configure, make_user, session_token, token_session_id
+from tests.processes import free_port, stop_process
 
 pytestmark = pytest.mark.usefixtures("strategy")
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
 SCOPES = ("session", "user", "all")
 SESSIONS = ("bob_first", "bob_second", "carol")
 
@@ -55,23 +55,6 @@ def require(condition: bool, reason: str, required_by: str) -> None:
     if os.environ.get(required_by):
         pytest.fail(f"{reason} ({required_by} is set)")
     pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def stop_process(process: subprocess.Popen[Any]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT)
 
 
 class RedisServer:

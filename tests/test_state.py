@@ -39,6 +39,7 @@ from django_jwtsession.state import (
 )
 from tests.conftest import (
     PASSWORD,
+    add_dead_cache,
     client_session_id,
     jwtsession_settings,
     make_user,
@@ -332,14 +333,7 @@ def test_unreachable_cache_falls_back_to_the_database(bob: User, settings: Any) 
     """With the cache down, no 500 and no revoked session is accepted."""
     first, second = login(), login()
     revoke_session(token_payload(session_token(first))["sid"])
-    settings.CACHES = {
-        **settings.CACHES,
-        "down": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
-        },
-    }
+    add_dead_cache(settings)
     with jwtsession_settings(CACHE_ALIAS="down"):
         assert whoami(first) == {"authenticated": False}
         assert whoami(second)["authenticated"] is True
@@ -367,14 +361,7 @@ def test_commands_say_when_the_cache_could_not_be_updated(
     settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     make_user("bob")
-    settings.CACHES = {
-        **settings.CACHES,
-        "down": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
-        },
-    }
+    add_dead_cache(settings)
     settings.JWTSESSION = {**settings.JWTSESSION, "CACHE_ALIAS": "down"}
     for command in ("jwtsession_mark", "jwtsession_revoke"):
         with pytest.raises(CommandError, match="cache could not be updated"):
