@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 USER_AGENT_MAX_LENGTH = 512
 
@@ -27,6 +28,12 @@ class StateEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} = {self.version}"
+
+
+class SessionRecordQuerySet(models.QuerySet["SessionRecord"]):
+    def live(self) -> SessionRecordQuerySet:
+        """The sessions that are neither revoked nor expired."""
+        return self.filter(revoked_at=None, expires__gt=timezone.now())
 
 
 class SessionRecord(models.Model):
@@ -60,6 +67,8 @@ class SessionRecord(models.Model):
     """The ``db`` strategy's session data (JSON); empty for the ``jwt`` strategy."""
     meta = models.TextField(blank=True, editable=False)
     """The ``db`` strategy's claims, epochs and timestamps (JSON), apart from the data."""
+
+    objects = SessionRecordQuerySet.as_manager()
 
     class Meta:
         verbose_name = "session"

@@ -8,7 +8,7 @@ paths go through ``state.py``, so the cache is updated and the signals fire.
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename, get_user_model
@@ -20,7 +20,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _, ngettext
 
 from .. import state
-from ..models import SessionRecord
+from ..models import SessionRecord, SessionRecordQuerySet
 from . import agents, stats
 
 if TYPE_CHECKING:
@@ -42,11 +42,6 @@ def record_status(record: SessionRecord) -> str:
     return EXPIRED if record.expires <= timezone.now() else ACTIVE
 
 
-def live(records: QuerySet[SessionRecord]) -> QuerySet[SessionRecord]:
-    """The records of sessions that are neither revoked nor expired."""
-    return records.filter(revoked_at=None, expires__gt=timezone.now())
-
-
 class StatusFilter(admin.SimpleListFilter):
     title = _("status")
     parameter_name = "status"
@@ -58,8 +53,8 @@ class StatusFilter(admin.SimpleListFilter):
         self, request: HttpRequest, queryset: QuerySet[SessionRecord]
     ) -> QuerySet[SessionRecord]:
         now = timezone.now()
-        if self.value() == ACTIVE:
-            return queryset.filter(revoked_at=None, expires__gt=now)
+        if self.value() == ACTIVE:  # the admin's queryset comes from SessionRecord.objects
+            return cast(SessionRecordQuerySet, queryset).live()
         if self.value() == EXPIRED:
             return queryset.filter(revoked_at=None, expires__lte=now)
         if self.value() == REVOKED:

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _, ngettext
 from .. import state
 from ..models import SessionRecord
 from . import agents
-from .sessions import end_user_sessions, live
+from .sessions import end_user_sessions
 
 if TYPE_CHECKING:
     _Base = admin.ModelAdmin[Any]
@@ -71,7 +71,7 @@ class SessionsUserAdminMixin(_Base):
     def jwtsession_sessions(self, user: Model) -> SafeString:
         shown = self.jwtsession_sessions_shown
         records = list(
-            live(SessionRecord.objects.filter(user_id=user.pk)).order_by("-last_seen")[: shown + 1]
+            SessionRecord.objects.filter(user_id=user.pk).live().order_by("-last_seen")[: shown + 1]
         )
         link = self._jwtsession_changelist_link(user)
         if not records:

@@ -17,7 +17,6 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from django_jwtsession.admin.agents import Agent, parse
@@ -32,9 +31,7 @@ SESSION_HASH = re.compile(r"[0-9a-f]{64}")
 
 def live_sessions(request: HttpRequest) -> QuerySet[SessionRecord]:
     """The signed-in user's sessions that are neither revoked nor expired."""
-    return SessionRecord.objects.filter(
-        user_id=request.user.pk, revoked_at=None, expires__gt=timezone.now()
-    )
+    return SessionRecord.objects.filter(user_id=request.user.pk).live()
 
 
 # -- refresh my session ---------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from typing import Any
 from django.contrib.auth import login, logout
 from django.core.exceptions import ImproperlyConfigured
 from django.middleware.csrf import get_token
-from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
@@ -198,9 +197,9 @@ class SessionListView(SessionAPIView):
     def get(self, request: Any) -> Response:
         store = session_of(request)
         sid = store.session_id
-        records = SessionRecord.objects.filter(
-            user_id=request.user.pk, revoked_at=None, expires__gt=timezone.now()
-        ).order_by("-last_seen")
+        records = (
+            SessionRecord.objects.filter(user_id=request.user.pk).live().order_by("-last_seen")
+        )
         context = {"current": session_hash(sid) if sid else None}
         return Response(SessionRecordSerializer(records, many=True, context=context).data)
 
