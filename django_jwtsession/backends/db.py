@@ -147,10 +147,10 @@ class SessionStore(ClaimsSessionBase):
             found, extra = read_cached(keys, [entry], hot_path=True)
             stored = extra.get(entry)
             fetched: dict[str, int] | None = None
+            refill = False
             if not isinstance(stored, dict):
                 stored, fetched = self._from_database(sid, keys, found)
-                if found is not None:
-                    self._cache_entry(entry, stored, now)
+                refill = found is not None  # the cache is reachable: refill it
             if keys:
                 self._prefetched = complete_state(keys, sid, found, fetched)
         except StateUnavailable:
@@ -158,6 +158,8 @@ class SessionStore(ClaimsSessionBase):
             raise
         payload: dict[str, Any] = json.loads(stored["meta"])
         payload["dat"] = json.loads(stored["data"])
+        if refill:
+            self._cache_entry(entry, stored, int(payload["exp"]) - now)
         payload["sid"] = sid  # derived from the secret, never stored
         self._stored_data = stored["data"]
         return payload
@@ -195,11 +197,12 @@ class SessionStore(ClaimsSessionBase):
 
     @staticmethod
     def _cache_entry(
-        entry: str, stored: dict[str, str], now: int, *, replace: bool = False
+        entry: str, stored: dict[str, str], expires_in: int, *, replace: bool = False
     ) -> None:
+        """Cache a stored session until it expires (``add`` unless ``replace``)."""
         cache = caches[get_settings().cache_alias]
+        timeout = max(expires_in, 1)
         try:
-            timeout = max(int(json.loads(stored["meta"]).get("exp", now)) - now, 1)
             if replace:
                 cache.set(entry, stored, timeout)
             else:
@@ -239,7 +242,8 @@ class SessionStore(ClaimsSessionBase):
         )
         self._record_due = False
         if data_changed:
-            self._cache_entry(entry_key(sid), {"data": data, "meta": meta}, now, replace=True)
+            stored = {"data": data, "meta": meta}
+            self._cache_entry(entry_key(sid), stored, payload["exp"] - now, replace=True)
         else:  # another request may have written newer data: let the next read fetch the row
             self._evict_entry(entry_key(sid))
         self._stored_data = data
