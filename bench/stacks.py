@@ -174,7 +174,8 @@ def evictor(stack: Stack, headers: dict[str, str]) -> Callable[[], None] | None:
         if hasattr(cache, "delete_pattern"):
             return lambda: cache.delete_pattern("*")  # only this benchmark's KEY_PREFIX
         return cache.clear
-    from django_jwtsession.backends.db import entry_key, is_db_key, session_id_for
+    from django_jwtsession.backends.db_keys import is_db_key, session_id_for
+    from django_jwtsession.backends.table_storage import entry_key
 
     cookies = SimpleCookie(headers["HTTP_COOKIE"])
     value = cookies[settings.SESSION_COOKIE_NAME].value

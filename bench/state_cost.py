@@ -148,7 +148,7 @@ def measure_state_check(user: Any, n: int) -> list[dict[str, Any]]:
     from django.core.cache import caches
     from django.test.utils import override_settings
 
-    from django_jwtsession import state
+    from django_jwtsession import keyspace, state
     from django_jwtsession.backends.jwt import SessionStore
     from django_jwtsession.conf import get_settings
 
@@ -156,10 +156,9 @@ def measure_state_check(user: Any, n: int) -> list[dict[str, Any]]:
     session_id = SessionStore(jar[next(iter(jar))]).session_id
     assert session_id is not None
     user_id = str(user.pk)
-    keys = [state.mark_key(user_id), state.epoch_key(user_id), state.GLOBAL_EPOCH]
-    keys.append(state.session_key(session_id))
+    keys = keyspace.state_keys(user_id, session_id)
     cache = caches[get_settings().cache_alias]
-    prefixed = [state.CACHE_PREFIX + key for key in keys]
+    prefixed = [keyspace.CACHE_PREFIX + key for key in keys]
 
     def check() -> None:
         state.read_state(user_id, session_id)
@@ -218,7 +217,7 @@ def measure_refresh(user: Any, n: int) -> tuple[list[dict[str, Any]], list[str]]
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from django_jwtsession.state import mark_for_refresh
+    from django_jwtsession.revocation import mark_for_refresh
 
     handler = WSGIHandler()
     headers = {"HTTP_USER_AGENT": USER_AGENT}

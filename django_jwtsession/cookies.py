@@ -66,6 +66,11 @@ def _chunk_names_sent(cookies: Mapping[str, str]) -> set[str]:
     return names
 
 
+def delete_session_cookie(response: HttpResponseBase) -> None:
+    """Delete the session cookie on ``response`` (its chunks follow in ``split_session_cookie``)."""
+    _delete(response, settings.SESSION_COOKIE_NAME)
+
+
 def _delete(response: HttpResponseBase, name: str) -> None:
     response.delete_cookie(
         name,

@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import resolve_url
 
@@ -125,9 +124,8 @@ def fresh_user(request: HttpRequest) -> FreshClaims | AnonymousUser:
     user: Any = request.user
     if not user.is_authenticated:
         return AnonymousUser()
-    try:
-        real = _real_user(user)
-    except PermissionDenied:  # the loader ended the session
+    real = _real_user(user)
+    if not real.is_authenticated:  # the user is gone: the loader ended the session
         request.user = AnonymousUser()
         return AnonymousUser()
     claims = build_claims(real)

@@ -15,14 +15,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import middleware as auth_middleware
+from django.contrib.auth import get_user_model, middleware as auth_middleware
 from django.contrib.sessions import middleware as session_middleware
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
 from .backends.base import ClaimsSessionBase
-from .cookies import read_session_cookie, split_session_cookie
-from .users import user_from_session
+from .conf import derived
+from .cookies import delete_session_cookie, read_session_cookie, split_session_cookie
+from .refresh import session_user
+from .users import ClaimsUser
+
+_user_model = derived(get_user_model)  # apps.get_model() per request is measurable
 
 
 class SessionMiddleware(session_middleware.SessionMiddleware):
@@ -40,15 +44,39 @@ class SessionMiddleware(session_middleware.SessionMiddleware):
             patch_vary_headers(response, ("Cookie",))
             return response  # the state check could not run: the cookie stays as it was
         response = super().process_response(request, response)
-        if isinstance(getattr(request, "session", None), ClaimsSessionBase):
+        if isinstance(session, ClaimsSessionBase):
+            if session.ended_on_save:  # revoked while this request ran: the cookie goes
+                delete_session_cookie(response)
             split_session_cookie(request.COOKIES, response)
         return response
+
+
+def user_from_session(session: ClaimsSessionBase) -> ClaimsUser:
+    """The request's user, lazily: the session is read on first use, as Django's
+    ``request.user`` is. It answers from the claims, or is Django's ``AnonymousUser``."""
+
+    def load_real_user() -> Any:
+        # Django's get_user() checks: the backend, user_can_authenticate() and the
+        # session hash, so a password changed elsewhere ends this session too; then
+        # the request is anonymous, as Django's get_user() would have made it.
+        user, _ = session_user(dict(session.items()))
+        if user is None:
+            from django.contrib.auth.models import AnonymousUser  # needs the app registry
+
+            session.flush()
+            return AnonymousUser()
+        return user
+
+    return ClaimsUser.deferred(lambda: session.claims, _user_model(), load_real_user)
 
 
 class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
     """``request.user`` from the session's claims: no query on the hot path.
 
-    ``await request.auser()`` returns the same lazy user, so async views pay no query
+    As with Django's, ``request.user`` is lazy: a request that touches neither the
+    session nor the user reads nothing (and sends no ``Vary: Cookie``). Touched, it
+    answers from the claims. ``await request.auser()`` reads the session without
+    blocking the event loop and returns the same user, so async views pay no query
     either; they ``await user.aload()`` (or call the model's async methods, such as
     ``ahas_perm()``) before reading what the claims do not answer. With a session
     engine that is not ours, it behaves as Django's own.
@@ -62,6 +90,7 @@ class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
         request.user = user_from_session(session)  # type: ignore[assignment]  # proxies the model
 
         async def auser() -> Any:
+            await session._aget_session()  # the session's I/O, off the event loop
             return request.user
 
         request.auser = auser

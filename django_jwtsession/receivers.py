@@ -1,30 +1,39 @@
-"""Signal receivers, connected once in ``JWTSessionConfig.ready()``.
+"""Signal receivers, connected in ``JWTSessionConfig.ready()``.
 
 Changes that make claims stale mark the user (their next request rebuilds the
 claims); a password change or a deleted user ends every session of that user.
 Bulk paths that send no signals (``QuerySet.update()``, ``bulk_create``) are
 covered by ``mark_for_refresh(queryset)`` and, at worst, by ``CLAIMS_TTL``.
+
+Model receivers are connected to their senders only — the user model, its
+``groups`` relation (when it has one) and the ``MARK_MODELS`` — so other models'
+saves pay nothing; they follow ``AUTH_USER_MODEL`` and ``JWTSESSION`` when those
+settings change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import request_finished, setting_changed
-from django.db.models import Model
+from django.db.models import ManyToManyField, Model
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_delete
+from django.dispatch import Signal
 
 from .backends.base import ClaimsSessionBase
 from .claims import resolve_source
-from .conf import clear_derived, get_settings
+from .conf import SETTING_NAME, clear_derived, get_settings
 from .metrics import flush_if_due
-from .state import mark_for_refresh, retry_unmirrored, revoke_user
+from .revocation import mark_for_refresh, retry_unmirrored, revoke_user
 
 TRACKED_FIELDS = ("is_active", "is_staff", "is_superuser", "password")
 _SNAPSHOT = "_jwtsession_snapshot"
+_connected: list[tuple[Signal, Callable[..., Any], type[Model], str]] = []
 
 
 def build_claims_on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
@@ -40,14 +49,11 @@ def _snapshot(user: Model) -> tuple[Any, ...]:
 
 
 def remember_user_fields(sender: Any, instance: Model, **kwargs: Any) -> None:
-    if sender is get_user_model():
-        instance.__dict__[_SNAPSHOT] = _snapshot(instance)
+    instance.__dict__[_SNAPSHOT] = _snapshot(instance)
 
 
 def user_saved(sender: Any, instance: Model, created: bool, **kwargs: Any) -> None:
     """Password changed: end the user's sessions. Other tracked fields: mark the user."""
-    if sender is not get_user_model():
-        return
     before, after = instance.__dict__.get(_SNAPSHOT), _snapshot(instance)
     instance.__dict__[_SNAPSHOT] = after
     if created or before is None or before == after:
@@ -59,29 +65,30 @@ def user_saved(sender: Any, instance: Model, created: bool, **kwargs: Any) -> No
 
 
 def user_deleted(sender: Any, instance: Model, **kwargs: Any) -> None:
-    if sender is get_user_model():
-        revoke_user(instance)
+    revoke_user(instance)
 
 
 def groups_changed(
     sender: Any, instance: Model, action: str, reverse: bool, pk_set: set[Any] | None, **kwargs: Any
 ) -> None:
     """``user.groups.add/remove/clear/set`` and ``group.user_set.…``: mark the users."""
-    if sender is not get_user_model().groups.through:
-        return
     if not reverse:
         if action in ("post_add", "post_remove", "post_clear"):
             mark_for_refresh(instance)
     elif action in ("post_add", "post_remove") and pk_set:
         mark_for_refresh(list(pk_set))
     elif action == "pre_clear":
-        mark_for_refresh(instance.user_set.all())  # type: ignore[attr-defined]
+        mark_for_refresh(_members(instance))
 
 
-def group_changed(sender: Any, instance: Group, **kwargs: Any) -> None:
+def group_changed(sender: Any, instance: Model, **kwargs: Any) -> None:
     """A renamed or deleted group changes its members' roles."""
     if instance.pk is not None:
-        mark_for_refresh(instance.user_set.all())
+        mark_for_refresh(_members(instance))
+
+
+def _members(group: Model) -> Any:
+    return get_user_model()._default_manager.filter(groups=group.pk)
 
 
 def marked_model_changed(sender: Any, instance: Model, **kwargs: Any) -> None:
@@ -99,16 +106,71 @@ def marked_model_changed(sender: Any, instance: Model, **kwargs: Any) -> None:
         mark_for_refresh(user)
 
 
+def _groups_relation(user_model: type[Model]) -> ManyToManyField[Any, Any] | None:
+    """The user model's ``groups`` many-to-many field, when it has one."""
+    field = next((f for f in user_model._meta.many_to_many if f.name == "groups"), None)
+    return field if isinstance(field, ManyToManyField) else None
+
+
+def _marked_models() -> list[type[Model]]:
+    try:
+        labels = get_settings().mark_models
+    except Exception:  # invalid settings are reported by the system checks
+        return []
+    found = []
+    for label in labels:
+        try:
+            found.append(apps.get_model(label))
+        except (LookupError, ValueError):  # reported by the system checks
+            continue
+    return found
+
+
+def _connect(signal: Signal, receiver: Callable[..., Any], sender: type[Model], uid: str) -> None:
+    signal.connect(receiver, sender=sender, dispatch_uid=uid)
+    _connected.append((signal, receiver, sender, uid))
+
+
+def connect_models() -> None:
+    """Connect the model receivers to the current user model, groups and ``MARK_MODELS``."""
+    disconnect_models()
+    try:
+        user_model = get_user_model()
+    except (ImproperlyConfigured, LookupError):  # reported by Django's own checks
+        return
+    _connect(post_init, remember_user_fields, user_model, "django_jwtsession.user_snapshot")
+    _connect(post_save, user_saved, user_model, "django_jwtsession.user_saved")
+    _connect(post_delete, user_deleted, user_model, "django_jwtsession.user_deleted")
+    groups = _groups_relation(user_model)
+    if groups is not None:
+        through = groups.remote_field.through
+        group = groups.related_model
+        assert isinstance(group, type)  # noqa: S101  (resolved once the registry is ready)
+        assert isinstance(through, type)  # noqa: S101
+        _connect(m2m_changed, groups_changed, through, "django_jwtsession.groups_changed")
+        _connect(post_save, group_changed, group, "django_jwtsession.group_saved")
+        _connect(pre_delete, group_changed, group, "django_jwtsession.group_deleted")
+    for model in _marked_models():
+        _connect(post_save, marked_model_changed, model, "django_jwtsession.marked_saved")
+        _connect(post_delete, marked_model_changed, model, "django_jwtsession.marked_deleted")
+
+
+def disconnect_models() -> None:
+    while _connected:
+        signal, receiver, sender, uid = _connected.pop()
+        signal.disconnect(receiver, sender=sender, dispatch_uid=uid)
+
+
+def settings_changed(*, setting: str, **kwargs: Any) -> None:
+    """``setting_changed``: forget derived values; follow a new user model or MARK_MODELS."""
+    clear_derived()
+    if setting in (SETTING_NAME, "AUTH_USER_MODEL") and apps.ready:
+        connect_models()
+
+
 def connect() -> None:
-    setting_changed.connect(clear_derived, dispatch_uid="django_jwtsession.clear_derived")
+    setting_changed.connect(settings_changed, dispatch_uid="django_jwtsession.settings_changed")
     user_logged_in.connect(build_claims_on_login, dispatch_uid="django_jwtsession.login_claims")
-    post_init.connect(remember_user_fields, dispatch_uid="django_jwtsession.user_snapshot")
-    post_save.connect(user_saved, dispatch_uid="django_jwtsession.user_saved")
-    post_delete.connect(user_deleted, dispatch_uid="django_jwtsession.user_deleted")
-    m2m_changed.connect(groups_changed, dispatch_uid="django_jwtsession.groups_changed")
-    post_save.connect(group_changed, sender=Group, dispatch_uid="django_jwtsession.group_saved")
-    pre_delete.connect(group_changed, sender=Group, dispatch_uid="django_jwtsession.group_deleted")
-    post_save.connect(marked_model_changed, dispatch_uid="django_jwtsession.marked_saved")
-    post_delete.connect(marked_model_changed, dispatch_uid="django_jwtsession.marked_deleted")
     request_finished.connect(flush_if_due, dispatch_uid="django_jwtsession.metrics_flush")
     request_finished.connect(retry_unmirrored, dispatch_uid="django_jwtsession.retry_unmirrored")
+    connect_models()

@@ -12,11 +12,13 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from django.core.cache import caches
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone as django_timezone
 
 from .conf import get_settings
+from .keyspace import cache, stored_session_key
 
 if TYPE_CHECKING:
     from .models import SessionRecord
@@ -59,8 +61,12 @@ def user_agent(meta: Mapping[str, Any]) -> str:
     return value.replace("\x00", "")[:USER_AGENT_MAX_LENGTH]
 
 
-def _aware(timestamp: int) -> datetime:
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc)
+def as_datetime(timestamp: int) -> datetime:
+    """A Unix time as the database takes it: aware with ``USE_TZ``, else naive local time."""
+    value = datetime.fromtimestamp(timestamp, tz=timezone.utc)
+    if settings.USE_TZ:
+        return value
+    return django_timezone.make_naive(value, django_timezone.get_default_timezone())
 
 
 def save_record(
@@ -91,7 +97,7 @@ def save_record(
         user_agent=user_agent(meta),
         created=now,
         last_seen=now,
-        expires=_aware(expires),
+        expires=as_datetime(expires),
         data=data or "",
         meta=session_meta or "",
     )
@@ -132,14 +138,10 @@ def revoke_records(
 
 def _evict_stored_sessions(hashes: list[str]) -> None:
     """Drop the db strategy's cached sessions (their revocation is checked anyway)."""
-    from .state import CACHE_PREFIX
-
     try:
-        cache = caches[get_settings().cache_alias]
+        target = cache()
         for start in range(0, len(hashes), 500):
-            cache.delete_many(
-                [f"{CACHE_PREFIX}db:{value}" for value in hashes[start : start + 500]]
-            )
+            target.delete_many([stored_session_key(value) for value in hashes[start : start + 500]])
     except Exception:
         logger.warning("jwtsession: could not evict revoked db sessions from the cache")
 
@@ -147,10 +149,13 @@ def _evict_stored_sessions(hashes: list[str]) -> None:
 def prune_records() -> int:
     """Delete records whose session has expired (``clearsessions``); return how many.
 
-    A jwt session's token may have slid up to ``UPDATE_AGE`` past its record's
-    ``expires`` (a data change re-issues the token without writing the record), so
-    records are kept that much longer.
+    A db session's record is the session: it goes once expired. A jwt session's token
+    may have slid up to ``UPDATE_AGE`` past its record's ``expires`` (a data change
+    re-issues the token without writing the record), so its record is kept that much
+    longer.
     """
-    horizon = django_timezone.now() - timedelta(seconds=get_settings().update_age)
-    deleted, _ = _records().objects.filter(expires__lt=horizon).delete()
+    now = django_timezone.now()
+    slack = now - timedelta(seconds=get_settings().update_age)
+    expired = Q(strategy="db", expires__lt=now) | (~Q(strategy="db") & Q(expires__lt=slack))
+    deleted, _ = _records().objects.filter(expired).delete()
     return deleted

@@ -16,47 +16,25 @@ themselves.
 from __future__ import annotations
 
 import copy
-import inspect
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, SynchronousOnlyOperation
+from django.core.exceptions import SynchronousOnlyOperation
 from django.db import router
 from django.db.models import Model
 from django.db.models.base import ModelState
 from django.utils.functional import LazyObject, empty
 
+from . import user_model
 from .claims import Claims
-from .conf import derived
-from .refresh import session_user
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AnonymousUser
-
-    from .backends.base import ClaimsSessionBase
 
 _MISSING = object()
-_user_model = derived(get_user_model)  # apps.get_model() per request is measurable
 _ASYNC_HINT = (
     "request.user needs the real user for this, which takes a query: in async code, "
     "`await user.aload()` first (or call the model's async methods, e.g. "
     "`await user.ahas_perm(...)`)."
 )
-
-
-def _class_has(model: type[Model], name: str) -> bool:
-    """True when ``name`` is defined on ``model`` or a base class (no descriptor runs)."""
-    return any(name in klass.__dict__ for klass in model.__mro__)
-
-
-def _instances_may_add_attributes(model: type[Model]) -> bool:
-    """True when the model's own code may give a loaded instance undeclared attributes."""
-    return any(
-        inspect.getattr_static(model, name) is not inspect.getattr_static(Model, name)
-        for name in ("__init__", "from_db")
-    ) or _class_has(model, "__getattr__")
 
 
 class ClaimsUser(LazyObject):  # type: ignore[type-arg]  # generic only in django-stubs
@@ -66,16 +44,35 @@ class ClaimsUser(LazyObject):  # type: ignore[type-arg]  # generic only in djang
     # hasattr(); it costs a function call on every attribute read of request.user.
     __getattribute__ = object.__getattribute__
 
-    def __init__(self, claims: Claims, model: type[Model], loader: Callable[[], Model]) -> None:
+    def __init__(self, claims: Claims, model: type[Model], loader: Callable[[], Any]) -> None:
         d = self.__dict__
+        d["_model"], d["_loader"] = model, loader
+        d["_wrapped"] = empty  # what LazyObject.__init__ does, without its __setattr__
+        self._answer(claims)
+
+    @classmethod
+    def deferred(
+        cls, resolve: Callable[[], Claims | None], model: type[Model], loader: Callable[[], Any]
+    ) -> ClaimsUser:
+        """A user whose claims are read (``resolve()``: the session loads) on first use;
+        Django's ``AnonymousUser`` when there are none."""
+        user = cls.__new__(cls)
+        d = user.__dict__
+        d["_model"], d["_loader"], d["_wrapped"] = model, loader, empty
+        d["_claims"], d["_answered"], d["_resolve"] = None, (), resolve
+        return user
+
+    def _answer(self, claims: Claims) -> None:
+        d = self.__dict__
+        model = d["_model"]
         pk = model._meta.pk.to_python(claims.user_id)
-        d["_claims"], d["_model"], d["_loader"], d["_pk"] = claims, model, loader, pk
+        d["_claims"], d["_pk"] = claims, pk
         # The hottest claim answers sit in the instance dict, so reading them costs no
         # __getattr__ round trip; they are dropped once the real user is loaded.
         answers = {
             "pk": pk,
             model._meta.pk.attname: pk,
-            model.USERNAME_FIELD: claims.username,  # type: ignore[attr-defined]
+            model.USERNAME_FIELD: claims.username,
             "is_active": claims.is_active,
             "is_staff": claims.is_staff,
             "is_superuser": claims.is_superuser,
@@ -84,7 +81,20 @@ class ClaimsUser(LazyObject):  # type: ignore[type-arg]  # generic only in djang
         }
         d.update(answers)
         d["_answered"] = tuple(answers)
-        d["_wrapped"] = empty  # what LazyObject.__init__ does, without its __setattr__
+
+    def _resolved(self) -> Claims | None:
+        """The claims, read on first use; None when the request is anonymous."""
+        d = self.__dict__
+        resolve = d.pop("_resolve", None)
+        if resolve is not None:
+            claims = resolve()
+            if claims is None:
+                from django.contrib.auth.models import AnonymousUser  # needs the app registry
+
+                d["_wrapped"] = AnonymousUser()
+            else:
+                self._answer(claims)
+        return d["_claims"]  # type: ignore[no-any-return]
 
     def _setup(self) -> None:
         try:
@@ -96,6 +106,11 @@ class ClaimsUser(LazyObject):  # type: ignore[type-arg]  # generic only in djang
             d.pop(name, None)  # from now on the real user answers
 
     def __getattr__(self, name: str) -> Any:
+        d = self.__dict__
+        if "_resolve" in d:
+            self._resolved()
+            if name in d:
+                return d[name]
         if self._wrapped is empty:
             value = self._from_claims(name)
             if value is not _MISSING:
@@ -130,16 +145,11 @@ class ClaimsUser(LazyObject):  # type: ignore[type-arg]  # generic only in djang
 
     def _from_model(self, name: str, model: type[Model]) -> Any:
         """Answer what needs no real user: missing names, the model's async methods."""
-        attribute = inspect.getattr_static(model, name, _MISSING)
-        if attribute is _MISSING:
-            if any(field.attname == name for field in model._meta.concrete_fields):
-                return _MISSING
-            if _instances_may_add_attributes(model):
-                return _MISSING
+        if user_model.lacks(model, name):
             # The real user would not have it either: hasattr() probes (Django's
             # resolve_expression, the template engine's) must not cost a query.
             raise AttributeError(f"{model.__name__!r} object has no attribute {name!r}")
-        if inspect.iscoroutinefunction(attribute):
+        if user_model.is_async_method(model, name):
             return self._loading_async(name)
         return _MISSING
 
@@ -156,6 +166,8 @@ class ClaimsUser(LazyObject):  # type: ignore[type-arg]  # generic only in djang
         In async code, await it before reading attributes the claims do not answer;
         afterwards ``user.email`` and the like read the loaded instance.
         """
+        if "_resolve" in self.__dict__:
+            await sync_to_async(self._resolved)()
         if self._wrapped is empty:
             await sync_to_async(self._setup)()
         return self._wrapped  # type: ignore[no-any-return]
@@ -163,56 +175,68 @@ class ClaimsUser(LazyObject):  # type: ignore[type-arg]  # generic only in djang
     def __getitem__(self, key: Any) -> Any:
         # The template engine tries user["name"] before user.name: a model without
         # __getitem__ must fail that with TypeError, not load the real user first.
+        self._resolved()
         if self._wrapped is empty:
             model = self.__dict__["_model"]
-            if not _class_has(model, "__getitem__"):
+            if not user_model.class_has(model, "__getitem__"):
                 raise TypeError(f"{model.__name__!r} object is not subscriptable")
             self._setup()
         return self._wrapped[key]
 
     def __dir__(self) -> list[str]:
+        self._resolved()
         if self._wrapped is not empty:
             return dir(self._wrapped)
         d = self.__dict__
         names = {*dir(d["_model"]), *d["_answered"], "_state", *dir(type(self))}
         return sorted(names)
 
-    # Always from the claims.
+    # Always from the claims (none when the request turned out anonymous).
     @property
-    def claims(self) -> Claims:
-        return self.__dict__["_claims"]  # type: ignore[no-any-return]
+    def claims(self) -> Claims | None:
+        return self._resolved()
 
     @property
     def roles(self) -> frozenset[str]:
-        return self.__dict__["_claims"].roles  # type: ignore[no-any-return]
+        claims = self._resolved()
+        return frozenset() if claims is None else claims.roles
 
     @property
     def tier(self) -> str | None:
-        return self.__dict__["_claims"].tier  # type: ignore[no-any-return]
+        claims = self._resolved()
+        return None if claims is None else claims.tier
 
     @property
     def flags(self) -> frozenset[str]:
-        return self.__dict__["_claims"].flags  # type: ignore[no-any-return]
+        claims = self._resolved()
+        return frozenset() if claims is None else claims.flags
 
     @property
     def is_loaded(self) -> bool:
-        """True once the real user has been fetched."""
+        """True once the real user has been fetched (or the request is anonymous)."""
+        self._resolved()
         return self._wrapped is not empty
 
     def get_username(self) -> str:
+        claims = self._resolved()
         d = self.__dict__
-        if d["_wrapped"] is empty:
-            return d["_claims"].username  # type: ignore[no-any-return]
+        if d["_wrapped"] is empty and claims is not None:
+            return claims.username
         return str(d["_wrapped"].get_username())
 
     @property  # type: ignore[misc]
     def __class__(self) -> type[Any]:
+        self._resolved()
         if self._wrapped is empty:
             return self.__dict__["_model"]  # type: ignore[no-any-return]
         return type(self._wrapped)
 
     def __eq__(self, other: object) -> bool:
+        if self._resolved() is None:  # anonymous
+            return bool(self._wrapped == other)
         if isinstance(other, ClaimsUser):
+            if other._resolved() is None:
+                return False
             other_model, other_pk = other.__dict__["_model"], other.pk
         elif isinstance(other, Model):
             other_model, other_pk = other._meta.concrete_model, other.pk
@@ -228,53 +252,35 @@ class ClaimsUser(LazyObject):  # type: ignore[type-arg]  # generic only in djang
         return equal if equal is NotImplemented else not equal
 
     def __hash__(self) -> int:
+        if self._resolved() is None:
+            return hash(self._wrapped)
         return hash(self.__dict__["_pk"])
 
     def __bool__(self) -> bool:
         return True
 
     def __str__(self) -> str:
-        from django.contrib.auth.base_user import AbstractBaseUser  # needs the app registry
-
+        self._resolved()
         model = self.__dict__["_model"]
-        if self._wrapped is empty and model.__str__ is AbstractBaseUser.__str__:
+        if self._wrapped is empty and user_model.default_str(model):
             return self.get_username()
         if self._wrapped is empty:
             self._setup()
         return str(self._wrapped)
 
     def __repr__(self) -> str:
-        return f"<ClaimsUser: {self.claims.username!r}>"
+        claims = self._resolved()
+        return f"<ClaimsUser: {'anonymous' if claims is None else repr(claims.username)}>"
 
     def __copy__(self) -> Any:
-        if self._wrapped is empty:
+        if self._resolved() is not None and self._wrapped is empty:
             d = self.__dict__
             return type(self)(d["_claims"], d["_model"], d["_loader"])
         return copy.copy(self._wrapped)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Any:
-        if self._wrapped is empty:
+        if self._resolved() is not None and self._wrapped is empty:
             result = self.__copy__()
             memo[id(self)] = result
             return result
         return copy.deepcopy(self._wrapped, memo)
-
-
-def user_from_session(session: ClaimsSessionBase) -> ClaimsUser | AnonymousUser:
-    """The request's user: a ``ClaimsUser`` when the session carries claims."""
-    claims = session.claims
-    if claims is None:
-        from django.contrib.auth.models import AnonymousUser  # needs the app registry
-
-        return AnonymousUser()
-
-    def load_real_user() -> Model:
-        # Django's get_user() checks: the backend, user_can_authenticate() and the
-        # session hash, so a password changed elsewhere ends this session too.
-        user, _ = session_user(dict(session.items()))
-        if user is None:
-            session.flush()
-            raise PermissionDenied("This session's user is no longer active.")
-        return user
-
-    return ClaimsUser(claims, _user_model(), load_real_user)

@@ -21,13 +21,14 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from demo.models import Subscription
-from django_jwtsession import state as state_module
-from django_jwtsession.backends.db import KEY_PREFIX as DB_KEY_PREFIX, entry_key, session_id_for
+from django_jwtsession import revocation as revocation_module
+from django_jwtsession.backends.db_keys import KEY_PREFIX as DB_KEY_PREFIX, session_id_for
+from django_jwtsession.backends.table_storage import entry_key
 from django_jwtsession.codec import b64url_decode, decode, encode
 from django_jwtsession.conf import STRATEGIES, get_settings
 from django_jwtsession.cookies import read_session_cookie
+from django_jwtsession.keyspace import session_hash
 from django_jwtsession.models import SessionRecord
-from django_jwtsession.state import session_hash
 
 PASSWORD = "test-password"
 
@@ -45,7 +46,7 @@ def _cache_is_reachable_and_clean(request: pytest.FixtureRequest) -> None:
     if "django_db_setup" in request.fixturenames or request.node.get_closest_marker("django_db"):
         request.getfixturevalue("django_db_setup")
     caches["default"].clear()  # the state mirror must not outlive the rolled-back database
-    state_module._unmirrored.clear()  # nor a previous test's failed copies to retry
+    revocation_module._unmirrored.clear()  # nor a previous test's failed copies to retry
 
 
 def make_user(
@@ -270,5 +271,5 @@ def refresh_queries(claims: int, records: int = 1) -> Iterator[None]:
     written = [query for query in sql if RECORD_TABLE in query]
     others = [query for query in sql if RECORD_TABLE not in query]
     assert len(written) == records, f"{len(written)} session record writes:\n" + "\n".join(sql)
-    assert all(query.startswith("INSERT") for query in written), written
+    assert all(query.startswith(("INSERT", "UPDATE")) for query in written), written
     assert len(others) <= claims, f"{len(others)} queries besides the record:\n" + "\n".join(sql)

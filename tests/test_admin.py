@@ -23,9 +23,9 @@ from django_jwtsession import metrics
 from django_jwtsession.admin import SessionRecordAdmin, SessionsUserAdminMixin, install_user_admin
 from django_jwtsession.admin.agents import parse
 from django_jwtsession.exceptions import TokenError
+from django_jwtsession.keyspace import CACHE_PREFIX, epoch_key, stored_session_key
 from django_jwtsession.models import SessionRecord
 from django_jwtsession.signals import session_revoked
-from django_jwtsession.state import CACHE_PREFIX, epoch_key, stored_session_key
 from tests.conftest import (
     PASSWORD,
     add_dead_cache,

@@ -110,7 +110,7 @@ def test_staff_revokes_another_users_session_in_the_admin(
 
     wait = WebDriverWait(browser, WAIT_SECONDS)
     browser.get(live_server.url + "/admin/login/")
-    assert admin_stylesheet_loaded(browser)
+    wait.until(admin_stylesheet_loaded)  # served by the live server (a loaded machine is slow)
     browser.find_element(By.ID, "id_username").send_keys("root")
     browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()

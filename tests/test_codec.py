@@ -26,6 +26,7 @@ from django_jwtsession.exceptions import (
     TokenTooLarge,
     UnknownKey,
 )
+from django_jwtsession.identity import SessionIdentity
 from django_jwtsession.keys import SigningKey, get_key_ring
 from tests.conftest import Configure, b64, unb64
 from tests.keyfiles import private_pem
@@ -92,8 +93,23 @@ def forge(payload: dict[str, Any] | None = None, **header_overrides: Any) -> str
     )
 
 
+VALID_CLAIMS = {
+    "uid": "1",
+    "un": "bob",
+    "act": True,
+    "stf": False,
+    "su": False,
+    "rol": [],
+    "tir": None,
+    "flg": [],
+}
+
+
 def decode(token: Any) -> dict[str, Any]:
-    return codec.decode(token, now=NOW).payload
+    """A session token read as the jwt store reads it: transport, then identity members."""
+    payload = codec.decode(token, now=NOW).payload
+    SessionIdentity.from_payload(payload)
+    return payload
 
 
 def replace_segment(token: str, index: int, value: str) -> str:
@@ -314,7 +330,7 @@ def test_expired_refused(payload: dict[str, Any]) -> None:
         pytest.param(claims(nbf=NOW + 5), id="nbf-within-leeway"),
         pytest.param(claims(iat=NOW + 5, sat=NOW + 5), id="iat-within-leeway"),
         pytest.param(claims(exp=NOW - 3600 + 30 * 24 * 3600, sat=NOW - 3600), id="max-lifetime"),
-        pytest.param(claims(clm={"uid": "1"}, cat=NOW), id="with-claims"),
+        pytest.param(claims(clm=VALID_CLAIMS, cat=NOW), id="with-claims"),
         pytest.param(claims(sid="s" * 16), id="sid-16"),
         pytest.param(claims(sid="s" * 64), id="sid-64"),
         pytest.param(claims(dat={}), id="empty-data"),

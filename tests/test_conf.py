@@ -183,15 +183,16 @@ def test_flipped_setting_makes_earlier_tokens_unverifiable(
 
 # -- every setting has an effect ----------------------------------------------------------
 def _strategy(configure: Configure, request: pytest.FixtureRequest) -> None:
-    from django_jwtsession.backends import db, jwt
     from django_jwtsession.backends.session import SessionStore
 
     request.getfixturevalue("settings").SESSION_ENGINE = "django_jwtsession.backends.session"
     configure(STRATEGY="jwt")
     assert conf.get_settings().strategy == "jwt"
-    assert type(SessionStore()) is jwt.SessionStore
+    store = SessionStore()
+    assert isinstance(store, SessionStore)  # a plain class: Django's tooling can rely on it
+    assert store.strategy == "jwt"
     configure(STRATEGY="db")
-    assert type(SessionStore()) is db.SessionStore
+    assert SessionStore().strategy == "db"
     configure(STRATEGY="cookie")
     with pytest.raises(ImproperlyConfigured, match="STRATEGY"):
         conf.get_settings()
@@ -353,7 +354,8 @@ def _cache_alias(configure: Configure, request: pytest.FixtureRequest) -> None:
 
 
 def _state_cache_timeout(configure: Configure, request: pytest.FixtureRequest) -> None:
-    from django_jwtsession.state import CACHE_PREFIX, GLOBAL_EPOCH, read_state
+    from django_jwtsession.keyspace import CACHE_PREFIX, GLOBAL_EPOCH
+    from django_jwtsession.state import read_state
 
     configure(STATE_CACHE_TIMEOUT=1)
     assert conf.get_settings().state_cache_timeout == 1

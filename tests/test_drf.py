@@ -15,8 +15,9 @@ from django.test import Client, override_settings
 
 from django_jwtsession.contrib.rest_framework.authentication import TOKEN_HEADER
 from django_jwtsession.contrib.rest_framework.throttling import DEFAULT_LOGIN_RATE, LOGIN_SCOPE
+from django_jwtsession.keyspace import session_hash
 from django_jwtsession.models import SessionRecord
-from django_jwtsession.state import mark_for_refresh, session_hash
+from django_jwtsession.revocation import mark_for_refresh
 from tests.conftest import (
     PASSWORD,
     Configure,

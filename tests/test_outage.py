@@ -29,14 +29,8 @@ from django.db import connection
 from django.http import HttpResponseBase
 from django.test import Client
 
-from django_jwtsession.state import (
-    CACHE_PREFIX,
-    GLOBAL_EPOCH,
-    revoke_all,
-    revoke_session,
-    revoke_user,
-    session_key,
-)
+from django_jwtsession.keyspace import CACHE_PREFIX, GLOBAL_EPOCH, session_key
+from django_jwtsession.revocation import revoke_all, revoke_session, revoke_user
 from tests.conftest import PASSWORD, Configure, make_user, session_token, token_session_id
 from tests.processes import free_port, stop_process
 

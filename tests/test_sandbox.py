@@ -19,8 +19,8 @@ from django.test import Client, override_settings
 from demo.models import TIERS, Subscription
 from django_jwtsession.conf import get_settings
 from django_jwtsession.cookies import CHUNK_SIZE
+from django_jwtsession.keyspace import mark_key, session_hash
 from django_jwtsession.models import SessionRecord, StateEntry
-from django_jwtsession.state import mark_key, session_hash
 from sandbox.settings import JWTSESSION as SANDBOX_JWTSESSION
 from tests.conftest import client_session_id, session_token
 

@@ -12,16 +12,16 @@ from django.dispatch import Signal
 from django.test import Client, TestCase
 
 from django_jwtsession.conf import get_settings
+from django_jwtsession.keyspace import session_hash
 from django_jwtsession.models import StateEntry
-from django_jwtsession.signals import claims_refreshed, session_revoked, user_marked
-from django_jwtsession.state import (
+from django_jwtsession.revocation import (
     mark_for_refresh,
     revoke_all,
     revoke_session,
     revoke_session_hashes,
     revoke_user,
-    session_hash,
 )
+from django_jwtsession.signals import claims_refreshed, session_revoked, user_marked
 from tests.conftest import PASSWORD, resign_session, session_token, token_payload
 
 pytestmark = pytest.mark.usefixtures("strategy")

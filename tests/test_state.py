@@ -25,18 +25,11 @@ from django.utils import timezone
 from demo.models import Subscription
 from django_jwtsession import claims as claims_module
 from django_jwtsession.conf import get_settings
+from django_jwtsession.keyspace import CACHE_PREFIX, epoch_key, mark_key
 from django_jwtsession.models import StateEntry
+from django_jwtsession.revocation import mark_for_refresh, revoke_all, revoke_session, revoke_user
 from django_jwtsession.signals import claims_refreshed
-from django_jwtsession.state import (
-    CACHE_PREFIX,
-    epoch_key,
-    mark_for_refresh,
-    mark_key,
-    read_state,
-    revoke_all,
-    revoke_session,
-    revoke_user,
-)
+from django_jwtsession.state import read_state
 from tests.conftest import (
     PASSWORD,
     add_dead_cache,

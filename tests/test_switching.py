@@ -9,7 +9,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from django.test import Client
 
-from django_jwtsession.state import revoke_all
+from django_jwtsession.revocation import revoke_all
 from tests.conftest import make_user, session_token
 
 pytestmark = pytest.mark.django_db
@@ -153,7 +153,7 @@ def test_a_revocation_since_adoption_began_ends_djangos_sessions_too(
 def test_a_revoked_session_of_our_other_strategy_is_not_taken_over(
     settings: Any, bob: User
 ) -> None:
-    from django_jwtsession.state import revoke_user
+    from django_jwtsession.revocation import revoke_user
 
     _, old = signed_in_under(settings, "jwt")
     revoke_user(bob)

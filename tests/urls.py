@@ -23,6 +23,7 @@ urlpatterns = [
     path("expiry/", views.expiry),
     path("expiry/past/", views.expire_in_past),
     path("user/", views.user_summary),
+    path("permissions/", views.permissions),
     path("admin/", admin.site.urls),
     path("guarded/", include("tests.guard_urls")),
     path("", include("tests.drf_urls")),

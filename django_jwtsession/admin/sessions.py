@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _, ngettext
 
-from .. import state
+from .. import revocation
 from ..models import SessionRecord, SessionRecordQuerySet
 from . import agents, stats
 
@@ -69,7 +69,7 @@ def _user_ids(records: QuerySet[SessionRecord]) -> list[str]:
 def end_user_sessions(request: HttpRequest, ids: list[str]) -> None:
     """``revoke_user`` for these users; the acting admin's own current session survives."""
     own = str(request.user.pk) in ids
-    state.revoke_user(ids, keep=request.session if own else None)
+    revocation.revoke_user(ids, keep=request.session if own else None)
 
 
 class SessionRecordAdmin(_ModelAdmin):
@@ -211,7 +211,7 @@ class SessionRecordAdmin(_ModelAdmin):
     @admin.action(description=_("Force claims refresh for these users"), permissions=["refresh"])
     def refresh_users(self, request: HttpRequest, queryset: QuerySet[SessionRecord]) -> None:
         ids = _user_ids(queryset)
-        state.mark_for_refresh(ids)
+        revocation.mark_for_refresh(ids)
         self.message_user(
             request,
             ngettext(
@@ -228,7 +228,7 @@ class SessionRecordAdmin(_ModelAdmin):
     def _revoke(self, queryset: QuerySet[SessionRecord]) -> int:
         """Revoke the sessions not revoked yet (expired ones too: revoking is harmless)."""
         hashes = list(queryset.filter(revoked_at=None).values_list("session_hash", flat=True))
-        state.revoke_session_hashes(hashes)
+        revocation.revoke_session_hashes(hashes)
         return len(hashes)
 
     def delete_model(self, request: HttpRequest, obj: SessionRecord) -> None:

@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _, ngettext
 
-from .. import state
+from .. import revocation
 from ..models import SessionRecord
 from . import agents
 from .sessions import end_user_sessions
@@ -133,7 +133,7 @@ class SessionsUserAdminMixin(_Base):
     @admin.action(description=_("Log out everywhere"))
     def jwtsession_logout_everywhere(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         """End every session of the selected users (the signed-in admin keeps this one)."""
-        ids = state.user_ids(queryset)
+        ids = revocation.user_ids(queryset)
         end_user_sessions(request, ids)
         self.message_user(
             request,

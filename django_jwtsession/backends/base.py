@@ -1,58 +1,46 @@
-"""What every strategy's store shares: claims, their refresh, and the session identity.
+"""The session store: Django's ``SessionBase`` API over a strategy's storage.
 
-A store keeps Django's ``SessionBase`` API and adds ``claims`` (the hot-path
-facts about the signed-in user), ``session_id`` (an opaque id, never the
-cookie value) and the re-issue rules: claims older than ``CLAIMS_TTL`` are
-rebuilt; a user who is gone, inactive or whose password changed ends the session.
+A store keeps Django's session API and adds ``claims`` (the hot-path facts about
+the signed-in user), ``session_id`` (an opaque id, never the cookie value) and
+``identity`` (:class:`~django_jwtsession.identity.SessionIdentity`). Reading and
+writing belong to its storage (:mod:`~django_jwtsession.backends.storage`); what
+to make of a session read — over, or kept with fresh claims — to
+:mod:`~django_jwtsession.backends.freshness`.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from django.contrib.auth.base_user import AbstractBaseUser
-
-import logging
-
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.base import VALID_KEY_CHARS, SessionBase
-from django.db import Error as DatabaseError
-from django.utils.crypto import get_random_string
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends.base import SessionBase
 from django.utils.module_loading import import_string
 
 from .. import metrics
-from ..claims import Claims, build_claims, user_id_string
+from ..claims import Claims
 from ..conf import get_settings
-from ..records import prune_records, save_record
-from ..refresh import session_user
+from ..exceptions import TokenError
+from ..identity import SessionIdentity
+from ..records import prune_records
+from ..revocation import prune_revoked_sessions
 from ..signals import claims_refreshed
-from ..state import (
-    State,
-    StateUnavailable,
-    prune_revoked_sessions,
-    read_state,
-    revoke_session,
-    session_hash,
-    start_session,
-)
+from ..state import State, StateUnavailable, start_session
+from . import adopt, freshness
+from .storage import Loaded, Origin, SessionEnded, Storage
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
 
 logger = logging.getLogger("django_jwtsession")
 
 
-def new_session_id() -> str:
-    return get_random_string(32, VALID_KEY_CHARS)
-
-
 class ClaimsSessionBase(SessionBase):
-    """``SessionBase`` plus claims; subclasses store the session somewhere."""
-
-    strategy = ""
-    """The strategy's name, as written in session records."""
+    """``SessionBase`` plus claims, over the storage :meth:`make_storage` gives."""
 
     if TYPE_CHECKING:  # SessionBase internals that django-stubs does not declare
         _session_cache: dict[str, Any]
@@ -65,25 +53,26 @@ class ClaimsSessionBase(SessionBase):
         self._session_key = session_key
         self.accessed = False
         self.modified = False
-        self._sid: str | None = None
-        self._started: int | None = None
-        self._claims: Claims | None = None
-        self._claims_at: int | None = None
+        self._storage = self.make_storage()
+        self._identity: SessionIdentity | None = None
         self.rejected: str | None = None
         """Why the incoming session was refused (a ``TokenError.reason``), else None."""
         self.refresh_reason: str | None = None
         """Why this store rebuilt the claims (``"login"``, ``"ttl"``, ``"mark"``,
         ``"forced"``), else None: the claims came as they were."""
-        self._mark_seen = 0  # the user's mark version the claims were built against
-        self._user_epoch = 0  # the user's revocation epoch when this session started
-        self._global_epoch = 0  # the global revocation epoch when this session started
         self._epochs_stale = False  # a new session id: read the epochs before saving
         self._record_due = False  # signed in, refreshed or re-issued: write the record
         self._suspended = False  # the state check could not run: anonymous, cookie kept
-        self._prefetched: State | None = None  # a state check made with the read (db strategy)
-        self._adopted_from: Any = None  # an ``adopt.Adopted`` session of another kind
+        self._origin: Origin | None = None  # a session of another kind, taken over
+        self.ended_on_save = False
+        """True when saving found the session revoked meanwhile: the cookie goes."""
         self.client_meta: Mapping[str, Any] | None = None
         """The request's ``META`` (set by the middleware): IP and user agent for the record."""
+
+    @classmethod
+    def make_storage(cls) -> Storage:
+        """The storage of this store's strategy (one per store)."""
+        raise NotImplementedError
 
     def _get_session(self, no_load: bool = False) -> dict[str, Any]:
         """``SessionBase._get_session`` without raising AttributeError on first use."""
@@ -103,47 +92,53 @@ class ClaimsSessionBase(SessionBase):
 
     # -- public additions -------------------------------------------------
     @property
+    def strategy(self) -> str:
+        """The strategy's name (``"jwt"`` or ``"db"``), as written in session records."""
+        return self._storage.strategy
+
+    @property
+    def identity(self) -> SessionIdentity | None:
+        """Who this session is (loads the session), or None before it has an id."""
+        self._get_session()
+        return self._identity
+
+    @property
     def claims(self) -> Claims | None:
         """Claims of the signed-in user (loads the session), or None when anonymous."""
-        self._get_session()
-        return self._claims
+        identity = self.identity
+        return None if identity is None else identity.claims
 
     @property
     def claims_at(self) -> int | None:
         """When the claims were built (Unix time)."""
-        self._get_session()
-        return self._claims_at
+        identity = self.identity
+        return None if identity is None else identity.claims_at
 
     @property
     def session_id(self) -> str | None:
         """The opaque id of this session (stable until ``cycle_key()``)."""
-        self._get_session()
-        return self._sid
+        identity = self.identity
+        return None if identity is None else identity.session_id
 
     @property
     def started_at(self) -> int | None:
         """When this session started (Unix time): its login, kept across re-issues."""
-        self._get_session()
-        return self._started
+        identity = self.identity
+        return None if identity is None else identity.started
+
+    @property
+    def suspended(self) -> bool:
+        """True when the state check could not run: the middleware leaves the cookie as is."""
+        return self._suspended
 
     def set_user(
         self, user: AbstractBaseUser, state: State | None = None, reason: str = "login"
     ) -> None:
-        """Build claims from ``user`` now (called on login, saves a query later).
-
-        The mark version is read *before* the claims are built, so a mark made while
-        they are being built is newer than the one recorded and triggers a rebuild.
-        """
-        if state is None:
-            state = read_state(user_id_string(user), None)
-        self._mark_seen = state.mark
-        self._claims = build_claims(user)
-        self._claims_at = int(time.time())
-        self.modified = True
-        self._record_due = True
-        self.refresh_reason = reason
-        metrics.count(f"refresh.{reason}")
-        claims_refreshed.send(type(self), user=user, reason=reason)
+        """Build claims from ``user`` now (called on login, saves a query later)."""
+        identity = self._current_identity()
+        state = freshness.user_state(user) if state is None else state
+        self._identity = freshness.claims_for(user, identity, state, int(time.time()))
+        self._rebuilt(user, reason)
 
     def refresh_claims(self) -> bool:
         """Rebuild the claims from the database now (reason ``"forced"``).
@@ -152,39 +147,16 @@ class ClaimsSessionBase(SessionBase):
         changed ends the session (the cookie is deleted), and False is returned.
         """
         data = self._get_session()
-        if data.get(SESSION_KEY) is None or self._suspended:
+        if data.get(SESSION_KEY) is None or self._suspended or self._identity is None:
             return False
-        if self._refresh(data, reason="forced"):
-            return True
-        self._session_cache = self._end()
-        return False
-
-    # -- claims freshness -------------------------------------------------
-    def _needs_refresh(self, user_id: str, now: int) -> bool:
-        """True when the claims are missing, another user's, or older than ``CLAIMS_TTL``."""
-        return (
-            self._claims is None
-            or self._claims_at is None
-            or self._claims.user_id != user_id
-            or now - self._claims_at >= get_settings().claims_ttl
+        now = int(time.time())
+        checked = freshness.rebuild(
+            data, self._identity, None, "forced", now, self._storage.new_session_id
         )
-
-    def _refresh(
-        self, data: dict[str, Any], state: State | None = None, reason: str = "login"
-    ) -> bool:
-        """Rebuild claims from the database; False when the session must end."""
-        if state is None:
-            state = read_state(str(data[SESSION_KEY]), None)
-        user, upgraded_hash = session_user(data)
-        if user is None:
+        if checked is None:
+            self._session_cache = self._end()
             return False
-        if upgraded_hash is not None:  # as Django's get_user() cycles the key
-            data[HASH_SESSION_KEY] = upgraded_hash
-            old_sid = self._sid
-            self._new_identity(keep_start=True)
-            if old_sid is not None:
-                revoke_session(old_sid)
-        self.set_user(user, state, reason)
+        self._accept(checked)
         return True
 
     def keep_after_revocation(self) -> None:
@@ -192,27 +164,80 @@ class ClaimsSessionBase(SessionBase):
         self._epochs_stale = True
         self.modified = True
 
-    def _revoked(self, state: State) -> bool:
-        return (
-            state.session_revoked
-            or state.user_epoch > self._user_epoch
-            or state.global_epoch > self._global_epoch
-        )
+    # -- reading ------------------------------------------------------------
+    def load(self) -> dict[str, Any]:
+        now = int(time.time())
+        try:
+            loaded = self._read(now)
+            if loaded is None:
+                return self._end()
+            checked = freshness.check(loaded, now, self._storage.new_session_id)
+        except StateUnavailable:
+            return self._suspend()
+        except SessionEnded as ended:
+            self.rejected = ended.reason
+            return self._end()
+        self._accept(checked)
+        if loaded.origin is not None:
+            self._take_over(loaded.origin)
+        elif loaded.stale_key or now - loaded.issued_at >= get_settings().update_age:
+            self.modified = True  # re-issue: slide the expiry, under the current key
+            self._record_due = True  # and note "last seen"
+        return checked.data
 
-    def _read_epochs(self, user_id: str) -> None:
-        """A new session starts under the current revocation epochs."""
-        assert self._sid is not None  # noqa: S101
-        state = start_session(user_id, self._sid)
-        self._user_epoch, self._global_epoch = state.user_epoch, state.global_epoch
-        self._epochs_stale = False
+    async def aload(self) -> dict[str, Any]:
+        return await sync_to_async(self.load)()
+
+    def _read(self, now: int) -> Loaded | None:
+        """The incoming session as its storage (or an accepted kind's) reads it."""
+        key = self.session_key
+        if not key:
+            return None
+        if not self._storage.recognizes(key):  # perhaps a cookie of another kind
+            adopted = adopt.read(key, self._storage, now)
+            if adopted is not None:
+                return adopted
+        try:
+            loaded = self._storage.read(key, now)
+        except TokenError as exc:
+            self._refuse(exc.reason)
+            return None
+        metrics.count("decode.ok")
+        return loaded
+
+    def _accept(self, checked: freshness.Checked) -> None:
+        self._identity = checked.identity
+        if checked.rebuilt is not None:
+            self._rebuilt(*checked.rebuilt)
+
+    def _rebuilt(self, user: AbstractBaseUser, reason: str) -> None:
+        self.modified = True
+        self._record_due = True
+        self.refresh_reason = reason
+        metrics.count(f"refresh.{reason}")
+        claims_refreshed.send(type(self), user=user, reason=reason)
+
+    def _take_over(self, origin: Origin) -> None:
+        """Make a session of another kind this store's, under a new id, from this response."""
+        assert self._identity is not None  # noqa: S101  (just checked)
+        if origin.session_id is not None:  # ours: the same session under a new id
+            self._identity = self._identity.successor(self._storage.new_session_id())
+        self._epochs_stale = False  # keep the verified epochs: a later revocation still applies
+        self._origin = origin
+        self._record_due = True
+        self.modified = True
+        logger.info("jwtsession: a %s session taken over by %s", origin.kind, self.strategy)
+
+    def _refuse(self, reason: str) -> None:
+        """Note why the incoming session is refused (a ``TokenError.reason``)."""
+        self.rejected = reason
+        metrics.count(f"decode.{reason}")
+        logger.info("Session refused: %s", reason)
 
     def _end(self) -> dict[str, Any]:
         """Forget the incoming session: the request is anonymous and the cookie goes."""
         self._session_key = None
-        self._sid = self._started = None
-        self._claims = self._claims_at = None
-        self._mark_seen = self._user_epoch = self._global_epoch = 0
-        self._prefetched = None
+        self._identity = None
         self.modified = False
         return {}
 
@@ -224,37 +249,164 @@ class ClaimsSessionBase(SessionBase):
         """
         self.rejected = "unavailable"
         self._suspended = True
-        self._claims = self._claims_at = None
+        self._identity = None
         self.modified = False
         return {}
 
-    def _write_record(self, expires: int) -> None:
-        """Write the session record when it is due (login, refresh, re-issue, new expiry).
+    # -- writing ------------------------------------------------------------
+    def _current_identity(self) -> SessionIdentity:
+        if self._identity is None:
+            self._new_identity(keep_start=False)
+        assert self._identity is not None  # noqa: S101
+        return self._identity
 
-        Best effort: the record informs people, it does not carry the session, so a
-        database that cannot take it is logged and the response goes out anyway.
-        """
+    def _new_identity(self, keep_start: bool) -> None:
+        """A new session id; a signed-in session keeps its start (``MAX_LIFETIME``)."""
+        session_id = self._storage.new_session_id()
+        old = self._identity
+        if keep_start and old is not None:
+            self._identity = old.successor(session_id)
+        else:
+            self._identity = SessionIdentity.new(session_id)
+        self._record_due = True
+        self._suspended = False
+        self._epochs_stale = True
+        self.modified = True
+
+    def _payload(self, now: int) -> dict[str, Any]:
+        """What the storage stores: the identity, ``iat``, ``exp`` and the data."""
+        identity = self._current_identity()
         user_id = self._session.get(SESSION_KEY)
-        if not self._record_due or user_id is None or self._sid is None:
+        if user_id is not None and self._epochs_stale:  # a new session: under today's epochs
+            state = start_session(str(user_id), identity.session_id)
+            identity = identity.under_epochs(state.user_epoch, state.global_epoch)
+            self._identity, self._epochs_stale = identity, False
+        lifetime_end = identity.started + get_settings().max_lifetime
+        expires = min(now + max(self.get_expiry_age(), 0), lifetime_end)
+        return {**identity.to_payload(), "iat": now, "exp": max(expires, now), "dat": self._session}
+
+    def _sync_claims(self) -> None:
+        """Before saving: claims for the user who just signed in, none when anonymous."""
+        data = self._session
+        user_id = data.get(SESSION_KEY)
+        identity = self._current_identity()
+        if user_id is None:
+            if identity.claims is not None:
+                self._identity = identity.without_claims()
             return
-        try:  # no savepoint: sessions are saved after ATOMIC_REQUESTS' transaction
-            save_record(
-                session_hash=session_hash(self._sid),
-                user_id=str(user_id),
-                strategy=self.strategy,
-                meta=self.client_meta,
-                expires=expires,
+        if identity.claims is not None and identity.claims.user_id == user_id:
+            return
+        checked = freshness.rebuild(
+            data, identity, None, "login", int(time.time()), self._storage.new_session_id
+        )
+        if checked is None:
+            self._identity = identity.without_claims()
+        else:
+            self._accept(checked)
+
+    def save(self, must_create: bool = False) -> None:
+        if self._suspended:
+            return  # the state check could not run: keep the incoming cookie as it is
+        self._sync_claims()
+        try:
+            self._session_key = self._storage.write(
+                self._payload(int(time.time())),
+                client_meta=self.client_meta,
+                record_due=self._record_due,
+                must_create=must_create,
             )
-        except DatabaseError:
-            logger.warning("jwtsession: could not write a session record", exc_info=True)
+        except SessionEnded as ended:  # revoked while this request ran: not brought back
+            self.rejected, self.ended_on_save = ended.reason, True
+            self._forget(None)
             return
         self._record_due = False
+        self.modified = True
+        origin, self._origin = self._origin, None
+        adopt.end(origin)  # the taken-over session is saved here: end the old one
 
-    @property
-    def suspended(self) -> bool:
-        """True when the state check could not run: the middleware leaves the cookie as is."""
-        return self._suspended
+    async def asave(self, must_create: bool = False) -> None:
+        # Saving may rebuild claims or read the revocation epochs: database work.
+        await sync_to_async(self.save)(must_create)
 
+    def create(self) -> None:
+        self._new_identity(keep_start=False)
+
+    async def acreate(self) -> None:
+        self.create()
+
+    def exists(self, session_key: str | None = None) -> bool:
+        return self._storage.exists(session_key)
+
+    async def aexists(self, session_key: str | None = None) -> bool:
+        return await sync_to_async(self.exists)(session_key)
+
+    # -- ending and cycling ---------------------------------------------------
+    def _incoming(self) -> tuple[str, bool] | None:
+        """``(session_id, signed_in)`` of the session this store holds, or None."""
+        if self._identity is not None:
+            signed_in = SESSION_KEY in self.__dict__.get("_session_cache", {})
+            return self._identity.session_id, signed_in
+        key = self.session_key
+        if key and (self._suspended or "_session_cache" not in self.__dict__):
+            return self._storage.peek(key)  # not loaded (or not checkable): the key says
+        return None
+
+    def cycle_key(self) -> None:
+        """A new session id (and key, at once) for the same data; the old one ends."""
+        data = self._get_session()
+        incoming = self._incoming()
+        signed_in = SESSION_KEY in data
+        self._new_identity(keep_start=signed_in)
+        self._session_key = self._storage.key_for(self._payload(int(time.time())))
+        if incoming is not None:
+            old_id, was_signed_in = incoming
+            self._storage.discard(old_id, signed_in=was_signed_in or signed_in)
+
+    async def acycle_key(self) -> None:
+        await self._aget_session()
+        await sync_to_async(self.cycle_key)()
+
+    def flush(self) -> None:
+        self._get_session()  # learn who this session is, so delete() can end it
+        incoming = self._incoming()
+        self.clear()
+        self._forget(incoming)
+        self._session_key = None
+
+    async def aflush(self) -> None:
+        await self._aget_session()
+        await sync_to_async(self.flush)()
+
+    def delete(self, session_key: str | None = None) -> None:
+        """End this session — or, with another ``session_key``, that one, as Django's
+        stores do: a signed-in session is revoked, so a copy of its cookie replayed
+        later is anonymous."""
+        if session_key is not None and session_key != self.session_key:
+            other = self.make_storage()
+            peeked = other.peek(session_key)
+            if peeked is not None:
+                other.discard(peeked[0], signed_in=peeked[1])
+            return
+        self._forget(self._incoming())
+
+    async def adelete(self, session_key: str | None = None) -> None:
+        await sync_to_async(self.delete)(session_key)
+
+    def _forget(self, incoming: tuple[str, bool] | None) -> None:
+        if incoming is not None:
+            self._storage.discard(incoming[0], signed_in=incoming[1] or self._suspended)
+        self._session_key = None
+        self._session_cache = {}
+        self._identity = None
+        self._suspended = False
+        self.modified = True
+
+    def clear(self) -> None:
+        super().clear()
+        if self._identity is not None and self._identity.claims is not None:
+            self._identity = self._identity.without_claims()
+
+    # -- expiry ---------------------------------------------------------------
     def set_expiry(self, value: Any) -> None:
         super().set_expiry(value)
         self._record_due = True  # the record's "expires" follows
@@ -270,243 +422,13 @@ class ClaimsSessionBase(SessionBase):
         await self._aget_session()
         return self.get_expiry_date(**kwargs)
 
-    def _next_session_id(self) -> str:
-        return new_session_id()
-
-    def _new_identity(self, keep_start: bool = False) -> None:
-        self._sid = self._next_session_id()
-        self._record_due = True
-        self._suspended = False
-        self._epochs_stale = True
-        if not keep_start or self._started is None:
-            self._started = int(time.time())
-        self.modified = True
-
-    def _claims_out_of_date(self) -> bool:
-        """True when saving must first rebuild claims (a user just logged in)."""
-        user_id = self._session.get(SESSION_KEY)
-        return user_id is not None and (self._claims is None or self._claims.user_id != user_id)
-
-    def _sync_claims(self) -> None:
-        data = self._session
-        if data.get(SESSION_KEY) is None or (
-            self._claims_out_of_date() and not self._refresh(data)
-        ):
-            self._claims = self._claims_at = None
-
-    # -- SessionBase overrides shared by every strategy --------------------
-    def load(self) -> dict[str, Any]:
-        try:
-            data = self._read()
-        except StateUnavailable:
-            return self._suspend()
-        if data is None or self._expired(data):
-            return self._end()
-        user_id = data.get(SESSION_KEY)
-        if type(user_id) is not str:  # anonymous (Django always stores the id as a string)
-            self._claims = self._claims_at = None
-            return data
-        state, self._prefetched = self._prefetched, None
-        if state is None:
-            try:
-                state = read_state(user_id, self._sid, hot_path=True)  # the one cache round trip
-            except StateUnavailable:
-                return self._suspend()
-        if self._revoked(state):
-            self.rejected = "revoked"
-            metrics.count("state.revoked")
-            return self._end()
-        if state.mark > self._mark_seen:
-            reason = "mark"
-        elif self._needs_refresh(user_id, int(time.time())):
-            reason = "ttl" if self._claims is not None else "login"
-        else:
-            return data
-        try:
-            refreshed = self._refresh(data, state, reason)
-        except DatabaseError:
-            logger.warning("jwtsession: the database could not rebuild claims", exc_info=True)
-            return self._suspend()
-        if not refreshed:
-            return self._end()
-        return data
-
-    async def aload(self) -> dict[str, Any]:
-        return await sync_to_async(self.load)()
-
-    def _read(self) -> dict[str, Any] | None:
-        """Read and verify the incoming session; None when it is refused.
-
-        May raise ``StateUnavailable`` (a strategy that makes the state check with
-        its read: the request is then anonymous and the cookie kept).
-        """
-        raise NotImplementedError
-
-    def _adopt(self, value: str) -> dict[str, Any] | None:
-        """A cookie of another kind named in ``ACCEPT_FROM``: verified by its own store and
-        taken over (re-issued in this strategy on this response). None when it is not one.
-        """
-        accepted = tuple(kind for kind in get_settings().accept_from if kind != self.strategy)
-        if not accepted:
-            return None
-        from . import adopt
-
-        kind = adopt.kind_of(value, accepted)
-        if kind is None:
-            return None
-        adopted = adopt.read(kind, value)  # may raise StateUnavailable: suspended
-        if adopted is None:
-            return None
-        if not self._can_hold(adopted.data):
-            logger.warning("jwtsession: a %s session is too large to take over", kind)
-            adopt.end_old_session(adopted)
-            return None
-        return adopt.take_over(self, adopted)
-
-    def _can_hold(self, data: dict[str, Any]) -> bool:
-        """Whether this strategy can store ``data`` (a token has a size limit)."""
-        return True
-
-    def _finish_adoption(self) -> None:
-        """Once the taken-over session is saved in this strategy, end the old one."""
-        if self._adopted_from is not None:
-            from . import adopt
-
-            adopt.end_old_session(self._adopted_from)
-            self._adopted_from = None
-
-    def _refuse(self, reason: str) -> None:
-        """Note why the incoming session is refused (a ``TokenError.reason``)."""
-        self.rejected = reason
-        metrics.count(f"decode.{reason}")
-        logger.info("Session refused: %s", reason)
-
-    def _apply(self, payload: dict[str, Any], now: int) -> dict[str, Any]:
-        """Take identity, epochs and claims from a verified payload; return the data.
-
-        Raises ``ValueError`` when the claims are malformed.
-        """
-        claims = Claims.from_dict(payload["clm"]) if "clm" in payload else None
-        self._sid, self._started = payload["sid"], payload["sat"]
-        self._mark_seen = payload.get("mv", 0)
-        self._user_epoch, self._global_epoch = payload.get("rev", 0), payload.get("gre", 0)
-        self._claims, self._claims_at = claims, payload.get("cat")
-        if now - payload["iat"] >= get_settings().update_age:
-            self.modified = True  # re-issue: slide the expiry, note "last seen"
-            self._record_due = True
-        data: dict[str, Any] = payload["dat"]
-        return data
-
-    def _payload(self, now: int) -> dict[str, Any]:
-        """What a strategy stores: the data, the identity, the claims and their epochs."""
-        if self._sid is None or self._started is None:
-            self._new_identity()
-        user_id = self._session.get(SESSION_KEY)
-        if user_id is not None and self._epochs_stale:
-            self._read_epochs(str(user_id))
-        assert self._sid is not None  # noqa: S101
-        assert self._started is not None  # noqa: S101
-        lifetime_end = self._started + get_settings().max_lifetime
-        expires = min(now + max(self.get_expiry_age(), 0), lifetime_end)
-        payload: dict[str, Any] = {
-            "sid": self._sid,
-            "iat": now,
-            "exp": max(expires, now),
-            "sat": self._started,
-            "dat": self._session,
-        }
-        if self._claims is not None:
-            payload["clm"] = self._claims.to_dict()
-            payload["cat"] = self._claims_at
-            payload["mv"] = self._mark_seen
-            payload["rev"] = self._user_epoch
-            payload["gre"] = self._global_epoch
-        return payload
-
-    def _expired(self, data: dict[str, Any]) -> bool:
-        """True when a ``set_expiry()`` date has passed: over at once, as with the db engine."""
-        expiry = data.get("_session_expiry")
-        if expiry is None:
-            return False
-        try:
-            expired = SessionBase.get_expiry_age(self, expiry=expiry) <= 0
-        except (TypeError, ValueError):
-            expired = True
-        if expired:
-            self.rejected = "expired"
-        return expired
-
-    def clear(self) -> None:
-        super().clear()
-        self._claims = self._claims_at = None
-
-    def is_empty(self) -> bool:
-        if self._session_key and not hasattr(self, "_session_cache"):
-            self._get_session()  # verify the cookie, so a bad one is deleted
-        return super().is_empty()
-
-    def cycle_key(self) -> None:
-        """A new session id for the same data; an authenticated old id is revoked."""
-        data = self._get_session()
-        old_sid = self._sid
-        signed_in = SESSION_KEY in data
-        maybe_signed_in = signed_in or self._suspended  # a suspended session looks empty
-        # A signed-in session keeps its start (MAX_LIFETIME counts from the login);
-        # an anonymous one about to log in starts anew.
-        self._new_identity(keep_start=signed_in)
-        if old_sid is not None and maybe_signed_in:
-            revoke_session(old_sid)
-
-    async def acycle_key(self) -> None:
-        await self._aget_session()
-        await sync_to_async(self.cycle_key)()
-
-    def flush(self) -> None:
-        self._get_session()  # learn the session id, so delete() can revoke it
-        super().flush()
-
-    async def aflush(self) -> None:
-        await self._aget_session()
-        await sync_to_async(super().flush)()
-
-    async def asave(self, must_create: bool = False) -> None:
-        # Saving may rebuild claims or read the revocation epochs: database work.
-        await sync_to_async(self.save)(must_create)
-
-    def exists(self, session_key: str | None = None) -> bool:
-        return False
-
-    async def aexists(self, session_key: str | None = None) -> bool:
-        return False
-
-    def create(self) -> None:
-        self._new_identity()
-
-    async def acreate(self) -> None:
-        self.create()
-
-    def delete(self, session_key: str | None = None) -> None:
-        if session_key is not None and session_key != self.session_key:
-            return
-        if self._sid is not None:
-            revoke_session(self._sid)  # a copy of the cookie replayed later is anonymous
-        self._session_key = None
-        self._session_cache = {}
-        self._sid = self._started = None
-        self._claims = self._claims_at = None
-        self._suspended = False
-        self.modified = True
-
-    async def adelete(self, session_key: str | None = None) -> None:
-        await sync_to_async(self.delete)(session_key)
-
     def get_expiry_age(self, **kwargs: Any) -> int:
         """Django's expiry age, capped by the absolute ``MAX_LIFETIME``."""
         age: int = super().get_expiry_age(**kwargs)
         if kwargs:
             return age
         now = int(time.time())
-        started = now if self._started is None else self._started  # a new session starts now
+        started = now if self._identity is None else self._identity.started
         return min(age, started + get_settings().max_lifetime - now)
 
     @classmethod

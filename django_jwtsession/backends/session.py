@@ -1,31 +1,21 @@
 """``SESSION_ENGINE = "django_jwtsession.backends.session"``: the strategy the settings name.
 
-``JWTSESSION["STRATEGY"]`` (``"jwt"`` or ``"db"``) picks the store at each request,
-so switching strategies is one setting. ``django_jwtsession.backends.jwt`` and
-``django_jwtsession.backends.db`` pin one strategy instead.
+Each store takes the storage of ``JWTSESSION["STRATEGY"]`` (``"jwt"`` or ``"db"``)
+when it is created, so switching strategies is one setting.
+``django_jwtsession.backends.jwt`` and ``django_jwtsession.backends.db`` pin one
+strategy instead. All three are plain ``SessionBase`` subclasses.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from ..conf import get_settings
 from .base import ClaimsSessionBase
-
-
-def store_class(strategy: str | None = None) -> type[ClaimsSessionBase]:
-    """The store class of ``strategy`` (default: the configured one)."""
-    from . import db, jwt
-
-    stores: dict[str, type[ClaimsSessionBase]] = {
-        "jwt": jwt.SessionStore,
-        "db": db.SessionStore,
-    }
-    return stores[strategy or get_settings().strategy]
+from .storage import Storage
+from .strategies import storage_for
 
 
 class SessionStore(ClaimsSessionBase):
-    """Instantiating it gives the configured strategy's store (a ``ClaimsSessionBase``)."""
+    """A Django session store on the configured strategy's storage."""
 
-    def __new__(cls, session_key: str | None = None) -> Any:
-        return store_class()(session_key)
+    @classmethod
+    def make_storage(cls) -> Storage:
+        return storage_for()

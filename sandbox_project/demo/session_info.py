@@ -12,7 +12,7 @@ from django.http import HttpRequest
 
 from django_jwtsession.conf import get_settings
 from django_jwtsession.cookies import CHUNK_SIZE, read_session_cookie
-from django_jwtsession.state import session_hash
+from django_jwtsession.keyspace import session_hash
 
 
 def _moment(timestamp: int | None) -> datetime | None:

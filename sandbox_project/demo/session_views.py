@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from django_jwtsession.admin.agents import Agent, parse
 from django_jwtsession.claims import Claims
 from django_jwtsession.models import SessionRecord
-from django_jwtsession.state import revoke_session_hashes, revoke_user
+from django_jwtsession.revocation import revoke_session_hashes, revoke_user
 
 from .session_info import public_session_id
 

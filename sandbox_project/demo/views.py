@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from django_jwtsession.conf import get_settings
-from django_jwtsession.state import mark_for_refresh, revoke_user
+from django_jwtsession.revocation import mark_for_refresh, revoke_user
 
 from .forms import UserAccessForm
 from .session_info import public_session_id, session_facts

@@ -107,6 +107,12 @@ def user_summary(request: HttpRequest) -> JsonResponse:
     )
 
 
+def permissions(request: HttpRequest) -> JsonResponse:
+    """A permission check first (it needs the real user), then who the request is."""
+    allowed = request.user.has_perm("auth.view_user")
+    return JsonResponse({"allowed": allowed, "authenticated": request.user.is_authenticated})
+
+
 def expire_in_past(request: HttpRequest) -> HttpResponse:
     request.session.set_expiry(timezone.now() - timedelta(days=1))
     return HttpResponse("ok")

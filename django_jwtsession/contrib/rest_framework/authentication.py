@@ -23,7 +23,7 @@ from rest_framework.authentication import SessionAuthentication, get_authorizati
 
 from ...backends.base import ClaimsSessionBase
 from ...backends.session import SessionStore
-from ...users import user_from_session
+from ...middleware import user_from_session
 
 TOKEN_HEADER = "X-Session-Token"  # noqa: S105  (a header name)
 """The response header that carries a Bearer session's re-issued token."""
@@ -76,9 +76,10 @@ class JWTSessionAuthentication(SessionAuthentication):  # type: ignore[misc]  # 
         store: ClaimsSessionBase = SessionStore(token)
         store.client_meta = request._request.META  # IP and user agent for the session record
         user = user_from_session(store)
+        authenticated = user.is_authenticated  # reads the session
         if store.suspended:
             raise SessionsUnavailable()
-        if not user.is_authenticated or not user.is_active:
+        if not authenticated or not user.is_active:
             raise exceptions.AuthenticationFailed(_("Invalid or expired session token."))
         if store.modified:  # claims rebuilt, or the token due for re-issue
             reissue(request, store)

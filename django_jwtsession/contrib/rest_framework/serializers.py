@@ -11,8 +11,8 @@ from rest_framework import serializers
 
 from ...backends.base import ClaimsSessionBase
 from ...claims import Claims
+from ...keyspace import session_hash
 from ...models import SessionRecord
-from ...state import session_hash
 
 
 class LoginSerializer(serializers.Serializer):  # type: ignore[misc]  # DRF is untyped

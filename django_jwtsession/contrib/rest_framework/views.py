@@ -25,8 +25,9 @@ from rest_framework.views import APIView
 from ...backends.base import ClaimsSessionBase
 from ...backends.session import SessionStore
 from ...keys import get_key_ring
+from ...keyspace import session_hash
 from ...models import SessionRecord
-from ...state import revoke_session_hashes, revoke_user, session_hash
+from ...revocation import revoke_session_hashes, revoke_user
 from .authentication import JWTSessionAuthentication, current_session, is_bearer, reissue
 from .serializers import (
     LoginSerializer,

@@ -29,7 +29,7 @@ def find_users(names: list[str]) -> list[Any]:
 
 def require_mirrored() -> None:
     """After a write: the cache must have it, else readers may not see it yet. Say so."""
-    from ...state import retry_unmirrored
+    from ...revocation import retry_unmirrored
 
     if not retry_unmirrored():
         raise CommandError(

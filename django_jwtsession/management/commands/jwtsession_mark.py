@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...state import mark_for_refresh
+from ...revocation import mark_for_refresh
 from ._users import find_users, require_mirrored
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...state import revoke_all, revoke_user
+from ...revocation import revoke_all, revoke_user
 from ._users import find_users, require_mirrored
 
 

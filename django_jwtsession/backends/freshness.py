@@ -1,0 +1,153 @@
+"""What a store decides about a session it read: over, or kept (its claims rebuilt if stale).
+
+Shared by every strategy, and by sessions taken over from another kind: a
+session whose ``set_expiry()`` date passed, or that was revoked (by itself, with
+its user's sessions, or with all sessions), is over; claims marked stale, older
+than ``CLAIMS_TTL`` or missing are rebuilt from the database; a user who is gone,
+inactive or whose password changed ends the session.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+from django.db import Error as DatabaseError
+from django.utils import timezone
+
+from .. import metrics
+from ..claims import build_claims, user_id_string
+from ..conf import get_settings
+from ..identity import SessionIdentity
+from ..refresh import session_user
+from ..revocation import revoke_session
+from ..state import State, StateUnavailable, read_state
+from .storage import Loaded, SessionEnded
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+logger = logging.getLogger("django_jwtsession")
+
+
+class Rebuilt(NamedTuple):
+    user: AbstractBaseUser
+    """The user the claims were built from."""
+    reason: str
+    """``"login"``, ``"ttl"``, ``"mark"`` or ``"forced"``."""
+
+
+class Checked(NamedTuple):
+    data: dict[str, Any]
+    identity: SessionIdentity
+    rebuilt: Rebuilt | None = None
+
+
+def expired(data: dict[str, Any]) -> bool:
+    """True when a ``set_expiry()`` date has passed: over at once, as with the db engine."""
+    expiry = data.get("_session_expiry")
+    if not expiry:  # None, or 0: at browser close
+        return False
+    if type(expiry) is int:  # seconds of inactivity, as SessionBase.get_expiry_age() reads it
+        return expiry <= 0
+    try:
+        delta = datetime.fromisoformat(expiry) - timezone.now()
+    except (TypeError, ValueError):  # not a date Django wrote: over
+        return True
+    return delta.days * 86400 + delta.seconds <= 0
+
+
+def revoked(identity: SessionIdentity, state: State) -> bool:
+    return (
+        state.session_revoked
+        or state.user_epoch > identity.user_epoch
+        or state.global_epoch > identity.global_epoch
+    )
+
+
+def stale_reason(identity: SessionIdentity, state: State, user_id: str, now: int) -> str | None:
+    """Why the claims must be rebuilt now, or None when they are fresh."""
+    if state.mark > identity.mark_seen:
+        return "mark"
+    claims, built = identity.claims, identity.claims_at
+    if claims is None or built is None or claims.user_id != user_id:
+        return "login"
+    if now - built >= get_settings().claims_ttl:
+        return "ttl"
+    return None
+
+
+def check(loaded: Loaded, now: int, new_session_id: Callable[[], str]) -> Checked:
+    """Decide about a session just read; raise ``SessionEnded`` or ``StateUnavailable``."""
+    data, identity = loaded.data, loaded.identity
+    if expired(data):
+        raise SessionEnded("expired")
+    user_id = data.get(SESSION_KEY)
+    if type(user_id) is not str:  # anonymous (Django always stores the id as a string)
+        return Checked(data, identity.without_claims() if identity.claims else identity)
+    state = loaded.state
+    if state is None:
+        state = read_state(user_id, identity.session_id, hot_path=True)  # the one round trip
+    if revoked(identity, state):
+        metrics.count("state.revoked")
+        raise SessionEnded("revoked")
+    reason = stale_reason(identity, state, user_id, now)
+    if reason is None:
+        return Checked(data, identity)
+    try:
+        checked = rebuild(data, identity, state, reason, now, new_session_id)
+    except DatabaseError as exc:
+        logger.warning("jwtsession: the database could not rebuild claims", exc_info=True)
+        raise StateUnavailable("database unreachable") from exc
+    if checked is None:
+        raise SessionEnded("user")
+    return checked
+
+
+def rebuild(
+    data: dict[str, Any],
+    identity: SessionIdentity,
+    state: State | None,
+    reason: str,
+    now: int,
+    new_session_id: Callable[[], str],
+) -> Checked | None:
+    """Claims rebuilt from the database (Django's ``get_user()`` checks included);
+    None when the session must end.
+
+    A session hash that verified only under a ``SECRET_KEY_FALLBACKS`` key is
+    upgraded, and the session moves to a new id (the old one is revoked), as
+    Django's ``get_user()`` cycles the key.
+    """
+    user_id = data[SESSION_KEY]
+    if state is None:
+        state = read_state(str(user_id), None)
+    user, upgraded_hash = session_user(data)
+    if user is None:
+        return None
+    if upgraded_hash is not None:
+        data[HASH_SESSION_KEY] = upgraded_hash
+        old_id = identity.session_id
+        identity = identity.successor(new_session_id())
+        revoke_session(old_id)
+    return Checked(data, claims_for(user, identity, state, now), Rebuilt(user, reason))
+
+
+def claims_for(
+    user: AbstractBaseUser, identity: SessionIdentity, state: State, now: int
+) -> SessionIdentity:
+    """``identity`` with claims built from ``user`` now.
+
+    The mark version comes from ``state``, read *before* the claims are built, so a
+    mark made while they are being built is newer than the one recorded and triggers
+    another rebuild.
+    """
+    return identity.with_claims(build_claims(user), state.mark, now)
+
+
+def user_state(user: AbstractBaseUser) -> State:
+    """The state a sign-in of ``user`` builds its claims against."""
+    return read_state(user_id_string(user), None)

@@ -1,0 +1,269 @@
+"""The db strategy's storage: an opaque key in the cookie, the session in its record.
+
+The session lives in its ``SessionRecord`` row (``data``, with the identity and
+timestamps in ``meta``), mirrored in the cache. A warm read costs one cache round
+trip (the session entry and the user's state entries together, thanks to the
+key's user hint) and no query; a cold one, one query (the row and any missing
+state entries together). A save that did not change ``data`` leaves it alone, so
+it never undoes a concurrent request's write; a save of a session deleted or
+revoked meanwhile raises Django's ``UpdateError`` instead of bringing it back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends.base import CreateError, UpdateError
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import IntegerField, Subquery
+from django.utils import timezone
+
+from .. import metrics
+from ..conf import get_settings
+from ..exceptions import ExpiredToken, MalformedToken, UnknownSession
+from ..identity import SessionIdentity
+from ..keyspace import cache, session_hash, state_keys, stored_session_key
+from ..models import SessionRecord, StateEntry
+from ..records import as_datetime, client_ip, user_agent
+from ..revocation import revoke_session
+from ..state import StateUnavailable, complete_state, read_cached
+from . import db_keys
+from .storage import Loaded, SessionEnded, Storage
+
+logger = logging.getLogger("django_jwtsession")
+_COMPACT = (",", ":")
+
+
+def entry_key(session_id: str) -> str:
+    """The cache key of a db session's stored payload."""
+    return stored_session_key(session_hash(session_id))
+
+
+def _cache_entry(entry: str, stored: dict[str, str], expires_in: int, *, replace: bool) -> None:
+    """Cache a stored session until it expires (``add`` unless ``replace``)."""
+    timeout = max(expires_in, 1)
+    try:
+        if replace:
+            cache().set(entry, stored, timeout)
+        else:
+            cache().add(entry, stored, timeout)  # never over a concurrent writer's newer one
+    except Exception:
+        logger.warning("jwtsession: could not cache a db session", exc_info=True)
+        if replace:  # never leave an older copy behind
+            evict_entry(entry)
+
+
+def evict_entry(entry: str) -> None:
+    try:
+        cache().delete(entry)
+    except Exception:
+        logger.warning("jwtsession: could not evict a db session", exc_info=True)
+
+
+def _live_rows(session_id: str) -> Any:
+    return SessionRecord.objects.filter(
+        session_hash=session_hash(session_id), strategy="db", revoked_at=None
+    ).exclude(meta="")
+
+
+class TableStorage(Storage):
+    strategy = "db"
+
+    def __init__(self) -> None:
+        self._secret: str | None = None
+        self._stored_data: str | None = None  # ``data`` as read: rewritten only if it differs
+        self._persisted = False  # a row holds the current secret's session
+
+    def recognizes(self, key: str) -> bool:
+        return db_keys.is_db_key(key)
+
+    def new_session_id(self) -> str:
+        self._secret = db_keys.new_secret()
+        self._stored_data = None
+        self._persisted = False
+        return db_keys.session_id_for(self._secret)
+
+    # -- reading ----------------------------------------------------------------------------
+    def read(self, key: str, now: int) -> Loaded:
+        parsed = db_keys.parse(key)
+        if parsed is None:
+            raise MalformedToken("not a db session key")
+        sid, user_id = parsed.session_id, parsed.user_id
+        keys = state_keys(user_id, sid) if user_id is not None else []
+        payload, state = self._fetch(sid, keys, now)
+        data = payload["dat"]
+        if type(data) is not dict or data.get(SESSION_KEY) != user_id:
+            raise MalformedToken("the hint does not belong to this session")
+        identity = SessionIdentity.from_payload(payload)
+        issued_at, expires = payload.get("iat"), payload.get("exp")
+        if type(issued_at) is not int or type(expires) is not int:
+            raise MalformedToken("a stored session without iat or exp")
+        if expires <= now or identity.started + get_settings().max_lifetime <= now:
+            raise ExpiredToken("the session expired")
+        self._secret, self._persisted = parsed.secret, True
+        return Loaded(data, identity, issued_at, state=state)
+
+    def _fetch(self, sid: str, keys: list[str], now: int) -> tuple[dict[str, Any], Any]:
+        """The stored payload and (when signed in) the state, in one cache round trip;
+        on a miss, in one query."""
+        entry = entry_key(sid)
+        try:
+            found, extra = read_cached(keys, [entry], hot_path=True)
+            stored = extra.get(entry)
+            fetched: dict[str, int] | None = None
+            refill = False
+            if not isinstance(stored, dict):
+                stored, fetched = self._from_database(sid, keys, found)
+                refill = found is not None  # the cache is reachable: refill it
+            state = complete_state(keys, sid, found, fetched) if keys else None
+        except StateUnavailable:
+            metrics.count("state.refused")
+            raise
+        try:
+            payload: dict[str, Any] = json.loads(stored["meta"])
+            payload["dat"] = json.loads(stored["data"])
+        except (ValueError, TypeError, KeyError):
+            raise MalformedToken("a stored session of the wrong shape") from None
+        if type(payload.get("exp")) is not int:
+            raise MalformedToken("a stored session without exp")
+        if refill:
+            _cache_entry(entry, stored, payload["exp"] - now, replace=False)
+        payload["sid"] = sid  # derived from the secret, never stored
+        self._stored_data = stored["data"]
+        return payload, state
+
+    def _from_database(
+        self, sid: str, keys: list[str], found: dict[str, int] | None
+    ) -> tuple[dict[str, str], dict[str, int] | None]:
+        """The session row, with the state entries the cache lacked, in one query."""
+        missing = keys if found is None else [key for key in keys if key not in found]
+        versions = {
+            f"v{index}": Subquery(
+                StateEntry.objects.filter(key=key).values("version")[:1],
+                output_field=IntegerField(),
+            )
+            for index, key in enumerate(missing)
+        }
+        try:
+            rows = list(
+                _live_rows(sid)
+                .annotate(**versions)
+                .values("data", "meta", *versions)
+                .order_by()[:1]  # at most one row (the hash is unique): no ORDER BY
+            )
+        except DatabaseError as exc:
+            logger.warning("jwtsession: the database could not read a session", exc_info=True)
+            raise StateUnavailable("database unreachable") from exc
+        if not rows:
+            raise UnknownSession("no live session under this key")
+        row = rows[0]
+        fetched = {key: row[f"v{index}"] or 0 for index, key in enumerate(missing)}
+        return {"data": row["data"], "meta": row["meta"]}, (fetched if keys else None)
+
+    def peek(self, key: str) -> tuple[str, bool] | None:
+        parsed = db_keys.parse(key)
+        if parsed is None or not self.exists(key):
+            return None
+        return parsed.session_id, parsed.user_id is not None
+
+    def exists(self, key: str | None) -> bool:
+        parsed = db_keys.parse(key) if key else None
+        if parsed is None:
+            return False
+        sid = parsed.session_id
+        try:
+            if cache().get(entry_key(sid)) is not None:
+                return True
+        except Exception:
+            logger.warning("jwtsession: cache unreachable, session looked up in the database")
+        return bool(_live_rows(sid).exists())
+
+    # -- writing ----------------------------------------------------------------------------
+    def key_for(self, payload: dict[str, Any]) -> str:
+        assert self._secret is not None  # noqa: S101  (set with the session id)
+        user_id = payload["dat"].get(SESSION_KEY)
+        return db_keys.format_key(self._secret, None if user_id is None else str(user_id))
+
+    def write(
+        self,
+        payload: dict[str, Any],
+        *,
+        client_meta: Mapping[str, Any] | None,
+        record_due: bool,
+        must_create: bool,
+    ) -> str:
+        """Write the row (one query) and its cache entry; ``data`` only when it changed.
+
+        The session lives in the database: unlike the jwt strategy's records, a failing
+        write fails the request, as with Django's own ``db`` engine.
+        """
+        key = self.key_for(payload)
+        fields = dict(payload)
+        sid, data = fields.pop("sid"), json.dumps(fields.pop("dat"), separators=_COMPACT)
+        meta = json.dumps(fields, separators=_COMPACT)
+        user_id = payload["dat"].get(SESSION_KEY)
+        data_changed = data != self._stored_data
+        values: dict[str, Any] = {
+            "user_id": None if user_id is None else str(user_id),
+            "ip": client_ip(client_meta or {}),
+            "user_agent": user_agent(client_meta or {}),
+            "last_seen": timezone.now(),
+            "expires": as_datetime(payload["exp"]),
+            "meta": meta,
+        }
+        if data_changed or not self._persisted or must_create:
+            values["data"] = data
+        if self._persisted and not must_create:
+            if not _live_rows(sid).update(**values):
+                self._gone(sid, signed_in=user_id is not None)
+        else:
+            self._insert(sid, values, must_create)
+        self._persisted = True
+        now = int(payload["iat"])
+        if data_changed:
+            stored = {"data": data, "meta": meta}
+            _cache_entry(entry_key(sid), stored, payload["exp"] - now, replace=True)
+        else:  # another request may have written newer data: let the next read fetch the row
+            evict_entry(entry_key(sid))
+        self._stored_data = data
+        return key
+
+    @staticmethod
+    def _gone(sid: str, *, signed_in: bool) -> None:
+        """The row to update is no longer live: never bring it back.
+
+        A signed-in session's row is revoked by a logout or revocation elsewhere, and
+        deleted with its user: the session simply ended (the request completes, the
+        cookie goes). An anonymous session's row deleted meanwhile is Django's
+        ``UpdateError``, as with Django's own engines (``SessionInterrupted``).
+        """
+        if signed_in or SessionRecord.objects.filter(session_hash=session_hash(sid)).exists():
+            raise SessionEnded("revoked")
+        raise UpdateError
+
+    def _insert(self, sid: str, values: dict[str, Any], must_create: bool) -> None:
+        record = SessionRecord(
+            session_hash=session_hash(sid), strategy=self.strategy, created=values["last_seen"]
+        )
+        for name, value in values.items():
+            setattr(record, name, value)
+        try:
+            with transaction.atomic():
+                record.save(force_insert=True)
+        except IntegrityError:
+            if must_create:
+                raise CreateError from None
+            raise
+
+    def discard(self, session_id: str, *, signed_in: bool) -> None:
+        """A signed-in session is revoked (its record kept, its data cleared); an
+        anonymous one's row is deleted. Either way its cache entry goes."""
+        if signed_in:
+            revoke_session(session_id)  # also clears the row and evicts the entry
+            return
+        SessionRecord.objects.filter(session_hash=session_hash(session_id), user=None).delete()
+        evict_entry(entry_key(session_id))

@@ -1,0 +1,123 @@
+"""The session identity: who a session is, apart from the data it carries.
+
+One immutable value with one wire form, shared by every strategy (the jwt token's
+payload, the db strategy's stored ``meta``) and by the take-over of another
+engine's session. The short wire keys:
+
+=======  ==============  =====================================================
+key      field           meaning
+=======  ==============  =====================================================
+``sid``  ``session_id``  the opaque session id (stable until ``cycle_key()``)
+``sat``  ``started``     when the session started (its sign-in), Unix time
+``clm``  ``claims``      the claims (:class:`~django_jwtsession.claims.Claims`)
+``cat``  ``claims_at``   when the claims were built, Unix time
+``mv``   ``mark_seen``   the user's mark version the claims were built against
+``rev``  ``user_epoch``  the user's revocation epoch when the session started
+``gre``  ``global_epoch``  the global revocation epoch when the session started
+=======  ==============  =====================================================
+
+``clm``, ``cat``, ``mv``, ``rev`` and ``gre`` are written only for a signed-in
+session (one with claims). The transport adds ``iat``, ``exp`` and ``dat`` (the
+session data) around them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .claims import Claims
+from .exceptions import InvalidClaims
+
+SESSION_ID_LENGTHS = range(16, 65)
+"""Session ids the server issues are 32 characters; anything from 16 to 64 is read."""
+
+
+def _counter(payload: dict[str, Any], key: str) -> int:
+    value = payload.get(key, 0)
+    if type(value) is not int or value < 0:
+        raise InvalidClaims(f"{key} must be a non-negative integer")
+    return value
+
+
+@dataclass(frozen=True)
+class SessionIdentity:
+    """A session's id, start, claims (with their age and mark version) and epochs."""
+
+    session_id: str
+    started: int
+    claims: Claims | None = None
+    claims_at: int | None = None
+    mark_seen: int = 0
+    user_epoch: int = 0
+    global_epoch: int = 0
+
+    @classmethod
+    def new(cls, session_id: str, started: int | None = None) -> SessionIdentity:
+        """A session that starts now (or at ``started``), without claims."""
+        return cls(session_id, int(time.time()) if started is None else started)
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> SessionIdentity:
+        """Read the identity members of a verified payload; raise ``InvalidClaims``."""
+        session_id, started = payload.get("sid"), payload.get("sat")
+        if type(session_id) is not str or len(session_id) not in SESSION_ID_LENGTHS:
+            raise InvalidClaims("sid must be a string of 16 to 64 characters")
+        if type(started) is not int or started < 0:
+            raise InvalidClaims("sat must be a non-negative integer")
+        raw_claims = payload.get("clm")
+        if raw_claims is None:
+            if "clm" in payload or "cat" in payload:
+                raise InvalidClaims("cat without claims")
+            return cls(session_id, started)
+        claims_at = payload.get("cat")
+        if type(raw_claims) is not dict or type(claims_at) is not int or claims_at < 0:
+            raise InvalidClaims("clm must be an object with an integer cat")
+        try:
+            claims = Claims.from_dict(raw_claims)
+        except ValueError:
+            raise InvalidClaims("malformed claims") from None
+        return cls(
+            session_id,
+            started,
+            claims,
+            claims_at,
+            _counter(payload, "mv"),
+            _counter(payload, "rev"),
+            _counter(payload, "gre"),
+        )
+
+    def to_payload(self) -> dict[str, Any]:
+        """The wire form (see the table above)."""
+        payload: dict[str, Any] = {"sid": self.session_id, "sat": self.started}
+        if self.claims is not None:
+            payload["clm"] = self.claims.to_dict()
+            payload["cat"] = self.claims_at
+            payload["mv"] = self.mark_seen
+            payload["rev"] = self.user_epoch
+            payload["gre"] = self.global_epoch
+        return payload
+
+    @property
+    def user_id(self) -> str | None:
+        """The signed-in user's id as the claims hold it, or None."""
+        return None if self.claims is None else self.claims.user_id
+
+    def successor(self, session_id: str) -> SessionIdentity:
+        """The same session under a new id: start, claims and epochs kept."""
+        return dataclasses.replace(self, session_id=session_id)
+
+    def with_claims(self, claims: Claims, mark_seen: int, now: int) -> SessionIdentity:
+        """Claims just built at ``now`` against mark version ``mark_seen``."""
+        return dataclasses.replace(self, claims=claims, claims_at=now, mark_seen=mark_seen)
+
+    def without_claims(self) -> SessionIdentity:
+        return dataclasses.replace(
+            self, claims=None, claims_at=None, mark_seen=0, user_epoch=0, global_epoch=0
+        )
+
+    def under_epochs(self, user_epoch: int, global_epoch: int) -> SessionIdentity:
+        """The revocation epochs this session lives under from now on."""
+        return dataclasses.replace(self, user_epoch=user_epoch, global_epoch=global_epoch)

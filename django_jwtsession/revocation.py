@@ -1,0 +1,214 @@
+"""Marks and revocations: the database holds the truth, the cache mirrors it.
+
+Writers bump counters with F-expressions in the writer's transaction, drop the
+cache entries, and copy the committed values to the cache on commit. The state
+check that reads them is :mod:`django_jwtsession.state`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from contextlib import suppress
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import F, Model, QuerySet
+from django.dispatch import Signal
+from django.utils import timezone
+
+from . import metrics
+from .conf import get_settings
+from .keyspace import (
+    CACHE_PREFIX,
+    GLOBAL_EPOCH,
+    cache,
+    epoch_key,
+    mark_key,
+    revoked_key,
+    session_hash,
+)
+from .records import revoke_records
+from .signals import session_revoked, user_marked
+from .state import entries, forget_memo, from_database
+
+logger = logging.getLogger("django_jwtsession")
+_HASH = re.compile(r"[0-9a-f]{64}")
+
+_unmirrored: set[str] = set()
+"""Keys whose committed values could not be copied to the cache: retried after each request."""
+_unmirrored_lock = threading.Lock()
+
+
+def _mirror_committed(keys: list[str]) -> None:
+    """Copy committed values to the cache; on failure, remember the keys to retry."""
+    try:
+        values = from_database(keys)
+        for _ in range(3):  # a concurrent writer may set an older value over a newer one:
+            cache().set_many(  # re-read, and write again until the database agrees
+                {CACHE_PREFIX + key: value for key, value in values.items()},
+                get_settings().state_cache_timeout,
+            )
+            latest = from_database(keys)
+            if latest == values:
+                break
+            values = latest
+    except Exception:  # the write is safe in the database; the cache may lag: say so, retry
+        with _unmirrored_lock:
+            _unmirrored.update(keys)
+        logger.error(
+            "jwtsession: a mark or revocation could not be copied to the cache; it is retried "
+            "after this process's next request, and readers see it at the latest when the "
+            "cached entry expires (STATE_CACHE_TIMEOUT)",
+            exc_info=True,
+        )
+    else:
+        with _unmirrored_lock:
+            _unmirrored.difference_update(keys)
+
+
+def retry_unmirrored(**kwargs: Any) -> bool:
+    """Copy what an earlier mirror could not (cheap when none); True when nothing is left.
+
+    Connected to ``request_finished``; commands and task workers call it after writing.
+    """
+    if not _unmirrored:
+        return True
+    with _unmirrored_lock:
+        keys = sorted(_unmirrored)
+    _mirror_committed(keys)
+    return not _unmirrored
+
+
+def bump(keys: Iterable[str], *, using: str | None = None) -> None:
+    """Grow each counter by one (creating it at 1) in the current transaction.
+
+    The counters commit (or roll back) with the change that caused them, so a mark
+    is never lost and never announces a change that did not happen. The cache
+    entries are dropped now (a reader refills them from the database) and set to
+    the committed values on commit; if that fails, the keys are retried after the
+    next request of this process, and in the worst case the old cache entry lives
+    until ``STATE_CACHE_TIMEOUT``.
+    """
+    keys = sorted(set(keys))
+    if not keys:
+        return
+    forget_memo()
+    try:
+        cache().delete_many([CACHE_PREFIX + key for key in keys])
+    except Exception:
+        logger.warning("jwtsession: cache unreachable, state written to the database only")
+    model = entries()
+    with transaction.atomic(using=using):
+        model.objects.bulk_create([model(key=key) for key in keys], ignore_conflicts=True)
+        model.objects.filter(key__in=keys).update(version=F("version") + 1)
+    transaction.on_commit(lambda: _mirror_committed(keys), using=using)
+
+
+def _send_on_commit(signal: Signal, **kwargs: Any) -> None:
+    transaction.on_commit(lambda: signal.send(sender=entries(), **kwargs))
+
+
+def user_ids(users: Model | QuerySet[Any] | Iterable[Any] | Any) -> list[str]:
+    """User ids from a user, a primary key (of any type), a queryset or an iterable of them.
+
+    Each id is spelled as Django stores it in the session (``value_to_string``).
+    """
+    if isinstance(users, QuerySet):
+        return [_pk_string(pk) for pk in users.values_list("pk", flat=True)]
+    if isinstance(users, Model):
+        return [_pk_string(users.pk)]
+    if isinstance(users, (str, bytes)) or not isinstance(users, Iterable):
+        return [_pk_string(users)]
+    return [item for user in users for item in user_ids(user)]
+
+
+def _pk_string(pk: Any) -> str:
+    field = get_user_model()._meta.pk
+    assert field is not None  # noqa: S101  (every concrete model has a primary key)
+    with suppress(Exception):  # a value the field refuses names nobody: keep its text
+        pk = field.to_python(pk)  # "7" and 7, or a UUID and its text, are one user
+    return str(pk)
+
+
+def mark_for_refresh(users: Model | QuerySet[Any] | Iterable[Any] | Any) -> None:
+    """Mark users' claims stale: their next request, on any device, rebuilds them.
+
+    Accepts a user, a primary key, a queryset or an iterable. Written in the
+    current transaction, so it commits with the change that caused it.
+    """
+    ids = user_ids(users)
+    if not ids:  # e.g. a new group: nobody to mark, nothing to announce
+        return
+    bump(mark_key(pk) for pk in ids)
+    _send_on_commit(user_marked, user_ids=ids)
+
+
+def revoke_user(users: Model | QuerySet[Any] | Iterable[Any] | Any, *, keep: Any = None) -> None:
+    """End every session of these users (log out everywhere).
+
+    ``keep=request.session`` keeps the current session: it is re-issued under the
+    new epoch when the response is saved.
+    """
+    ids = user_ids(users)
+    if not ids:
+        return
+    kept = getattr(keep, "session_id", None) if keep is not None else None
+    with transaction.atomic():
+        bump(epoch_key(pk) for pk in ids)
+        revoke_records(user_ids=ids, keep_hash=session_hash(kept) if kept else None)
+    metrics.count("revoke.user", len(ids))
+    _send_on_commit(session_revoked, scope="user", user_ids=ids, session_ids=[], session_hashes=[])
+    if keep is not None and hasattr(keep, "keep_after_revocation"):
+        keep.keep_after_revocation()
+
+
+def revoke_all() -> None:
+    """End every session of every user."""
+    with transaction.atomic():
+        bump([GLOBAL_EPOCH])
+        revoke_records()
+    metrics.count("revoke.all")
+    _send_on_commit(session_revoked, scope="all", user_ids=[], session_ids=[], session_hashes=[])
+
+
+def revoke_session(session_id: str) -> None:
+    """End one session (by its opaque ``session_id``)."""
+    _revoke_hashes([session_hash(session_id)], session_ids=[session_id])
+
+
+def revoke_session_hashes(hashes: Iterable[str]) -> None:
+    """End sessions known by their stored hash (``SessionRecord.session_hash``), as the
+    admin does: it never sees a session id."""
+    hashes = sorted(set(hashes))
+    bad = [value for value in hashes if not _HASH.fullmatch(value)]
+    if bad:
+        raise ValueError(f"Not a session hash (64 lowercase hex digits): {bad[0]!r}")
+    _revoke_hashes(hashes, session_ids=[])
+
+
+def _revoke_hashes(hashes: list[str], session_ids: list[str]) -> None:
+    if not hashes:
+        return
+    with transaction.atomic():
+        bump(revoked_key(value) for value in hashes)
+        revoke_records(session_hashes=hashes)
+    metrics.count("revoke.session", len(hashes))
+    _send_on_commit(
+        session_revoked,
+        scope="session",
+        user_ids=[],
+        session_ids=session_ids,
+        session_hashes=hashes,
+    )
+
+
+def prune_revoked_sessions() -> int:
+    """Delete revoked-session entries that no live token can need; return how many."""
+    horizon = timezone.now() - timedelta(seconds=get_settings().max_lifetime)
+    deleted, _ = entries().objects.filter(key__startswith="s:", updated__lt=horizon).delete()
+    return deleted
