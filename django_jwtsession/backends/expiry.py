@@ -1,0 +1,66 @@
+"""Session expiry: Django's (``SESSION_COOKIE_AGE``, ``set_expiry()``), capped by the
+absolute ``MAX_LIFETIME`` counted from the sign-in, and ``clearsessions``."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from asgiref.sync import sync_to_async
+from django.contrib.sessions.backends.base import SessionBase
+
+from ..conf import get_settings
+from ..records import prune_records
+from ..revocation import prune_revoked_sessions
+
+if TYPE_CHECKING:
+    from ..identity import SessionIdentity
+
+
+class CappedExpiry(SessionBase):
+    """Expiry of a store with an identity: no session outlives ``MAX_LIFETIME``."""
+
+    if TYPE_CHECKING:  # set by the store
+        _identity: SessionIdentity | None
+        _record_due: bool
+
+        async def _aget_session(self, no_load: bool = False) -> dict[str, Any]: ...
+
+    def set_expiry(self, value: Any) -> None:
+        super().set_expiry(value)
+        self._record_due = True  # the record's "expires" follows
+
+    async def aset_expiry(self, value: Any) -> None:
+        await sync_to_async(self.set_expiry)(value)
+
+    async def aget_expiry_age(self, **kwargs: Any) -> int:
+        await self._aget_session()
+        return self.get_expiry_age(**kwargs)
+
+    async def aget_expiry_date(self, **kwargs: Any) -> Any:
+        await self._aget_session()
+        return self.get_expiry_date(**kwargs)
+
+    def get_expiry_age(self, **kwargs: Any) -> int:
+        """Django's expiry age, capped by the absolute ``MAX_LIFETIME``."""
+        age: int = super().get_expiry_age(**kwargs)
+        if kwargs:
+            return age
+        now = int(time.time())
+        started = now if self._identity is None else self._identity.started
+        return min(age, started + get_settings().max_lifetime - now)
+
+    @classmethod
+    def clear_expired(cls) -> None:
+        """``clearsessions``: delete expired session records, and revoked-session
+        entries older than ``MAX_LIFETIME``.
+
+        A session cannot outlive ``MAX_LIFETIME`` after it started, and it was revoked
+        after it started: past that age its entry protects nothing.
+        """
+        prune_revoked_sessions()
+        prune_records()
+
+    @classmethod
+    async def aclear_expired(cls) -> None:
+        await sync_to_async(cls.clear_expired)()

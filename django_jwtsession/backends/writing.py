@@ -1,0 +1,176 @@
+"""Writing a session, and ending or cycling it: the half of the store that stores.
+
+A mixin of :class:`~django_jwtsession.backends.base.ClaimsSessionBase`: the
+identity the session is saved under (a new one reads the current revocation
+epochs), the claims for a user who just signed in, and what ``cycle_key()``,
+``flush()`` and ``delete()`` end (a signed-in session is revoked, so a copy of
+its cookie replayed later is anonymous).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends.base import SessionBase
+
+from ..conf import get_settings
+from ..identity import SessionIdentity
+from ..state import start_session
+from . import adopt, freshness
+from .storage import Origin, SessionEnded, Storage
+
+
+class WritingStore(SessionBase):
+    """Saving, creating, cycling, flushing and deleting, over the store's storage."""
+
+    if TYPE_CHECKING:  # set by the store
+        _storage: Storage
+        _identity: SessionIdentity | None
+        _epochs_stale: bool
+        _record_due: bool
+        _suspended: bool
+        _origin: Origin | None
+        _session_cache: dict[str, Any]
+        rejected: str | None
+        ended_on_save: bool
+        client_meta: Mapping[str, Any] | None
+
+        @property
+        def _session(self) -> dict[str, Any]: ...
+        def make_storage(self) -> Storage: ...
+        def _get_session(self, no_load: bool = False) -> dict[str, Any]: ...
+        def _accept(self, checked: freshness.Checked) -> None: ...
+
+    def _current_identity(self) -> SessionIdentity:
+        if self._identity is None:
+            self._new_identity(keep_start=False)
+        assert self._identity is not None  # noqa: S101
+        return self._identity
+
+    def _new_identity(self, keep_start: bool) -> None:
+        """A new session id; a signed-in session keeps its start (``MAX_LIFETIME``)."""
+        session_id = self._storage.new_session_id()
+        old = self._identity
+        if keep_start and old is not None:
+            self._identity = old.successor(session_id)
+        else:
+            self._identity = SessionIdentity.new(session_id)
+        self._record_due = True
+        self._suspended = False
+        self._epochs_stale = True
+        self.modified = True
+
+    def _payload(self, now: int) -> dict[str, Any]:
+        """What the storage stores: the identity, ``iat``, ``exp`` and the data."""
+        identity = self._current_identity()
+        user_id = self._session.get(SESSION_KEY)
+        if user_id is not None and self._epochs_stale:  # a new session: under today's epochs
+            state = start_session(str(user_id), identity.session_id)
+            identity = identity.under_epochs(state.user_epoch, state.global_epoch)
+            self._identity, self._epochs_stale = identity, False
+        lifetime_end = identity.started + get_settings().max_lifetime
+        expires = min(now + max(self.get_expiry_age(), 0), lifetime_end)
+        return {**identity.to_payload(), "iat": now, "exp": max(expires, now), "dat": self._session}
+
+    def _sync_claims(self) -> None:
+        """Before saving: claims for the user who just signed in, none when anonymous."""
+        data = self._session
+        user_id = data.get(SESSION_KEY)
+        identity = self._current_identity()
+        if user_id is None:
+            if identity.claims is not None:
+                self._identity = identity.without_claims()
+            return
+        if identity.claims is not None and identity.claims.user_id == user_id:
+            return
+        checked = freshness.rebuild(
+            data, identity, None, "login", int(time.time()), self._storage.new_session_id
+        )
+        if checked is None:
+            self._identity = identity.without_claims()
+        else:
+            self._accept(checked)
+
+    def save(self, must_create: bool = False) -> None:
+        if self._suspended:
+            return  # the state check could not run: keep the incoming cookie as it is
+        self._sync_claims()
+        try:
+            self._session_key = self._storage.write(
+                self._payload(int(time.time())),
+                client_meta=self.client_meta,
+                record_due=self._record_due,
+                must_create=must_create,
+            )
+        except SessionEnded as ended:  # revoked while this request ran: not brought back
+            self.rejected, self.ended_on_save = ended.reason, True
+            self._forget(None)
+            return
+        self._record_due = False
+        self.modified = True
+        origin, self._origin = self._origin, None
+        adopt.end(origin)  # the taken-over session is saved here: end the old one
+
+    def create(self) -> None:
+        self._new_identity(keep_start=False)
+
+    def exists(self, session_key: str | None = None) -> bool:
+        return self._storage.exists(session_key)
+
+    # -- ending and cycling ---------------------------------------------------
+    def _incoming(self) -> tuple[str, bool] | None:
+        """``(session_id, signed_in)`` of the session this store holds, or None."""
+        if self._identity is not None:
+            signed_in = SESSION_KEY in self.__dict__.get("_session_cache", {})
+            return self._identity.session_id, signed_in
+        key = self.session_key
+        if key and (self._suspended or "_session_cache" not in self.__dict__):
+            return self._storage.peek(key)  # not loaded (or not checkable): the key says
+        return None
+
+    def cycle_key(self) -> None:
+        """A new session id (and key, at once) for the same data; the old one ends."""
+        data = self._get_session()
+        incoming = self._incoming()
+        signed_in = SESSION_KEY in data
+        self._new_identity(keep_start=signed_in)
+        self._session_key = self._storage.key_for(self._payload(int(time.time())))
+        if incoming is not None:
+            old_id, was_signed_in = incoming
+            self._storage.discard(old_id, signed_in=was_signed_in or signed_in)
+
+    def flush(self) -> None:
+        self._get_session()  # learn who this session is, so delete() can end it
+        incoming = self._incoming()
+        self.clear()
+        self._forget(incoming)
+        self._session_key = None
+
+    def delete(self, session_key: str | None = None) -> None:
+        """End this session — or, with another ``session_key``, that one, as Django's
+        stores do: a signed-in session is revoked, so a copy of its cookie replayed
+        later is anonymous."""
+        if session_key is not None and session_key != self.session_key:
+            other = self.make_storage()
+            peeked = other.peek(session_key)
+            if peeked is not None:
+                other.discard(peeked[0], signed_in=peeked[1])
+            return
+        self._forget(self._incoming())
+
+    def _forget(self, incoming: tuple[str, bool] | None) -> None:
+        if incoming is not None:
+            self._storage.discard(incoming[0], signed_in=incoming[1] or self._suspended)
+        self._session_key = None
+        self._session_cache = {}
+        self._identity = None
+        self._suspended = False
+        self.modified = True
+
+    def clear(self) -> None:
+        super().clear()
+        if self._identity is not None and self._identity.claims is not None:
+            self._identity = self._identity.without_claims()
