@@ -142,7 +142,7 @@ class ClaimsSessionBase(SessionBase):
         self.modified = True
         self._record_due = True
         self.refresh_reason = reason
-        metrics.count(f"refresh.{reason}")
+        metrics.count(f"refresh.{reason}", strategy=self.strategy)
         claims_refreshed.send(type(self), user=user, reason=reason)
 
     def refresh_claims(self) -> bool:
@@ -314,7 +314,7 @@ class ClaimsSessionBase(SessionBase):
                 return self._suspend()
         if self._revoked(state):
             self.rejected = "revoked"
-            metrics.count("state.revoked")
+            metrics.count("state.revoked", strategy=self.strategy)
             return self._end()
         if state.mark > self._mark_seen:
             reason = "mark"
@@ -378,7 +378,7 @@ class ClaimsSessionBase(SessionBase):
     def _refuse(self, reason: str) -> None:
         """Note why the incoming session is refused (a ``TokenError.reason``)."""
         self.rejected = reason
-        metrics.count(f"decode.{reason}")
+        metrics.count(f"decode.{reason}", strategy=self.strategy)
         logger.info("Session refused: %s", reason)
 
     def _apply(self, payload: dict[str, Any], now: int) -> dict[str, Any]:

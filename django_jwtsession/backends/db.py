@@ -136,7 +136,7 @@ class SessionStore(ClaimsSessionBase):
             self._prefetched = None
             return None
         self._secret = secret
-        metrics.count("decode.ok")
+        metrics.count("decode.ok", strategy=self.strategy)
         return data
 
     def _fetch(self, sid: str, keys: list[str], now: int) -> dict[str, Any]:

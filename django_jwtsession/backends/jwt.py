@@ -43,7 +43,7 @@ class SessionStore(ClaimsSessionBase):
         except ValueError:
             self._refuse("claims")
             return None
-        metrics.count("decode.ok")
+        metrics.count("decode.ok", strategy=self.strategy)
         if stale_key:
             self.modified = True  # re-issue under the current key
             self._record_due = True
