@@ -1,10 +1,11 @@
 """Counters: decodes, state checks, refreshes, revocations.
 
-``count()`` only adds to an in-process buffer (a dict under a lock). The buffer
+``count()`` only adds to an in-process buffer (dicts under a lock). The buffer
 reaches the cache (``CACHE_ALIAS``) at the end of a request once
-``METRICS_FLUSH_SECONDS`` have passed, as per-minute buckets that every process
-increments, kept for eight days. ``totals()`` and ``series()`` read them back in
-one ``get_many``.
+``METRICS_FLUSH_SECONDS`` have passed, twice: as per-minute buckets that every process
+increments, kept for eight days (``totals()`` and ``series()`` read them back in one
+``get_many``), and as running totals since the cache first held them, per strategy
+where one applies (``running_totals()``: what Prometheus scrapes).
 """
 
 from __future__ import annotations
@@ -52,19 +53,41 @@ REFRESH_NAMES = ("refresh.login", "refresh.ttl", "refresh.mark", "refresh.forced
 REVOKE_NAMES = ("revoke.session", "revoke.user", "revoke.all")
 NAMES = (*DECODE_NAMES, *STATE_NAMES, *REFRESH_NAMES, *REVOKE_NAMES)
 _KNOWN = frozenset(NAMES)
+STRATEGIES = ("jwt", "db")
+PER_STRATEGY_NAMES = (*DECODE_NAMES, *REFRESH_NAMES, "state.revoked")
+"""The counters a session store counts: their running totals are kept per strategy."""
+_PER_STRATEGY = frozenset(PER_STRATEGY_NAMES)
+RUNNING_TOTALS: tuple[tuple[str, str | None], ...] = tuple(
+    (name, strategy)
+    for name in NAMES
+    for strategy in (STRATEGIES if name in _PER_STRATEGY else (None,))
+)
+"""Every running total: (counter, strategy), the strategy None for the others."""
 
 _lock = threading.Lock()
-_buffer: Counter[str] = Counter()
+_buffer: Counter[str] = Counter()  # counter name -> count, for the per-minute buckets
+_running: Counter[tuple[str, str | None]] = Counter()  # (name, strategy) -> count
 _last_flush = time.monotonic()
 
 
-def count(name: str, amount: int = 1) -> None:
-    """Add ``amount`` to counter ``name`` (one of ``NAMES``) in this process: no I/O."""
+def count(name: str, amount: int = 1, *, strategy: str | None = None) -> None:
+    """Add ``amount`` to counter ``name`` (one of ``NAMES``) in this process: no I/O.
+
+    A session store passes its ``strategy`` for ``PER_STRATEGY_NAMES``; without it
+    the count reaches the per-minute buckets but no running total.
+    """
     if name not in _KNOWN:  # never let a counter break a request: note it, count nothing
         logger.debug("jwtsession: unknown metric %r ignored", name)
         return
+    running: tuple[str, str | None] | None = (name, None)
+    if name in _PER_STRATEGY:
+        running = (name, strategy) if strategy in STRATEGIES else None
+        if running is None:
+            logger.debug("jwtsession: metric %r counted without a strategy", name)
     with _lock:
         _buffer[name] += amount
+        if running is not None:
+            _running[running] += amount
 
 
 def reset() -> None:
@@ -72,6 +95,7 @@ def reset() -> None:
     global _last_flush
     with _lock:
         _buffer.clear()
+        _running.clear()
         _last_flush = time.monotonic()
 
 
@@ -80,38 +104,53 @@ def bucket_key(minute: int, name: str) -> str:
     return f"{KEY_PREFIX}{minute}:{name}"
 
 
-def _add(cache: Any, key: str, amount: int) -> None:
+def running_key(name: str, strategy: str | None) -> str:
+    """The cache key of counter ``name``'s running total (for ``strategy``, if given)."""
+    return f"{KEY_PREFIX}total:{name}" + ("" if strategy is None else f":{strategy}")
+
+
+def _add(cache: Any, key: str, amount: int, timeout: int | None) -> None:
     try:
         cache.incr(key, amount)
-    except ValueError:  # no bucket yet: create it, or add to the one a racing process made
-        if not cache.add(key, amount, BUCKET_TIMEOUT):
+    except ValueError:  # no key yet: create it, or add to the one a racing process made
+        if not cache.add(key, amount, timeout):
             cache.incr(key, amount)
 
 
 def flush(*, now: float | None = None) -> None:
-    """Add this process's buffered counts to the current minute's buckets in the cache.
+    """Add this process's buffered counts to the current minute's buckets and to the
+    running totals (which never expire) in the cache.
 
     Never raises: when the cache fails, a warning is logged and the counts not yet
     delivered go back into the buffer for the next flush.
     """
-    with _lock:
-        pending = {name: amount for name, amount in _buffer.items() if amount}
-        _buffer.clear()
-    if not pending:
-        return
     minute = int((time.time() if now is None else now) // 60)
-    delivered: list[str] = []
+    with _lock:
+        writes: list[tuple[Counter[Any], Any, str, int | None, int]] = [
+            (_buffer, name, bucket_key(minute, name), BUCKET_TIMEOUT, amount)
+            for name, amount in _buffer.items()
+            if amount
+        ]
+        writes += [
+            (_running, total, running_key(*total), None, amount)
+            for total, amount in _running.items()
+            if amount
+        ]
+        _buffer.clear()
+        _running.clear()
+    if not writes:
+        return
+    delivered = 0
     try:
         cache = caches[get_settings().cache_alias]
-        for name, amount in pending.items():
-            _add(cache, bucket_key(minute, name), amount)
-            delivered.append(name)
+        for _, _, key, timeout, amount in writes:
+            _add(cache, key, amount, timeout)
+            delivered += 1
     except Exception as exc:  # metrics must never break a request
         logger.warning("jwtsession: could not flush metrics to the cache (%s), kept for later", exc)
-        for name in delivered:
-            del pending[name]
         with _lock:
-            _buffer.update(pending)
+            for buffer, entry, _, _, amount in writes[delivered:]:
+                buffer[entry] += amount
 
 
 def flush_if_due(**kwargs: Any) -> None:
@@ -165,3 +204,12 @@ def hit_rate(totals: dict[str, int]) -> float | None:
     answered = totals.get("state.hit", 0) + totals.get("state.memo", 0)
     checks = answered + totals.get("state.miss", 0) + totals.get("state.fallback", 0)
     return answered / checks if checks else None
+
+
+def running_totals() -> dict[tuple[str, str | None], int]:
+    """Every running total (``RUNNING_TOTALS``, zeros included), summed over every
+    process that flushed to the cache since it first held them. Counts still buffered
+    in processes are not seen until they flush. Cache errors propagate."""
+    cache = caches[get_settings().cache_alias]
+    found = cache.get_many([running_key(*total) for total in RUNNING_TOTALS])
+    return {total: int(found.get(running_key(*total), 0)) for total in RUNNING_TOTALS}

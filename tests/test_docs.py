@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import django_jwtsession
 from django_jwtsession import conf
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +31,8 @@ def sections(markdown: str) -> dict[str, str]:
 
 def code_check_ids() -> set[str]:
     ids: set[str] = set()
-    for path in (ROOT / "django_jwtsession").rglob("*.py"):
+    # The package imported, which is not the checkout's when CI tests the installed wheel.
+    for path in Path(django_jwtsession.__file__).parent.rglob("*.py"):
         ids.update(CHECK_ID.findall(path.read_text(encoding="utf-8")))
     return ids
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.browser import (
     WAIT_SECONDS,
@@ -304,3 +305,38 @@ def test_revoking_a_session_in_my_sessions_signs_that_browser_out(
     by_testid(first, "whoami-anonymous")
     by_testid(first, "nav-login")
     assert whoami(second, sandbox)["session_id"] == second_id  # the second one stays
+
+
+def scrape(sandbox: Sandbox) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """The sandbox's ``/metrics`` as Prometheus reads it (prometheus_client's parser)."""
+    host, port = sandbox.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=WAIT_SECONDS)
+    try:
+        connection.request("GET", "/metrics")
+        response = connection.getresponse()
+        body = response.read().decode()
+    finally:
+        connection.close()
+    assert response.status == 200
+    assert response.getheader("Content-Type", "").startswith("text/plain; version=0.0.4")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(body)
+        for sample in family.samples
+    }
+
+
+def test_the_sandbox_serves_its_counters_to_prometheus(
+    sandbox: Sandbox, open_browser: Callable[[], WebDriver]
+) -> None:
+    strategy = (("strategy", sandbox.strategy),)
+    before = scrape(sandbox)
+    assert before["jwtsession_metrics_up", ()] == 1
+    carol = open_browser()
+    log_in(carol, sandbox, "carol")
+    assert whoami(carol, sandbox)["username"] == "carol"
+    after = scrape(sandbox)
+    logins = ("jwtsession_claims_refreshes_total", (("reason", "login"), *strategy))
+    assert after[logins] == before[logins] + 1
+    decoded = ("jwtsession_sessions_decoded_total", strategy)
+    assert after[decoded] >= before[decoded] + 2  # the home page, then /whoami/

@@ -128,6 +128,39 @@ def test_counts_land_in_their_minute_and_the_window_drops_older_ones() -> None:
     assert metrics.totals(60, now=T - 60)["revoke.user"] == 0  # before anything happened
 
 
+def test_running_totals_are_kept_per_strategy_and_never_age_out() -> None:
+    metrics.count("decode.ok", 2, strategy="jwt")
+    metrics.count("decode.ok", strategy="db")
+    metrics.count("refresh.mark", strategy="db")
+    metrics.count("state.hit", 3, strategy="jwt")  # not a per-strategy counter: no label
+    metrics.flush(now=T)
+    metrics.count("decode.ok", strategy="jwt")
+    later = T + metrics.BUCKET_TIMEOUT + 3600  # the first minute's buckets are gone by now
+    metrics.flush(now=later)
+
+    running = metrics.running_totals()
+    assert set(running) == set(metrics.RUNNING_TOTALS)
+    assert {total: count for total, count in running.items() if count} == {
+        ("decode.ok", "jwt"): 3,
+        ("decode.ok", "db"): 1,
+        ("refresh.mark", "db"): 1,
+        ("state.hit", None): 3,
+    }
+    assert metrics.totals(1, now=later)["decode.ok"] == 1  # the per-minute view moved on
+
+
+def test_a_store_counter_without_a_strategy_has_no_running_total(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("DEBUG", logger="django_jwtsession")
+    metrics.count("decode.expired")
+    metrics.count("decode.expired", strategy="cookie")
+    metrics.flush()
+    assert "'decode.expired' counted without a strategy" in caplog.text
+    assert metrics.totals()["decode.expired"] == 2
+    assert set(metrics.running_totals().values()) == {0}
+
+
 def test_window_must_be_at_least_a_minute() -> None:
     with pytest.raises(ValueError, match="minutes"):
         metrics.totals(0)
@@ -141,9 +174,12 @@ def test_unreachable_cache_keeps_the_counts(
         metrics.flush()  # never raises
     assert "could not flush metrics" in caplog.text
     metrics.count("state.fallback")
+    metrics.count("refresh.ttl", strategy="db")
     with jwtsession_settings(CACHE_ALIAS="default"):
         metrics.flush()
         assert metrics.totals()["state.fallback"] == 3
+        running = metrics.running_totals()
+        assert (running["state.fallback", None], running["refresh.ttl", "db"]) == (3, 1)
 
 
 # -- flushing at the end of requests -----------------------------------------------------------

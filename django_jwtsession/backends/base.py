@@ -174,6 +174,8 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
             return self._suspend()
         except SessionEnded as ended:
             self.rejected = ended.reason
+            if ended.reason == "revoked":
+                metrics.count("state.revoked", strategy=self.strategy)
             return self._end()
         self._accept(checked)
         if loaded.origin is not None:
@@ -197,7 +199,7 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
         except TokenError as exc:
             self._refuse(exc.reason)
             return None
-        metrics.count("decode.ok")
+        metrics.count("decode.ok", strategy=self.strategy)
         return loaded
 
     def _accept(self, checked: freshness.Checked) -> None:
@@ -209,7 +211,7 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
         self.modified = True
         self._record_due = True
         self.refresh_reason = reason
-        metrics.count(f"refresh.{reason}")
+        metrics.count(f"refresh.{reason}", strategy=self.strategy)
         claims_refreshed.send(type(self), user=user, reason=reason)
 
     def _take_over(self, origin: Origin) -> None:
@@ -226,7 +228,7 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
     def _refuse(self, reason: str) -> None:
         """Note why the incoming session is refused (a ``TokenError.reason``)."""
         self.rejected = reason
-        metrics.count(f"decode.{reason}")
+        metrics.count(f"decode.{reason}", strategy=self.strategy)
         logger.info("Session refused: %s", reason)
 
     def _end(self) -> dict[str, Any]:

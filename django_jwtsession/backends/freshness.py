@@ -18,7 +18,6 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.db import Error as DatabaseError
 from django.utils import timezone
 
-from .. import metrics
 from ..claims import build_claims, user_id_string
 from ..conf import get_settings
 from ..identity import SessionIdentity
@@ -92,7 +91,6 @@ def check(loaded: Loaded, now: int, new_session_id: Callable[[], str]) -> Checke
     if state is None:
         state = read_state(user_id, identity.session_id, hot_path=True)  # the one round trip
     if revoked(identity, state):
-        metrics.count("state.revoked")
         raise SessionEnded("revoked")
     reason = stale_reason(identity, state, user_id, now)
     if reason is None:

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from demo import guarded_views, session_views, views
+from django_jwtsession.contrib.prometheus import MetricsView
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -32,4 +33,7 @@ urlpatterns = [
     path("guarded/beta/", guarded_views.beta_page, name="guarded_beta"),
     path("api/", include("django_jwtsession.contrib.rest_framework.urls")),
     path("admin/", admin.site.urls),
+    # A demo on 127.0.0.1, so the counters are public here. A real site passes a token
+    # (MetricsView.as_view(token=...)), or lets staff only in (docs/deployment.md).
+    path("metrics", MetricsView.as_view(public=True), name="metrics"),
 ]

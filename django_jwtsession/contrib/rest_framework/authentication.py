@@ -20,6 +20,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication, get_authorization_header
+from rest_framework.request import Request
 
 from ...backends.base import ClaimsSessionBase
 from ...backends.session import SessionStore
@@ -29,7 +30,7 @@ TOKEN_HEADER = "X-Session-Token"  # noqa: S105  (a header name)
 """The response header that carries a Bearer session's re-issued token."""
 
 
-class SessionsUnavailable(exceptions.APIException):  # type: ignore[misc]  # DRF is untyped
+class SessionsUnavailable(exceptions.APIException):
     """The state check could not run (``ON_CACHE_OUTAGE = "refuse"``): try again later.
 
     Not a 401: the token is not bad, and a client must not throw it away.
@@ -40,7 +41,7 @@ class SessionsUnavailable(exceptions.APIException):  # type: ignore[misc]  # DRF
     default_code = "sessions_unavailable"
 
 
-class JWTSessionAuthentication(SessionAuthentication):  # type: ignore[misc]  # DRF is untyped
+class JWTSessionAuthentication(SessionAuthentication):
     """The middleware's session user (CSRF enforced), or ``Authorization: Bearer <token>``.
 
     ``request.auth`` is the Bearer session's store (a ``ClaimsSessionBase``), or None
@@ -50,13 +51,13 @@ class JWTSessionAuthentication(SessionAuthentication):  # type: ignore[misc]  # 
     keyword = "Bearer"
     www_authenticate_realm = "api"
 
-    def authenticate(self, request: Any) -> tuple[Any, ClaimsSessionBase | None] | None:
+    def authenticate(self, request: Request) -> tuple[Any, ClaimsSessionBase | None] | None:
         token = self.bearer_token(request)
         if token is None:
-            return super().authenticate(request)  # type: ignore[no-any-return]
+            return super().authenticate(request)
         return self.authenticate_token(request, token)
 
-    def bearer_token(self, request: Any) -> str | None:
+    def bearer_token(self, request: Request) -> str | None:
         """The token of an ``Authorization: Bearer <token>`` header; None without one."""
         parts = get_authorization_header(request).split()
         if not parts or parts[0].lower() != self.keyword.lower().encode():
@@ -71,7 +72,7 @@ class JWTSessionAuthentication(SessionAuthentication):  # type: ignore[misc]  # 
         except UnicodeError:
             raise exceptions.AuthenticationFailed(_("Invalid session token.")) from None
 
-    def authenticate_token(self, request: Any, token: str) -> tuple[Any, ClaimsSessionBase]:
+    def authenticate_token(self, request: Request, token: str) -> tuple[Any, ClaimsSessionBase]:
         """Load the session ``token`` names, as the middleware loads a cookie."""
         store: ClaimsSessionBase = SessionStore(token)
         store.client_meta = request._request.META  # IP and user agent for the session record
@@ -85,11 +86,11 @@ class JWTSessionAuthentication(SessionAuthentication):  # type: ignore[misc]  # 
             reissue(request, store)
         return user, store
 
-    def authenticate_header(self, request: Any) -> str:
+    def authenticate_header(self, request: Request) -> str:
         return f'{self.keyword} realm="{self.www_authenticate_realm}"'
 
 
-def reissue(request: Any, store: ClaimsSessionBase) -> str:
+def reissue(request: Request, store: ClaimsSessionBase) -> str:
     """Save a Bearer session now and return its token; a changed token is also offered
     in the ``X-Session-Token`` header of the view's response (never cached)."""
     before = store.session_key
@@ -104,12 +105,12 @@ def reissue(request: Any, store: ClaimsSessionBase) -> str:
     return token
 
 
-def is_bearer(request: Any) -> bool:
+def is_bearer(request: Request) -> bool:
     """True when the request was authenticated by a Bearer session token."""
     return isinstance(getattr(request, "auth", None), ClaimsSessionBase)
 
 
-def current_session(request: Any) -> ClaimsSessionBase | None:
+def current_session(request: Request) -> ClaimsSessionBase | None:
     """The request's session store: the Bearer token's, else the cookie's (None when the
     session engine is not this package's)."""
     auth = getattr(request, "auth", None)

@@ -17,15 +17,19 @@ object-level check is the same check, so ``~HasRole`` means the same for objects
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.permissions import BasePermission
 
 from ... import access
 
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
-def _requirement(view: Any, attribute: str) -> Any:
+
+def _requirement(view: APIView, attribute: str) -> Any:
     value = getattr(view, attribute, None)
     if not value:
         raise ImproperlyConfigured(
@@ -34,8 +38,8 @@ def _requirement(view: Any, attribute: str) -> Any:
     return value
 
 
-class _ClaimsPermission(BasePermission):  # type: ignore[misc]  # DRF is untyped
-    def has_object_permission(self, request: Any, view: Any, obj: Any) -> bool:
+class _ClaimsPermission(BasePermission):
+    def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
         return bool(self.has_permission(request, view))
 
 
@@ -44,7 +48,7 @@ class HasRole(_ClaimsPermission):
 
     message = "You do not have the role this needs."
 
-    def has_permission(self, request: Any, view: Any) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         roles = _requirement(view, "required_roles")
         return access.has_role(request.user, roles, any=bool(getattr(view, "any_role", False)))
 
@@ -54,7 +58,7 @@ class HasSubscription(_ClaimsPermission):
 
     message = "Your subscription does not include this."
 
-    def has_permission(self, request: Any, view: Any) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return access.has_tier(request.user, _requirement(view, "required_tier"))
 
 
@@ -63,6 +67,6 @@ class HasFeature(_ClaimsPermission):
 
     message = "This feature is not enabled for you."
 
-    def has_permission(self, request: Any, view: Any) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         flags = _requirement(view, "required_flags")
         return access.has_flag(request.user, flags, any=bool(getattr(view, "any_flag", False)))

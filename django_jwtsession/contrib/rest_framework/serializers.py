@@ -15,7 +15,7 @@ from ...keyspace import session_hash
 from ...models import SessionRecord
 
 
-class LoginSerializer(serializers.Serializer):  # type: ignore[misc]  # DRF is untyped
+class LoginSerializer(serializers.Serializer[None]):
     """The user model's ``USERNAME_FIELD`` and ``password``; ``token`` asks for the token."""
 
     def get_fields(self) -> dict[str, Any]:
@@ -37,7 +37,7 @@ class LoginSerializer(serializers.Serializer):  # type: ignore[misc]  # DRF is u
         )
 
 
-class RefreshSerializer(serializers.Serializer):  # type: ignore[misc]  # DRF is untyped
+class RefreshSerializer(serializers.Serializer[None]):
     force = serializers.BooleanField(required=False, default=False)
 
 
@@ -77,7 +77,7 @@ def session_data(store: ClaimsSessionBase, *, bearer: bool) -> dict[str, Any]:
     }
 
 
-class SessionRecordSerializer(serializers.ModelSerializer):  # type: ignore[misc]
+class SessionRecordSerializer(serializers.ModelSerializer[SessionRecord]):
     """One of my sessions; ``context["current"]`` is the current session's hash."""
 
     id = serializers.CharField(source="session_hash", read_only=True)

@@ -9,18 +9,22 @@ turns it off), else :data:`DEFAULT_LOGIN_RATE`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 
 from ...records import client_ip
 
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
 LOGIN_SCOPE = "jwtsession_login"
 DEFAULT_LOGIN_RATE = "10/minute"
 
 
-class LoginRateThrottle(ScopedRateThrottle):  # type: ignore[misc]  # DRF is untyped
+class LoginRateThrottle(ScopedRateThrottle):
     """Throttles by the view's ``login_throttle_scope`` (``jwtsession_login``), with a
     default rate for that scope.
 
@@ -30,7 +34,7 @@ class LoginRateThrottle(ScopedRateThrottle):  # type: ignore[misc]  # DRF is unt
 
     scope_attr = "login_throttle_scope"
 
-    def get_cache_key(self, request: Any, view: Any) -> str:
+    def get_cache_key(self, request: Request, view: APIView) -> str:
         """One bucket per client address: not per account (a signed-in attacker would
         get a bucket per account they hold), not per ``X-Forwarded-For`` (forgeable)."""
         address = client_ip(request._request.META) or "unknown"
@@ -41,7 +45,8 @@ class LoginRateThrottle(ScopedRateThrottle):  # type: ignore[misc]  # DRF is unt
         # settings changed later (override_settings) apply.
         rates = api_settings.DEFAULT_THROTTLE_RATES
         if self.scope in rates:
-            return rates[self.scope]  # type: ignore[no-any-return]
+            rate = rates[self.scope]  # a string such as "10/minute" (the stubs say a number)
+            return None if rate is None else str(rate)
         if self.scope == LOGIN_SCOPE:
             return DEFAULT_LOGIN_RATE
-        return super().get_rate()  # type: ignore[no-any-return]
+        return super().get_rate()

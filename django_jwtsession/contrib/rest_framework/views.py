@@ -8,9 +8,9 @@ changed gets the new one in the body (``token``) and the ``X-Session-Token`` hea
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import login, logout
 from django.core.exceptions import ImproperlyConfigured
@@ -19,6 +19,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,7 +27,7 @@ from ...backends.base import ClaimsSessionBase
 from ...backends.session import SessionStore
 from ...keys import get_key_ring
 from ...keyspace import session_hash
-from ...models import SessionRecord
+from ...models import SessionRecord, SessionRecordQuerySet
 from ...revocation import revoke_session_hashes, revoke_user
 from .authentication import JWTSessionAuthentication, current_session, is_bearer, reissue
 from .serializers import (
@@ -38,13 +39,16 @@ from .serializers import (
 )
 from .throttling import LOGIN_SCOPE, LoginRateThrottle
 
+if TYPE_CHECKING:
+    from rest_framework.permissions import _SupportsHasPermission
+
 _SESSION_HASH = re.compile(r"[0-9a-f]{64}")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 NO_STORE = {"Cache-Control": "no-store"}
 """Responses that carry a token are never cached."""
 
 
-def session_of(request: Any) -> ClaimsSessionBase:
+def session_of(request: Request) -> ClaimsSessionBase:
     session = current_session(request)
     if session is None:
         raise ImproperlyConfigured(
@@ -59,7 +63,7 @@ _CSRF_META = ("CSRF_COOKIE", "CSRF_COOKIE_NEEDS_UPDATE")
 
 
 @contextmanager
-def acting_on(request: Any, store: ClaimsSessionBase) -> Iterator[None]:
+def acting_on(request: Request, store: ClaimsSessionBase) -> Iterator[None]:
     """Run Django's ``login()`` / ``logout()`` on ``store`` (a Bearer session), leaving
     the request's cookie session, user and CSRF token (``login()`` rotates it) as they were."""
     django_request = request._request
@@ -90,18 +94,27 @@ def describe(store: ClaimsSessionBase | None, *, bearer: bool) -> dict[str, Any]
     return {"claims": claims_data(claims), "session": session_data(store, bearer=bearer)}
 
 
-def log_out(request: Any) -> Response:
+def log_out(request: Request) -> Response:
     """``logout()`` on this request's session (the Bearer token's, or the cookie's): it
     is revoked server-side, and the cookie deleted."""
-    if is_bearer(request):
-        with acting_on(request, request.auth):
+    bearer = request.auth
+    if isinstance(bearer, ClaimsSessionBase):  # is_bearer()
+        with acting_on(request, bearer):
             logout(request._request)
     else:
         logout(request._request)
     return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class SessionAPIView(APIView):  # type: ignore[misc]  # DRF is untyped
+def my_records(request: Request) -> SessionRecordQuerySet:
+    """The signed-in user's session records (``IsAuthenticated`` has already run)."""
+    user = request.user
+    if not user.is_authenticated:
+        raise exceptions.NotAuthenticated()
+    return SessionRecord.objects.filter(user_id=user.pk)
+
+
+class SessionAPIView(APIView):
     authentication_classes = [JWTSessionAuthentication]
     permission_classes = [IsAuthenticated]
 
@@ -111,12 +124,12 @@ class SessionView(SessionAPIView):
 
     login_throttle_scope = LOGIN_SCOPE
 
-    def get_permissions(self) -> list[Any]:
+    def get_permissions(self) -> Sequence[_SupportsHasPermission]:
         if self.request.method in ("GET", "HEAD", "OPTIONS", "POST"):
             return [AllowAny()]
-        return super().get_permissions()  # type: ignore[no-any-return]
+        return super().get_permissions()
 
-    def get(self, request: Any) -> Response:
+    def get(self, request: Request) -> Response:
         """The claims and session (nulls when anonymous); also sets the CSRF cookie that
         a browser's cookie login needs."""
         bearer = is_bearer(request)
@@ -126,7 +139,7 @@ class SessionView(SessionAPIView):
             return Response(describe(None, bearer=False))
         return Response(describe(session_of(request), bearer=bearer))
 
-    def post(self, request: Any) -> Response:
+    def post(self, request: Request) -> Response:
         """Log in: sets the cookie (CSRF checked, as by Django's ``LoginView``); or, with
         ``{"token": true}`` / ``?token=1``, starts a session returned as a token only."""
         data = request.data if hasattr(request.data, "get") else {}
@@ -140,7 +153,7 @@ class SessionView(SessionAPIView):
         # before anything else (every attempt counts, well-formed or not).
         throttle = LoginRateThrottle()
         if not throttle.allow_request(request, self):
-            self.throttled(request, throttle.wait())
+            raise exceptions.Throttled(throttle.wait())  # as APIView.throttled() does
         serializer = LoginSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         user = serializer.authenticate(request)
@@ -151,7 +164,7 @@ class SessionView(SessionAPIView):
             )
         if not as_token:
             login(request._request, user)
-            return Response(describe(request._request.session, bearer=False))
+            return Response(describe(session_of(request), bearer=False))
         # A session of its own and no cookie: a cross-site form cannot sign a browser
         # in with it (login CSRF), so it needs no CSRF token.
         store: ClaimsSessionBase = SessionStore()
@@ -162,7 +175,7 @@ class SessionView(SessionAPIView):
         body = {**describe(store, bearer=True), "token": store.session_key}
         return Response(body, headers=NO_STORE)
 
-    def delete(self, request: Any) -> Response:
+    def delete(self, request: Request) -> Response:
         """Log out: this session is revoked server-side."""
         return log_out(request)
 
@@ -170,7 +183,7 @@ class SessionView(SessionAPIView):
 class RefreshView(SessionAPIView):
     """``POST {"force": bool}``: rebuild the claims now (force), or only if stale."""
 
-    def post(self, request: Any) -> Response:
+    def post(self, request: Request) -> Response:
         serializer = RefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         store = session_of(request)
@@ -195,12 +208,10 @@ class RefreshView(SessionAPIView):
 class SessionListView(SessionAPIView):
     """``GET``: my live sessions, the current one flagged."""
 
-    def get(self, request: Any) -> Response:
+    def get(self, request: Request) -> Response:
         store = session_of(request)
         sid = store.session_id
-        records = (
-            SessionRecord.objects.filter(user_id=request.user.pk).live().order_by("-last_seen")
-        )
+        records = my_records(request).live().order_by("-last_seen")
         context = {"current": session_hash(sid) if sid else None}
         return Response(SessionRecordSerializer(records, many=True, context=context).data)
 
@@ -208,13 +219,10 @@ class SessionListView(SessionAPIView):
 class SessionDetailView(SessionAPIView):
     """``DELETE``: revoke one of my sessions. Anyone else's id is a 404, like a wrong one."""
 
-    def delete(self, request: Any, session_id: str) -> Response:
+    def delete(self, request: Request, session_id: str) -> Response:
         if not _SESSION_HASH.fullmatch(session_id):
             raise exceptions.NotFound()
-        mine = SessionRecord.objects.filter(
-            session_hash=session_id, user_id=request.user.pk, revoked_at=None
-        )
-        if not mine.exists():
+        if not my_records(request).filter(session_hash=session_id, revoked_at=None).exists():
             raise exceptions.NotFound()
         store = session_of(request)
         if store.session_id and session_hash(store.session_id) == session_id:
@@ -226,7 +234,7 @@ class SessionDetailView(SessionAPIView):
 class RevokeOthersView(SessionAPIView):
     """``POST``: log out my other sessions; this one stays (a Bearer token is re-issued)."""
 
-    def post(self, request: Any) -> Response:
+    def post(self, request: Request) -> Response:
         store = session_of(request)
         revoke_user(request.user, keep=store)
         if is_bearer(request):
@@ -234,13 +242,13 @@ class RevokeOthersView(SessionAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class JWKSView(APIView):  # type: ignore[misc]  # DRF is untyped
+class JWKSView(APIView):
     """``GET``: the public signing keys (RFC 7517 JWK set); 404 with HMAC keys."""
 
-    authentication_classes: list[Any] = []
+    authentication_classes = []
     permission_classes = [AllowAny]
 
-    def get(self, request: Any) -> Response:
+    def get(self, request: Request) -> Response:
         keys = get_key_ring().public_jwks()
         if not keys:
             raise exceptions.NotFound(_("Tokens are signed with a shared secret: no public keys."))
