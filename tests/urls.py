@@ -8,6 +8,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(template_name="admin/login.html")),
     path("accounts/logout/", auth_views.LogoutView.as_view()),
     path("whoami/", views.whoami),
+    path("plain/", views.plain),
+    path("template-without-user/", views.template_without_user),
     path("async-whoami/", views.async_whoami),
     path("set/", views.set_value),
     path("set-big/", views.set_big),

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import RequestContext, Template
 from django.utils import timezone
 
 from .models import Note
@@ -35,6 +36,19 @@ async def async_whoami(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"authenticated": user.is_authenticated, "username": user.get_username() or None}
     )
+
+
+def plain(request: HttpRequest) -> HttpResponse:
+    """Touches neither the session nor the user."""
+    return HttpResponse("plain")
+
+
+def template_without_user(request: HttpRequest) -> HttpResponse:
+    """Renders with the ``auth`` context processor but reads neither ``user`` nor ``perms``,
+    then says whether that read the session (Django's ``auth_tests.test_context_processors``
+    ``…test_session_not_accessed``)."""
+    Template("{{ 1 }}").render(RequestContext(request))
+    return HttpResponse("accessed" if request.session.accessed else "not accessed")
 
 
 def set_value(request: HttpRequest) -> HttpResponse:
