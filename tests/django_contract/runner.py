@@ -69,13 +69,15 @@ class Report:
     suite: str
     vendor: str  # the database's connection.vendor
     cache: str  # the cache backend
+    django: tuple[int, int]  # Django's version (major, minor)
     outcomes: dict[str, Outcome]
     seconds: float
     output: str = field(default="", repr=False)
 
     @property
     def label(self) -> str:
-        return f"{self.store} store, USE_TZ={self.use_tz}, {self.vendor}, {self.suite}"
+        version = ".".join(map(str, self.django))
+        return f"{self.store} store, USE_TZ={self.use_tz}, {self.vendor}, Django {version}"
 
     def failed(self) -> list[Outcome]:
         return [o for o in self.outcomes.values() if o.status in FAILED]
@@ -86,7 +88,7 @@ class Report:
         return [
             known
             for known in KNOWN_FAILURES
-            if known.applies(self.store, self.use_tz, self.vendor)
+            if known.applies(self.store, self.use_tz, self.vendor, self.django)
             and known.test.split(".")[0] in classes
         ]
 
@@ -162,7 +164,10 @@ def run_contract(store: str, use_tz: bool, suite: str = "contract") -> Report:
             )
         raw = json.loads(report_path.read_text(encoding="utf-8"))
     outcomes = {item["test"]: Outcome(**item) for item in raw["outcomes"]}
-    return Report(store, use_tz, suite, raw["vendor"], raw["cache"], outcomes, seconds, output)
+    version = (raw["django"][0], raw["django"][1])
+    return Report(
+        store, use_tz, suite, raw["vendor"], raw["cache"], version, outcomes, seconds, output
+    )
 
 
 # -- child side ---------------------------------------------------------------------------
@@ -281,6 +286,7 @@ def _child(args: argparse.Namespace) -> Report:
         args.suite,
         connection.vendor,
         settings.CACHES["default"]["BACKEND"],
+        django.VERSION[:2],
         dict(RecordingResult.outcomes),
         time.monotonic() - started,
     )
@@ -303,7 +309,12 @@ def main(argv: list[str] | None = None) -> int:
     report = _child(args)
     if args.report is not None:
         items = [vars(outcome) for outcome in report.outcomes.values()]
-        raw = {"vendor": report.vendor, "cache": report.cache, "outcomes": items}
+        raw = {
+            "vendor": report.vendor,
+            "cache": report.cache,
+            "django": report.django,
+            "outcomes": items,
+        }
         args.report.write_text(json.dumps(raw, indent=1), encoding="utf-8")
         return 0
     for outcome in report.failed():
