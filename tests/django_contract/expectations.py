@@ -56,7 +56,7 @@ NO_UPDATE_ERROR_JWT = (
 )
 NO_UPDATE_ERROR_DB = (
     "a session deleted elsewhere is re-saved: save() upserts over the revoked row "
-    "(backends/db.py:233 -> records.py:101 bulk_create(update_conflicts=True)), no UpdateError"
+    "(backends/db.py:233 -> records.py:103 bulk_create(update_conflicts=True)), no UpdateError"
 )
 DELETE_EMPTIES = (
     "delete() also drops the key and data (backends/base.py:493-494; Django's delete() keeps "
