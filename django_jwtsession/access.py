@@ -15,7 +15,8 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 from .claims import Claims, build_claims
-from .conf import derived, get_settings
+from .conf import get_settings
+from .derived import derived
 
 _BUILT = "_jwtsession_claims"
 

@@ -17,7 +17,8 @@ from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, Obje
 from django.db.models import Model
 from django.utils.module_loading import import_string
 
-from .conf import derived, get_settings
+from .conf import get_settings
+from .derived import derived
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser

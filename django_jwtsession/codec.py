@@ -23,7 +23,8 @@ from typing import Any, NamedTuple
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .conf import JWTSessionSettings, derived, get_settings
+from .conf import JWTSessionSettings, get_settings
+from .derived import derived
 from .exceptions import (
     BadSignature,
     DecryptionFailed,

@@ -1,20 +1,20 @@
 """Typed, lazily read settings: the ``JWTSESSION`` dict.
 
-Nothing is read at import time. Every value derived from settings is cached
-with :func:`derived`, and one ``setting_changed`` receiver (connected in
-``apps.py``) clears them all, so ``override_settings`` just works.
+Nothing is read at import time; the resolved settings are cached until settings
+change (:mod:`~django_jwtsession.derived`), so ``override_settings`` just works.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import import_module
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
+
+from .derived import derived
 
 SETTING_NAME = "JWTSESSION"
 
@@ -55,27 +55,6 @@ DEFAULTS: dict[str, Any] = {
     "TIER_ORDER": (),
     "SUPERUSER_HAS_ALL_ROLES": True,
 }
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-_derived: list[Callable[[], None]] = []
-
-
-def derived(func: _F) -> _F:
-    """Cache ``func`` (no arguments or hashable ones) until settings change."""
-    cached = functools.cache(func)
-    _derived.append(cached.cache_clear)
-    return cached  # type: ignore[return-value]
-
-
-def register_reset(clear: Callable[[], None]) -> None:
-    """Have ``clear`` called whenever settings change (for derived state that is not a cache)."""
-    _derived.append(clear)
-
-
-def clear_derived(**kwargs: Any) -> None:
-    """``setting_changed`` receiver: forget everything derived from settings."""
-    for clear in _derived:
-        clear()
 
 
 @dataclass(frozen=True)

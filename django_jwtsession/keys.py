@@ -23,7 +23,8 @@ from django.core.exceptions import ImproperlyConfigured
 from jwt.algorithms import Algorithm, get_default_algorithms
 from jwt.exceptions import InvalidKeyError
 
-from .conf import HMAC_ALGORITHMS, derived, get_settings
+from .conf import HMAC_ALGORITHMS, get_settings
+from .derived import derived
 
 HKDF_SALT = b"django-jwtsession"
 _HMAC_KEY_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}

@@ -21,8 +21,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
 from .backends.base import ClaimsSessionBase
-from .conf import derived
 from .cookies import delete_session_cookie, read_session_cookie, split_session_cookie
+from .derived import derived
 from .refresh import session_user
 from .users import ClaimsUser
 

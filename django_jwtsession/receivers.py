@@ -27,7 +27,8 @@ from django.dispatch import Signal
 
 from .backends.base import ClaimsSessionBase
 from .claims import resolve_source
-from .conf import SETTING_NAME, clear_derived, get_settings
+from .conf import SETTING_NAME, get_settings
+from .derived import clear_derived
 from .metrics import flush_if_due
 from .revocation import mark_for_refresh, retry_unmirrored, revoke_user
 

@@ -35,7 +35,11 @@ def fetch_user(backend: Any, user_id: str) -> AbstractBaseUser | None:
     user_model = get_user_model()
     try:
         pk = user_model._meta.pk.to_python(user_id)
-        user = user_model._default_manager.select_related(*related_paths()).get(pk=pk)
+        users = user_model._default_manager.all()
+        paths = related_paths()
+        if paths:  # select_related() without names would follow every foreign key
+            users = users.select_related(*paths)
+        user = users.get(pk=pk)
     except (user_model.DoesNotExist, ValidationError, ValueError, TypeError):
         return None
     return user if backend.user_can_authenticate(user) else None

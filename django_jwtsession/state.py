@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from django.db import Error as DatabaseError
 
 from . import metrics
-from .conf import get_settings, register_reset
+from .conf import get_settings
+from .derived import register_reset
 from .keyspace import CACHE_PREFIX, cache, session_key, state_keys
 
 if TYPE_CHECKING:

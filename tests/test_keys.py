@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from jwt.algorithms import get_default_algorithms
 
 from django_jwtsession import codec
-from django_jwtsession.conf import clear_derived
+from django_jwtsession.derived import clear_derived
 from django_jwtsession.exceptions import BadSignature, DisallowedHeader, UnknownKey
 from django_jwtsession.keys import get_key_ring, jwk_thumbprint
 from tests.conftest import Configure, b64, unb64

@@ -61,6 +61,7 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
         self._epochs_stale = False  # a new session id: read the epochs before saving
         self._record_due = False  # signed in, refreshed or re-issued: write the record
         self._suspended = False  # the state check could not run: anonymous, cookie kept
+        self._deleted = False  # delete()d: saving it again would bring it back
         self._origin: Origin | None = None  # a session of another kind, taken over
         self.ended_on_save = False
         """True when saving found the session revoked meanwhile: the cookie goes."""

@@ -83,7 +83,7 @@ class TokenStorage(Storage):
                     meta=client_meta,
                     expires=payload["exp"],
                 )
-            except DatabaseError:
+            except (DatabaseError, ValueError):  # e.g. a user id the record's column refuses
                 logger.warning("jwtsession: could not write a session record", exc_info=True)
         return token
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import SESSION_KEY
-from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.backends.base import SessionBase, UpdateError
 
 from ..conf import get_settings
 from ..identity import SessionIdentity
@@ -32,6 +32,7 @@ class WritingStore(SessionBase):
         _epochs_stale: bool
         _record_due: bool
         _suspended: bool
+        _deleted: bool
         _origin: Origin | None
         _session_cache: dict[str, Any]
         rejected: str | None
@@ -59,7 +60,7 @@ class WritingStore(SessionBase):
         else:
             self._identity = SessionIdentity.new(session_id)
         self._record_due = True
-        self._suspended = False
+        self._suspended = self._deleted = False
         self._epochs_stale = True
         self.modified = True
 
@@ -97,6 +98,8 @@ class WritingStore(SessionBase):
     def save(self, must_create: bool = False) -> None:
         if self._suspended:
             return  # the state check could not run: keep the incoming cookie as it is
+        if self._deleted:  # delete()d, by this store: never brought back
+            raise UpdateError
         self._sync_claims()
         try:
             self._session_key = self._storage.write(
@@ -107,7 +110,7 @@ class WritingStore(SessionBase):
             )
         except SessionEnded as ended:  # revoked while this request ran: not brought back
             self.rejected, self.ended_on_save = ended.reason, True
-            self._forget(None)
+            self._reset()
             return
         self._record_due = False
         self.modified = True
@@ -143,34 +146,42 @@ class WritingStore(SessionBase):
             self._storage.discard(old_id, signed_in=was_signed_in or signed_in)
 
     def flush(self) -> None:
-        self._get_session()  # learn who this session is, so delete() can end it
-        incoming = self._incoming()
+        """End this session and start an empty one (``logout()``)."""
+        self._get_session()  # learn who this session is, so it can be ended
+        self._end_stored(self._incoming())
         self.clear()
-        self._forget(incoming)
-        self._session_key = None
+        self._reset()
 
     def delete(self, session_key: str | None = None) -> None:
-        """End this session — or, with another ``session_key``, that one, as Django's
-        stores do: a signed-in session is revoked, so a copy of its cookie replayed
-        later is anonymous."""
+        """End the stored session — this one, or with another ``session_key`` that one —
+        as Django's stores do: a signed-in session is revoked, so a copy of its cookie
+        replayed later is anonymous. This store keeps its key and data, as Django's do:
+        saving it afterwards raises ``UpdateError`` (``SessionInterrupted``)."""
         if session_key is not None and session_key != self.session_key:
             other = self.make_storage()
             peeked = other.peek(session_key)
             if peeked is not None:
                 other.discard(peeked[0], signed_in=peeked[1])
             return
-        self._forget(self._incoming())
+        self._end_stored(self._incoming())
+        if self.session_key is not None:
+            self._deleted = True
 
-    def _forget(self, incoming: tuple[str, bool] | None) -> None:
+    def _end_stored(self, incoming: tuple[str, bool] | None) -> None:
         if incoming is not None:
             self._storage.discard(incoming[0], signed_in=incoming[1] or self._suspended)
+
+    def _reset(self) -> None:
+        """No session any more: the next save starts a new one."""
         self._session_key = None
         self._session_cache = {}
         self._identity = None
-        self._suspended = False
+        self._suspended = self._deleted = False
         self.modified = True
 
     def clear(self) -> None:
+        """Empty the session; it goes on under its key (read first, so it is known)."""
+        self._get_session()
         super().clear()
         if self._identity is not None and self._identity.claims is not None:
             self._identity = self._identity.without_claims()
