@@ -70,7 +70,10 @@ def run_worker(db: str, requests: int, rounds: int) -> dict[str, Any]:
                 headers = credential_headers(stack, user, harness.ROLES)
                 base = harness.base_environ(stack.path, headers)
                 before = evictor(stack, headers)  # cold-cache stacks: untimed, before each
-                harness.check_response(handler, base, stack.credential != "none", before)
+                answers_user = stack.credential != "none" and stack.path != "/bare/"
+                harness.check_response(handler, base, answers_user, before)
+                if getattr(stack, "expect_cache", None) == 0:
+                    _check_no_vary(handler, base, stack.key)
                 harness.time_requests(handler, base, WARMUP, before)
                 samples[stack.key] += harness.time_requests(handler, base, per_round, before)
                 if round_index == 0:
@@ -113,6 +116,19 @@ def _check_io(stack: Any, counted: tuple[float, float]) -> None:
         raise RuntimeError(
             f"{stack.key}: {counted[0]:g} SQL queries per request, expected {stack.expect_sql:g}"
         )
+    expect_cache = getattr(stack, "expect_cache", None)
+    if expect_cache is not None and counted[1] != expect_cache:
+        raise RuntimeError(
+            f"{stack.key}: {counted[1]:g} cache calls per request, expected {expect_cache:g}"
+        )
+
+
+def _check_no_vary(handler: Any, base: dict[str, Any], key: str) -> None:
+    """A request that touched neither session nor user must not vary on the cookie."""
+    _, headers, _ = harness.request(handler, base)
+    vary = [value for name, value in headers if name.lower() == "vary"]
+    if any("cookie" in value.lower() for value in vary):
+        raise RuntimeError(f"{key}: answered Vary: {vary}, though it read no session")
 
 
 # -- report -----------------------------------------------------------------------

@@ -33,6 +33,8 @@ class Stack:
     "all" (the benchmark's whole cache flushed)."""
     expect_sql: float | None = None
     """SQL queries per request the stack must show (checked after counting), if set."""
+    expect_cache: float | None = None
+    """Cache calls per request the stack must show (checked after counting), if set."""
 
 
 def _django(engine: str) -> dict[str, Any]:
@@ -118,6 +120,15 @@ STACKS: tuple[Stack, ...] = (
         _ours(),
         "session",
         expect_sql=0,
+    ),
+    Stack(
+        "jwt_untouched",
+        "django-jwtsession jwt, a view touching neither session nor user",
+        "/bare/",
+        _ours(),
+        "session",
+        expect_sql=0,
+        expect_cache=0,
     ),
     Stack(
         "db_warm",
