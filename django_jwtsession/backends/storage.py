@@ -55,6 +55,17 @@ class Loaded(NamedTuple):
     """Set when the session is of another kind, to be taken over (``ACCEPT_FROM``)."""
 
 
+class SaveOptions(NamedTuple):
+    """How a store asks its storage to write a session."""
+
+    client_meta: Mapping[str, Any] | None
+    """The request's ``META`` (IP, user agent) for the session record."""
+    record_due: bool
+    """Signed in, refreshed, re-issued or given a new expiry: write the record."""
+    must_create: bool
+    """Django's ``save(must_create=True)``: a new session, never an update."""
+
+
 class Storage:
     """Reads and writes one strategy's sessions; see the module docstring."""
 
@@ -77,14 +88,7 @@ class Storage:
         """The cookie value ``payload`` will be stored under (nothing is written)."""
         raise NotImplementedError
 
-    def write(
-        self,
-        payload: dict[str, Any],
-        *,
-        client_meta: Mapping[str, Any] | None,
-        record_due: bool,
-        must_create: bool,
-    ) -> str:
+    def write(self, payload: dict[str, Any], options: SaveOptions) -> str:
         """Store ``payload`` (identity, ``iat``, ``exp``, ``dat``); return the cookie value.
 
         Raises ``SessionEnded`` when the session was revoked meanwhile (it is not saved),

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth import SESSION_KEY
@@ -32,7 +31,7 @@ from ..records import as_datetime, client_ip, user_agent
 from ..revocation import revoke_session
 from ..state import StateUnavailable, complete_state, read_cached
 from . import db_keys
-from .storage import Loaded, SessionEnded, Storage
+from .storage import Loaded, SaveOptions, SessionEnded, Storage
 
 logger = logging.getLogger("django_jwtsession")
 _COMPACT = (",", ":")
@@ -188,14 +187,7 @@ class TableStorage(Storage):
         user_id = payload["dat"].get(SESSION_KEY)
         return db_keys.format_key(self._secret, None if user_id is None else str(user_id))
 
-    def write(
-        self,
-        payload: dict[str, Any],
-        *,
-        client_meta: Mapping[str, Any] | None,
-        record_due: bool,
-        must_create: bool,
-    ) -> str:
+    def write(self, payload: dict[str, Any], options: SaveOptions) -> str:
         """Write the row (one query) and its cache entry; ``data`` only when it changed.
 
         The session lives in the database: unlike the jwt strategy's records, a failing
@@ -209,19 +201,19 @@ class TableStorage(Storage):
         data_changed = data != self._stored_data
         values: dict[str, Any] = {
             "user_id": None if user_id is None else str(user_id),
-            "ip": client_ip(client_meta or {}),
-            "user_agent": user_agent(client_meta or {}),
+            "ip": client_ip(options.client_meta or {}),
+            "user_agent": user_agent(options.client_meta or {}),
             "last_seen": timezone.now(),
             "expires": as_datetime(payload["exp"]),
             "meta": meta,
         }
-        if data_changed or not self._persisted or must_create:
+        if data_changed or not self._persisted or options.must_create:
             values["data"] = data
-        if self._persisted and not must_create:
+        if self._persisted and not options.must_create:
             if not _live_rows(sid).update(**values):
                 self._gone(sid, signed_in=user_id is not None)
         else:
-            self._insert(sid, values, must_create)
+            self._insert(sid, values, options.must_create)
         self._persisted = True
         now = int(payload["iat"])
         if data_changed:

@@ -8,7 +8,6 @@ record (best effort: it informs people, it does not carry the session).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth import SESSION_KEY
@@ -23,7 +22,7 @@ from ..identity import SessionIdentity
 from ..keyspace import session_hash
 from ..records import save_record
 from ..revocation import revoke_session
-from .storage import Loaded, Storage
+from .storage import Loaded, SaveOptions, Storage
 
 logger = logging.getLogger("django_jwtsession")
 
@@ -64,23 +63,16 @@ class TokenStorage(Storage):
             )
         return token
 
-    def write(
-        self,
-        payload: dict[str, Any],
-        *,
-        client_meta: Mapping[str, Any] | None,
-        record_due: bool,
-        must_create: bool,
-    ) -> str:
+    def write(self, payload: dict[str, Any], options: SaveOptions) -> str:
         token = self.key_for(payload)
         user_id = payload["dat"].get(SESSION_KEY)
-        if record_due and user_id is not None:
+        if options.record_due and user_id is not None:
             try:  # no savepoint: sessions are saved after ATOMIC_REQUESTS' transaction
                 save_record(
                     session_hash=session_hash(payload["sid"]),
                     user_id=str(user_id),
                     strategy=self.strategy,
-                    meta=client_meta,
+                    meta=options.client_meta,
                     expires=payload["exp"],
                 )
             except (DatabaseError, ValueError):  # e.g. a user id the record's column refuses

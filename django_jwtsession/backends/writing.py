@@ -20,7 +20,7 @@ from ..conf import get_settings
 from ..identity import SessionIdentity
 from ..state import start_session
 from . import adopt, freshness
-from .storage import Origin, SessionEnded, Storage
+from .storage import Origin, SaveOptions, SessionEnded, Storage
 
 
 class WritingStore(SessionBase):
@@ -104,9 +104,7 @@ class WritingStore(SessionBase):
         try:
             self._session_key = self._storage.write(
                 self._payload(int(time.time())),
-                client_meta=self.client_meta,
-                record_due=self._record_due,
-                must_create=must_create,
+                SaveOptions(self.client_meta, self._record_due, must_create),
             )
         except SessionEnded as ended:  # revoked while this request ran: not brought back
             self.rejected, self.ended_on_save = ended.reason, True
