@@ -63,7 +63,9 @@ class Claims:
         is_active, is_staff, is_superuser = data.get("act"), data.get("stf"), data.get("su")
         if (
             type(user_id) is not str
+            or not user_id
             or type(username) is not str
+            or "tir" not in data  # written even when None: a token without it is not ours
             or not (tier is None or type(tier) is str)
             or type(is_active) is not bool
             or type(is_staff) is not bool

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from . import strict_json
 from .conf import JWTSessionSettings, get_settings
 from .derived import derived
 from .exceptions import (
@@ -76,9 +77,9 @@ def b64url_decode(segment: str) -> bytes:
 
 def _json_object(raw: bytes, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(raw.decode("utf-8"))  # we only ever emit ASCII JSON
-    except (ValueError, RecursionError):
-        raise MalformedToken(f"{what} is not JSON") from None
+        value = strict_json.loads(raw)  # JSON as we write it, and nothing else
+    except ValueError:
+        raise MalformedToken(f"{what} is not JSON this server writes") from None
     if type(value) is not dict:
         raise MalformedToken(f"{what} is not a JSON object")
     return value
@@ -95,8 +96,8 @@ def _parse_header(segment: str, allowed: frozenset[str]) -> tuple[str, str, str 
     enc = header.get("enc")
     if type(alg) is not str or type(kid) is not str:
         raise DisallowedHeader("alg and kid must be strings")
-    if kind is not None and kind != "JWT":
-        raise DisallowedHeader("typ/cty must be JWT")
+    if kind != "JWT":  # always written: a header without it is not ours
+        raise DisallowedHeader("typ (cty for JWE) must be JWT")
     if enc is not None and type(enc) is not str:
         raise DisallowedHeader("enc must be a string")
     return alg, kid, kind, enc

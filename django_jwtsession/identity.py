@@ -14,11 +14,14 @@ key      field           meaning
 ``mv``   ``mark_seen``   the user's mark version the claims were built against
 ``rev``  ``user_epoch``  the user's revocation epoch when the session started
 ``gre``  ``global_epoch``  the global revocation epoch when the session started
+``hk``   ``hash_key``    which ``SECRET_KEY`` verified the session's auth hash
 =======  ==============  =====================================================
 
-``clm``, ``cat``, ``mv``, ``rev`` and ``gre`` are written only for a signed-in
-session (one with claims). The transport adds ``iat``, ``exp`` and ``dat`` (the
-session data) around them.
+``clm``, ``cat``, ``mv``, ``rev``, ``gre`` and ``hk`` are written only for a
+signed-in session (one with claims), and are then all required. The transport adds
+``iat``, ``exp`` and ``dat`` (the session data) around them. Every value is bounded
+by what the server could have issued: ``sat ≤ cat ≤ iat``, counters below 2**63 (the
+state check also refuses counters above the server's own).
 """
 
 from __future__ import annotations
@@ -33,13 +36,18 @@ from .exceptions import InvalidClaims
 
 SESSION_ID_LENGTHS = range(16, 65)
 """Session ids the server issues are 32 characters; anything from 16 to 64 is read."""
+MAX_COUNTER = 2**63 - 1
+"""Counters and times are 64-bit in the database: nothing larger was ever issued."""
 
 
 def _counter(payload: dict[str, Any], key: str) -> int:
-    value = payload.get(key, 0)
-    if type(value) is not int or value < 0:
-        raise InvalidClaims(f"{key} must be a non-negative integer")
+    value = payload.get(key)
+    if type(value) is not int or not 0 <= value <= MAX_COUNTER:
+        raise InvalidClaims(f"{key} must be a non-negative 64-bit integer")
     return value
+
+
+_SIGNED_IN_KEYS = ("clm", "cat", "mv", "rev", "gre", "hk")
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,7 @@ class SessionIdentity:
     mark_seen: int = 0
     user_epoch: int = 0
     global_epoch: int = 0
+    hash_key: str = ""
 
     @classmethod
     def new(cls, session_id: str, started: int | None = None) -> SessionIdentity:
@@ -65,16 +74,20 @@ class SessionIdentity:
         session_id, started = payload.get("sid"), payload.get("sat")
         if type(session_id) is not str or len(session_id) not in SESSION_ID_LENGTHS:
             raise InvalidClaims("sid must be a string of 16 to 64 characters")
-        if type(started) is not int or started < 0:
+        if type(started) is not int or not 0 <= started <= MAX_COUNTER:
             raise InvalidClaims("sat must be a non-negative integer")
         raw_claims = payload.get("clm")
         if raw_claims is None:
-            if "clm" in payload or "cat" in payload:
-                raise InvalidClaims("cat without claims")
+            if any(key in payload for key in _SIGNED_IN_KEYS):
+                raise InvalidClaims("claim members without claims")
             return cls(session_id, started)
-        claims_at = payload.get("cat")
-        if type(raw_claims) is not dict or type(claims_at) is not int or claims_at < 0:
+        claims_at, issued_at, hash_key = payload.get("cat"), payload.get("iat"), payload.get("hk")
+        if type(raw_claims) is not dict or type(claims_at) is not int:
             raise InvalidClaims("clm must be an object with an integer cat")
+        if type(issued_at) is not int or not started <= claims_at <= issued_at:
+            raise InvalidClaims("claims built outside the session's life (sat <= cat <= iat)")
+        if type(hash_key) is not str or len(hash_key) > 64:
+            raise InvalidClaims("hk must be a short string")
         try:
             claims = Claims.from_dict(raw_claims)
         except ValueError:
@@ -87,6 +100,7 @@ class SessionIdentity:
             _counter(payload, "mv"),
             _counter(payload, "rev"),
             _counter(payload, "gre"),
+            hash_key,
         )
 
     def to_payload(self) -> dict[str, Any]:
@@ -98,6 +112,7 @@ class SessionIdentity:
             payload["mv"] = self.mark_seen
             payload["rev"] = self.user_epoch
             payload["gre"] = self.global_epoch
+            payload["hk"] = self.hash_key
         return payload
 
     @property
@@ -109,13 +124,24 @@ class SessionIdentity:
         """The same session under a new id: start, claims and epochs kept."""
         return dataclasses.replace(self, session_id=session_id)
 
-    def with_claims(self, claims: Claims, mark_seen: int, now: int) -> SessionIdentity:
-        """Claims just built at ``now`` against mark version ``mark_seen``."""
-        return dataclasses.replace(self, claims=claims, claims_at=now, mark_seen=mark_seen)
+    def with_claims(
+        self, claims: Claims, mark_seen: int, now: int, hash_key: str
+    ) -> SessionIdentity:
+        """Claims just built at ``now`` against mark version ``mark_seen``, the session's
+        auth hash just verified under the ``SECRET_KEY`` that ``hash_key`` names."""
+        return dataclasses.replace(
+            self, claims=claims, claims_at=now, mark_seen=mark_seen, hash_key=hash_key
+        )
 
     def without_claims(self) -> SessionIdentity:
         return dataclasses.replace(
-            self, claims=None, claims_at=None, mark_seen=0, user_epoch=0, global_epoch=0
+            self,
+            claims=None,
+            claims_at=None,
+            mark_seen=0,
+            user_epoch=0,
+            global_epoch=0,
+            hash_key="",
         )
 
     def under_epochs(self, user_epoch: int, global_epoch: int) -> SessionIdentity:

@@ -49,7 +49,13 @@ STATE_NAMES = (
     "state.refused",
     "state.revoked",
 )
-REFRESH_NAMES = ("refresh.login", "refresh.ttl", "refresh.mark", "refresh.forced")
+REFRESH_NAMES = (
+    "refresh.login",
+    "refresh.ttl",
+    "refresh.mark",
+    "refresh.key",
+    "refresh.forced",
+)
 REVOKE_NAMES = ("revoke.session", "revoke.user", "revoke.all")
 NAMES = (*DECODE_NAMES, *STATE_NAMES, *REFRESH_NAMES, *REVOKE_NAMES)
 _KNOWN = frozenset(NAMES)

@@ -18,9 +18,10 @@ from django.contrib.auth import (
     load_backend,
 )
 from django.core.exceptions import ValidationError
-from django.utils.crypto import constant_time_compare
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from .claims import related_paths
+from .derived import derived
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -72,3 +73,15 @@ def session_user(data: dict[str, Any]) -> tuple[AbstractBaseUser | None, str | N
     ):
         return user, current
     return None, None
+
+
+@derived
+def hash_key_id() -> str:
+    """A fingerprint of ``SECRET_KEY``, the key session auth hashes are made with.
+
+    A session records it when its auth hash is verified (``hk``); a session whose
+    fingerprint is not the current one has its claims rebuilt on its next request,
+    which upgrades the hash through ``SECRET_KEY_FALLBACKS`` or ends the session, as
+    Django's ``get_user()`` would — with no query on the steady-state path.
+    """
+    return salted_hmac("django_jwtsession.hash_key", "", algorithm="sha256").hexdigest()[:16]

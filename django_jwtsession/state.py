@@ -95,6 +95,12 @@ def read_state(user_id: str, session_id: str | None, *, hot_path: bool = False) 
     return state
 
 
+def read_state_from_database(user_id: str, session_id: str | None) -> State:
+    """The state as the database has it, past any cache (for a doubtful answer)."""
+    keys = state_keys(user_id, session_id)
+    return complete_state(keys, session_id, None, _from_database_or_raise(keys))
+
+
 def read_cached(
     keys: list[str], extra_keys: list[str], *, hot_path: bool
 ) -> tuple[dict[str, int] | None, dict[str, Any]]:
@@ -156,11 +162,17 @@ def _from_database_or_raise(keys: list[str]) -> dict[str, int]:
 
 
 def start_session(user_id: str, session_id: str) -> State:
-    """State for a session id just created: read the epochs, and note in the cache
-    that the new id is not revoked (it cannot be yet), so its first request hits."""
+    """State for a session id just created: read the epochs, and note that the new id
+    is not revoked (:func:`new_session_id_issued`)."""
     state = read_state(user_id, None)
-    mirror_missing({session_key(session_id): 0})
+    new_session_id_issued(session_id)
     return state
+
+
+def new_session_id_issued(session_id: str) -> None:
+    """Note in the cache that a new session id is not revoked (it cannot be yet), so its
+    first request's state check hits the cache."""
+    mirror_missing({session_key(session_id): 0})
 
 
 def mirror_missing(values: dict[str, int]) -> None:

@@ -150,6 +150,11 @@ def resign_session(client: Client, **changes: Any) -> dict[str, Any]:
     a re-signed token (jwt), or the rewritten row and cache entry (db)."""
     token = session_token(client)
     payload = {**token_payload(token), **changes}
+    # What the server issues holds sat <= cat <= iat: keep it so unless a test says otherwise.
+    if "clm" in payload and "iat" in changes and "cat" not in changes:
+        payload["cat"] = min(payload["cat"], changes["iat"])
+    if "clm" in payload and "sat" not in changes:
+        payload["sat"] = min(payload["sat"], payload["cat"])
     if token.startswith(DB_KEY_PREFIX):
         meta = {key: value for key, value in payload.items() if key not in ("sid", "dat")}
         stored = {"data": json.dumps(payload["dat"]), "meta": json.dumps(meta)}

@@ -330,7 +330,9 @@ def test_expired_refused(payload: dict[str, Any]) -> None:
         pytest.param(claims(nbf=NOW + 5), id="nbf-within-leeway"),
         pytest.param(claims(iat=NOW + 5, sat=NOW + 5), id="iat-within-leeway"),
         pytest.param(claims(exp=NOW - 3600 + 30 * 24 * 3600, sat=NOW - 3600), id="max-lifetime"),
-        pytest.param(claims(clm=VALID_CLAIMS, cat=NOW), id="with-claims"),
+        pytest.param(
+            claims(clm=VALID_CLAIMS, cat=NOW, mv=0, rev=0, gre=0, hk=""), id="with-claims"
+        ),
         pytest.param(claims(sid="s" * 16), id="sid-16"),
         pytest.param(claims(sid="s" * 64), id="sid-64"),
         pytest.param(claims(dat={}), id="empty-data"),

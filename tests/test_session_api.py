@@ -18,6 +18,7 @@ from django_jwtsession.exceptions import SessionTooLarge
 from django_jwtsession.keys import get_key_ring
 from tests.conftest import (
     PASSWORD,
+    Configure,
     drop_deleted_cookies,
     jwtsession_settings,
     make_user,
@@ -260,7 +261,10 @@ def test_read_only_request_sets_no_cookie(bob_client: Client) -> None:
         assert COOKIE not in response.cookies
 
 
-def test_read_only_request_before_update_age_sets_no_cookie(bob_client: Client) -> None:
+def test_read_only_request_before_update_age_sets_no_cookie(
+    bob_client: Client, configure: Configure
+) -> None:
+    configure(CLAIMS_TTL=7200)  # claims are never younger than their token: keep them fresh
     now = int(time.time())
     age = get_settings().update_age - 60
     resign_session(bob_client, iat=now - age, sat=now - age)
@@ -268,8 +272,9 @@ def test_read_only_request_before_update_age_sets_no_cookie(bob_client: Client) 
 
 
 def test_update_age_passed_reissues_with_a_later_exp(
-    bob_client: Client, django_assert_num_queries: Any
+    bob_client: Client, django_assert_num_queries: Any, configure: Configure
 ) -> None:
+    configure(CLAIMS_TTL=7200)  # claims are never younger than their token: keep them fresh
     now = int(time.time())
     age = get_settings().update_age + 60
     old = resign_session(
@@ -338,13 +343,16 @@ def test_key_rotation_keeps_the_session_and_reissues_under_the_new_key(
 
     with override_settings(SECRET_KEY=NEW_SECRET, SECRET_KEY_FALLBACKS=[OLD_SECRET]):
         new_kid = get_key_ring().current.kid
-        with refresh_queries(claims=0):  # re-issued: only the session record is written
-            response = client.get("/whoami/")
+        # The session's auth hash was made with the old SECRET_KEY: it is checked now and
+        # upgraded, the session moving to a new id, as Django's get_user() does.
+        response = client.get("/whoami/")
         assert response.json()["username"] == "bob"
         reissued = response.cookies[COOKIE].value
         assert token_header(reissued)["kid"] == new_kid != old_kid
-        assert token_payload(reissued)["sid"] == token_payload(old_token)["sid"]
-        assert COOKIE not in client.get("/whoami/").cookies  # re-issued once
+        assert token_payload(reissued)["sat"] == token_payload(old_token)["sat"]
+        assert token_payload(reissued)["sid"] != token_payload(old_token)["sid"]
+        with django_assert_num_queries(0):
+            assert COOKIE not in client.get("/whoami/").cookies  # re-issued once
 
     with override_settings(SECRET_KEY=NEW_SECRET, SECRET_KEY_FALLBACKS=[]):
         assert whoami(client)["username"] == "bob"  # the new key alone verifies it
@@ -354,33 +362,34 @@ def test_key_rotation_keeps_the_session_and_reissues_under_the_new_key(
         assert whoami(client) == {"authenticated": False}  # the retired key no longer does
 
 
-def test_key_rotation_upgrades_the_session_auth_hash_at_refresh(bob: User) -> None:
+def test_key_rotation_upgrades_the_session_auth_hash_on_the_next_request(bob: User) -> None:
     client = Client()
     with override_settings(SECRET_KEY=OLD_SECRET, SECRET_KEY_FALLBACKS=[]):
         assert client.login(username="bob", password=PASSWORD)
         old_hash = client.session[HASH_SESSION_KEY]
     with override_settings(SECRET_KEY=NEW_SECRET, SECRET_KEY_FALLBACKS=[OLD_SECRET]):
-        with jwtsession_settings(CLAIMS_TTL=0):
-            assert whoami(client)["username"] == "bob"
+        assert whoami(client)["username"] == "bob"  # claims fresh, but made under the old key
         assert client.session[HASH_SESSION_KEY] != old_hash
-    with (
-        override_settings(SECRET_KEY=NEW_SECRET, SECRET_KEY_FALLBACKS=[]),
-        jwtsession_settings(CLAIMS_TTL=0),
-    ):
-        assert whoami(client)["username"] == "bob"
+    with override_settings(SECRET_KEY=NEW_SECRET, SECRET_KEY_FALLBACKS=[]):
+        assert whoami(client)["username"] == "bob"  # upgraded: the fallback can go
 
 
-def test_key_rotation_without_a_refresh_in_between_ends_the_session_at_refresh(bob: User) -> None:
-    """As Django's get_user(): a session hash made with a retired SECRET_KEY no longer verifies."""
+def test_replacing_the_secret_key_ends_sessions_on_their_next_request(bob: User) -> None:
+    """A leaked SECRET_KEY replaced without a fallback: every session ends at once, claims
+    fresh or not, as with Django's own sessions (the auth hash no longer verifies)."""
     client = Client()
     with override_settings(SECRET_KEY=OLD_SECRET, SECRET_KEY_FALLBACKS=[]):
         assert client.login(username="bob", password=PASSWORD)
-    with override_settings(SECRET_KEY=NEW_SECRET, SECRET_KEY_FALLBACKS=[OLD_SECRET]):
-        assert whoami(client)["username"] == "bob"  # re-issued under the new key
-    with (
-        override_settings(SECRET_KEY=NEW_SECRET, SECRET_KEY_FALLBACKS=[]),
-        jwtsession_settings(CLAIMS_TTL=0),
-    ):
+        assert whoami(client)["username"] == "bob"
+    with override_settings(SECRET_KEY=NEW_SECRET, SECRET_KEY_FALLBACKS=[]):
+        assert whoami(client) == {"authenticated": False}
+
+
+def test_a_session_not_seen_during_the_rotation_ends_when_the_fallback_goes(bob: User) -> None:
+    client = Client()
+    with override_settings(SECRET_KEY=OLD_SECRET, SECRET_KEY_FALLBACKS=[]):
+        assert client.login(username="bob", password=PASSWORD)
+    with override_settings(SECRET_KEY=NEW_SECRET, SECRET_KEY_FALLBACKS=[]):
         assert whoami(client) == {"authenticated": False}
 
 

@@ -26,7 +26,7 @@ from ..conf import get_settings
 from ..exceptions import TokenError
 from ..identity import SessionIdentity
 from ..signals import claims_refreshed
-from ..state import State, StateUnavailable
+from ..state import State, StateUnavailable, new_session_id_issued
 from . import adopt, freshness
 from .expiry import CappedExpiry
 from .storage import Loaded, Origin, SessionEnded, Storage
@@ -62,6 +62,7 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
         self._record_due = False  # signed in, refreshed or re-issued: write the record
         self._suspended = False  # the state check could not run: anonymous, cookie kept
         self._deleted = False  # delete()d: saving it again would bring it back
+        self._moved = False  # loading gave the session a new id (a take-over, a hash upgrade)
         self._origin: Origin | None = None  # a session of another kind, taken over
         self.ended_on_save = False
         """True when saving found the session revoked meanwhile: the cookie goes."""
@@ -80,6 +81,9 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
         if cached is None:
             cached = {} if self.session_key is None or no_load else self.load()
             self._session_cache = cached
+            if self._moved:  # loading moved the session to a new id: its key follows at once
+                self._moved = False
+                self._session_key = self._storage.key_for(self._payload(int(time.time())))
         return cached
 
     _session = property(_get_session)
@@ -181,6 +185,8 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
         self._accept(checked)
         if loaded.origin is not None:
             self._take_over(loaded.origin)
+        if checked.identity.session_id != loaded.identity.session_id or loaded.origin:
+            self._moved = True
         elif loaded.stale_key or now - loaded.issued_at >= get_settings().update_age:
             self.modified = True  # re-issue: slide the expiry, under the current key
             self._record_due = True  # and note "last seen"
@@ -220,6 +226,7 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
         assert self._identity is not None  # noqa: S101  (just checked)
         if origin.session_id is not None:  # ours: the same session under a new id
             self._identity = self._identity.successor(self._storage.new_session_id())
+        new_session_id_issued(self._identity.session_id)
         self._epochs_stale = False  # keep the verified epochs: a later revocation still applies
         self._origin = origin
         self._record_due = True

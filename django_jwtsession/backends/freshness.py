@@ -21,9 +21,15 @@ from django.utils import timezone
 from ..claims import build_claims, user_id_string
 from ..conf import get_settings
 from ..identity import SessionIdentity
-from ..refresh import session_user
+from ..refresh import hash_key_id, session_user
 from ..revocation import revoke_session
-from ..state import State, StateUnavailable, read_state
+from ..state import (
+    State,
+    StateUnavailable,
+    new_session_id_issued,
+    read_state,
+    read_state_from_database,
+)
 from .storage import Loaded, SessionEnded
 
 if TYPE_CHECKING:
@@ -67,6 +73,15 @@ def revoked(identity: SessionIdentity, state: State) -> bool:
     )
 
 
+def beyond(identity: SessionIdentity, state: State) -> bool:
+    """True when the session carries a counter the server has not reached: not issued here."""
+    return (
+        identity.mark_seen > state.mark
+        or identity.user_epoch > state.user_epoch
+        or identity.global_epoch > state.global_epoch
+    )
+
+
 def stale_reason(identity: SessionIdentity, state: State, user_id: str, now: int) -> str | None:
     """Why the claims must be rebuilt now, or None when they are fresh."""
     if state.mark > identity.mark_seen:
@@ -74,6 +89,8 @@ def stale_reason(identity: SessionIdentity, state: State, user_id: str, now: int
     claims, built = identity.claims, identity.claims_at
     if claims is None or built is None or claims.user_id != user_id:
         return "login"
+    if identity.hash_key != hash_key_id():  # SECRET_KEY changed: check the auth hash now
+        return "key"
     if now - built >= get_settings().claims_ttl:
         return "ttl"
     return None
@@ -87,9 +104,15 @@ def check(loaded: Loaded, now: int, new_session_id: Callable[[], str]) -> Checke
     user_id = data.get(SESSION_KEY)
     if type(user_id) is not str:  # anonymous (Django always stores the id as a string)
         return Checked(data, identity.without_claims() if identity.claims else identity)
+    if HASH_SESSION_KEY not in data:  # login() always writes it: not a session of ours
+        raise SessionEnded("claims")
     state = loaded.state
     if state is None:
         state = read_state(user_id, identity.session_id, hot_path=True)  # the one round trip
+    if beyond(identity, state):  # a cache behind the database? ask the database
+        state = read_state_from_database(user_id, identity.session_id)
+        if beyond(identity, state):
+            raise SessionEnded("claims")
     if revoked(identity, state):
         raise SessionEnded("revoked")
     reason = stale_reason(identity, state, user_id, now)
@@ -130,6 +153,7 @@ def rebuild(
         data[HASH_SESSION_KEY] = upgraded_hash
         old_id = identity.session_id
         identity = identity.successor(new_session_id())
+        new_session_id_issued(identity.session_id)
         revoke_session(old_id)
     return Checked(data, claims_for(user, identity, state, now), Rebuilt(user, reason))
 
@@ -143,7 +167,7 @@ def claims_for(
     mark made while they are being built is newer than the one recorded and triggers
     another rebuild.
     """
-    return identity.with_claims(build_claims(user), state.mark, now)
+    return identity.with_claims(build_claims(user), state.mark, now, hash_key_id())
 
 
 def user_state(user: AbstractBaseUser) -> State:

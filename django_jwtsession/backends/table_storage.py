@@ -21,7 +21,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import IntegerField, Subquery
 from django.utils import timezone
 
-from .. import metrics
+from .. import metrics, strict_json
 from ..conf import get_settings
 from ..exceptions import ExpiredToken, MalformedToken, UnknownSession
 from ..identity import SessionIdentity
@@ -123,8 +123,8 @@ class TableStorage(Storage):
             metrics.count("state.refused")
             raise
         try:
-            payload: dict[str, Any] = json.loads(stored["meta"])
-            payload["dat"] = json.loads(stored["data"])
+            payload: dict[str, Any] = strict_json.loads(stored["meta"])
+            payload["dat"] = strict_json.loads(stored["data"])
         except (ValueError, TypeError, KeyError):
             raise MalformedToken("a stored session of the wrong shape") from None
         if type(payload.get("exp")) is not int:

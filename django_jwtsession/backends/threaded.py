@@ -23,7 +23,17 @@ class ThreadedAsyncAPI:
         def cycle_key(self) -> None: ...
         def flush(self) -> None: ...
         def delete(self, session_key: str | None = None) -> None: ...
-        async def _aget_session(self, no_load: bool = False) -> dict[str, Any]: ...
+        def _get_session(self, no_load: bool = False) -> dict[str, Any]: ...
+
+        accessed: bool
+
+    async def _aget_session(self, no_load: bool = False) -> dict[str, Any]:
+        """``_get_session()`` off the event loop (no thread when the session is loaded)."""
+        cached: dict[str, Any] | None = self.__dict__.get("_session_cache")
+        if cached is not None:
+            self.accessed = True
+            return cached
+        return await sync_to_async(self._get_session)(no_load)
 
     async def aload(self) -> dict[str, Any]:
         return await sync_to_async(self.load)()

@@ -33,6 +33,7 @@ class WritingStore(SessionBase):
         _record_due: bool
         _suspended: bool
         _deleted: bool
+        _moved: bool
         _origin: Origin | None
         _session_cache: dict[str, Any]
         rejected: str | None
