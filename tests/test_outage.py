@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.db import connection
 from django.http import HttpResponseBase
@@ -37,8 +37,10 @@ from django_jwtsession.state import (
     revoke_user,
     session_key,
 )
-from tests.conftest import PASSWORD, Configure, make_user, session_token, token_session_id
+from tests.helpers import PASSWORD, Configure, make_user, session_token, token_session_id
 from tests.processes import free_port, stop_process
+
+User = get_user_model()
 
 pytestmark = pytest.mark.usefixtures("strategy")
 
@@ -504,7 +506,7 @@ def worker_pools(
                 **os.environ,
                 "DATABASE_URL": database_url,
                 "REDIS_URL": redis.url,
-                "DJANGO_SETTINGS_MODULE": "tests.settings",
+                "DJANGO_SETTINGS_MODULE": django_settings.SETTINGS_MODULE,
                 "JWTSESSION_TEST_STRATEGY": strategy,
                 "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'sandbox_project'}",
             }

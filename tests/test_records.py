@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone as dt_timezone
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
@@ -17,7 +17,7 @@ from django_jwtsession.backends.session import SessionStore
 from django_jwtsession.conf import get_settings
 from django_jwtsession.models import USER_AGENT_MAX_LENGTH, SessionRecord
 from django_jwtsession.state import mark_for_refresh, revoke_all, revoke_user, session_hash
-from tests.conftest import (
+from tests.helpers import (
     PASSWORD,
     client_session_id,
     jwtsession_settings,
@@ -25,6 +25,8 @@ from tests.conftest import (
     session_token,
     token_payload,
 )
+
+User = get_user_model()
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("strategy")]
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"

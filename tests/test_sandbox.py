@@ -22,7 +22,7 @@ from django_jwtsession.cookies import CHUNK_SIZE
 from django_jwtsession.models import SessionRecord, StateEntry
 from django_jwtsession.state import mark_key, session_hash
 from sandbox.settings import JWTSESSION as SANDBOX_JWTSESSION
-from tests.conftest import client_session_id, session_token
+from tests.helpers import client_session_id, session_token
 
 SANDBOX_TEMPLATES = Path(__file__).resolve().parent.parent / "sandbox_project" / "templates"
 DEFAULT_PASSWORD = "sandbox-password"
