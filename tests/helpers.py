@@ -12,7 +12,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Group
 from django.core.cache import caches
 from django.db import connection
@@ -78,7 +77,7 @@ def make_user(
     ``roles``, and a ``Plan`` when ``tier`` is given."""
     model = get_user_model()
     fields.setdefault("email", f"{username}@example.com")
-    user = model._default_manager.create_user(  # type: ignore[attr-defined]
+    user = model._default_manager.create_user(
         **{model.USERNAME_FIELD: username}, password=PASSWORD, **fields
     )
     if roles:
@@ -86,11 +85,6 @@ def make_user(
     if tier is not None:
         Plan.objects.create(user=user, tier=tier, flags=list(flags))
     return user
-
-
-def get_user(username: str) -> AbstractBaseUser:
-    """The user named ``username``, read again from the database."""
-    return get_user_model()._default_manager.get_by_natural_key(username)
 
 
 # -- settings --------------------------------------------------------------------------------------

@@ -506,7 +506,7 @@ def worker_pools(
                 **os.environ,
                 "DATABASE_URL": database_url,
                 "REDIS_URL": redis.url,
-                "DJANGO_SETTINGS_MODULE": django_settings.SETTINGS_MODULE,
+                "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"],  # this run's
                 "JWTSESSION_TEST_STRATEGY": strategy,
                 "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'sandbox_project'}",
             }

@@ -408,7 +408,7 @@ def test_mark_from_another_process_is_seen() -> None:
             f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
             f"{db['PORT'] or 5432}/{db['NAME']}"
         ),
-        "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE,  # this run's settings (variants too)
+        "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"],  # this run's
         "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'sandbox_project'}",
     }
     subprocess.run(
