@@ -26,6 +26,8 @@ from django_jwtsession.conf import STRATEGIES, get_settings
 from tests.browser import require_browser
 from tests.helpers import PASSWORD, Configure, make_user, user_model_has_groups
 
+_NO_GROUPS = pytest.StashKey[int]()
+
 
 def pytest_configure(config: pytest.Config) -> None:
     required = [name for name in ("DATABASE_URL", "REDIS_URL") if os.environ.get(f"REQUIRE_{name}")]
@@ -61,6 +63,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if not item.get_closest_marker("needs_groups")]
+        config.stash[_NO_GROUPS] = len(deselected)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if config.stash.get(_NO_GROUPS, 0):
+        terminalreporter.write_line(
+            f"{config.stash[_NO_GROUPS]} tests marked needs_groups deselected: "
+            f"{django_settings.AUTH_USER_MODEL} has no groups"
+        )
 
 
 def _matches(nodeid: str, pattern: str) -> bool:

@@ -65,6 +65,13 @@ def set_roles(user: Any, roles: tuple[str, ...] | list[str], *, signal: bool = T
     role_model.objects.bulk_create(role_model(user=user, name=role) for role in roles)
 
 
+def roles_of(user: Any) -> list[str]:
+    """The user's roles as stored (what ``set_roles()`` wrote), sorted."""
+    if user_model_has_groups():
+        return sorted(user.groups.values_list("name", flat=True))
+    return sorted(user.role_set.values_list("name", flat=True))
+
+
 def make_user(
     username: str = "bob",
     *,

@@ -83,7 +83,7 @@ def test_staff_and_superuser_come_from_claims(db: None, django_assert_num_querie
     user = request_for(client).user
     with django_assert_num_queries(0):
         assert (user.is_staff, user.is_superuser, user.roles) == (True, True, {"admin"})
-        assert user.tier == "free"  # DEFAULT_TIER: alice has no Subscription
+        assert user.tier == "free"  # DEFAULT_TIER: alice has no Plan
 
 
 def test_other_attributes_load_the_real_user_once(
