@@ -1,9 +1,10 @@
-"""Headless Chromium for the browser tests (``test_browser.py``, ``test_e2e.py``).
+"""Headless Chromium for the browser tests (``test_browser.py``, ``test_e2e.py``, marked
+``browser``).
 
 Debian's ``chromium`` and ``chromium-driver`` driven by Selenium, offline: the driver's path
 is given (Selenium Manager never runs, ``SE_OFFLINE``) and every host name but 127.0.0.1
-fails to resolve. Without them the tests skip, unless ``REQUIRE_BROWSER`` is set (as
-``.ci/run`` does): then they fail.
+fails to resolve. Without them the tests skip, unless ``CI`` or ``REQUIRE_BROWSER`` is set
+(as in ``.ci/run``): then they fail. ``pytest -m "not browser"`` leaves them out.
 """
 
 from __future__ import annotations
@@ -76,13 +77,15 @@ def missing_browser() -> list[str]:
 
 
 def require_browser() -> None:
-    """Skip the test when the browser is missing; fail instead when ``REQUIRE_BROWSER`` is set."""
+    """Skip the test when the browser is missing; fail instead when ``CI`` or
+    ``REQUIRE_BROWSER`` is set (CI runs the browser tests, never skips them)."""
     missing = missing_browser()
     if missing:
         message = f"the browser test needs {', '.join(missing)}"
-        if os.environ.get("REQUIRE_BROWSER"):
-            pytest.fail(f"REQUIRE_BROWSER is set and {message}")
-        pytest.skip(message)
+        required = [name for name in ("REQUIRE_BROWSER", "CI") if os.environ.get(name)]
+        if required:
+            pytest.fail(f"{required[0]} is set and {message}")
+        pytest.skip(f'{message} (or leave it out: -m "not browser")')
 
 
 @contextmanager

@@ -1,12 +1,48 @@
-"""Test settings: SQLite by default; PostgreSQL and Redis from ``DATABASE_URL`` / ``REDIS_URL``."""
+"""Test settings: SQLite by default; PostgreSQL and Redis from ``DATABASE_URL`` / ``REDIS_URL``.
+
+The suite's own app (``tests.testapp``) holds what the tests need. The sandbox's ``demo`` app
+is installed for ``tests/test_sandbox.py`` alone (one pytest process has one settings module);
+no other test imports it, and the settings variants (``tests/variants/``) leave it out.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
-from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
-from sandbox.env import cache, database_from_url
+
+def database(url: str) -> dict[str, Any]:
+    """``sqlite:///path`` (``sqlite://`` for in memory) or ``postgres://user:pw@host:port/name``."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": unquote(parts.path[1:]) or ":memory:",
+        }
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise ValueError(f"DATABASE_URL scheme {parts.scheme!r} is not sqlite or postgres")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parts.path.lstrip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+    }
+
+
+def cache() -> dict[str, Any]:
+    """django-redis on ``REDIS_URL``, else a file cache of this run's own (no server, no SQL)."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        return {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": url}
+    return {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": tempfile.mkdtemp(prefix="jwtsession-test-cache-"),
+    }
+
 
 SECRET_KEY = "tests-secret-key-4f9a2c7e1b8d3f6a0c5e9b2d7f1a4c8e"
 DEBUG = False
@@ -14,7 +50,7 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 USE_TZ = True
 TIME_ZONE = "UTC"
 
-INSTALLED_APPS = [
+CORE_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -23,9 +59,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_jwtsession",
-    "demo",
     "tests.testapp",
 ]
+"""What every settings variant installs (a variant adds its user model's app)."""
+INSTALLED_APPS = [*CORE_APPS, "demo"]
 MIDDLEWARE = [
     "django_jwtsession.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -36,8 +73,8 @@ MIDDLEWARE = [
 SESSION_ENGINE = "django_jwtsession.backends.session"
 JWTSESSION = {
     "STRATEGY": os.environ.get("JWTSESSION_TEST_STRATEGY", "jwt"),
-    "TIER_SOURCE": "subscription.tier",
-    "FLAGS_SOURCE": "subscription.flags",
+    "TIER_SOURCE": "plan.tier",
+    "FLAGS_SOURCE": "plan.flags",
     "DEFAULT_TIER": "free",
     "METRICS_FLUSH_SECONDS": 3600,  # tests flush explicitly: no flush mid-test
 }
@@ -56,10 +93,8 @@ TEMPLATES = [
         },
     }
 ]
-DATABASES = {
-    "default": database_from_url(os.environ.get("DATABASE_URL", "sqlite:///:memory:")),
-}
-CACHES = {"default": cache(Path(tempfile.mkdtemp(prefix="jwtsession-test-cache-")))}
+DATABASES = {"default": database(os.environ.get("DATABASE_URL", "sqlite://"))}
+CACHES = {"default": cache()}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_URL = "static/"

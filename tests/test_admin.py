@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.cache import caches
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from django_jwtsession import metrics
@@ -26,7 +28,7 @@ from django_jwtsession.exceptions import TokenError
 from django_jwtsession.keyspace import CACHE_PREFIX, epoch_key, stored_session_key
 from django_jwtsession.models import SessionRecord
 from django_jwtsession.signals import session_revoked
-from tests.conftest import (
+from tests.helpers import (
     PASSWORD,
     add_dead_cache,
     jwtsession_settings,
@@ -34,6 +36,8 @@ from tests.conftest import (
     session_token,
     token_payload,
 )
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db
 SESSIONS = "jwtsession_sessions"
@@ -48,6 +52,12 @@ CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
     "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
 )
+
+
+def user_admin(pk: Any = None) -> str:
+    """The user admin's change list, or the change page of user ``pk`` (any user model)."""
+    prefix = f"admin:{User._meta.app_label}_{User._meta.model_name}"
+    return reverse(f"{prefix}_changelist") if pk is None else reverse(f"{prefix}_change", args=[pk])
 
 
 def whoami(client: Client) -> dict[str, Any]:
@@ -136,7 +146,7 @@ def test_changelist_lists_sessions_with_ip_browser_and_status(staff: Client, bob
     assert row is not None
     for expected in ("bob", "192.0.2.10", "Firefox 140", "Linux", "Active", "jwt"):
         assert expected in row.group(0), expected
-    assert f'href="/admin/auth/user/{bob.pk}/change/"' in row.group(0)
+    assert f'href="{user_admin(bob.pk)}"' in row.group(0)
     assert f'href="{STATS}"' in page  # the statistics link among the object tools
 
 
@@ -173,7 +183,9 @@ def test_a_record_whose_user_is_gone_is_not_listed(staff: Client, root: User) ->
     """Records have no database constraint on their user: one may outlive it (a race with
     the user's deletion). Its session cannot be used; the admin leaves it out, no error."""
     now = timezone.now()
-    missing = User.objects.order_by("-pk").values_list("pk", flat=True)[0] + 1000
+    gone = make_user("gone")
+    missing = gone.pk
+    gone.delete()
     record = SessionRecord.objects.create(
         session_hash="b" * 64,
         user_id=missing,
@@ -234,7 +246,7 @@ def test_no_token_or_session_id_in_any_admin_page(strategy: str, staff: Client, 
         html(
             staff.post(CHANGELIST, {"action": "delete_selected", "_selected_action": [record.pk]})
         ),
-        html(staff.get(f"/admin/auth/user/{bob.pk}/change/")),
+        html(staff.get(user_admin(bob.pk))),
         html(staff.get(STATS)),
     ]
     secrets = secrets_of(client) + secrets_of(staff)
@@ -368,6 +380,7 @@ def test_non_staff_cannot_see_the_admin_pages(bob: User, bob_client: Client) -> 
 
 
 def clerk(*codenames: str) -> Client:
+    """A staff user with these permissions, signed in (needs ``user_permissions``)."""
     user = make_user("clerk", is_staff=True)
     user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
     client = Client()
@@ -375,12 +388,14 @@ def clerk(*codenames: str) -> Client:
     return client
 
 
+@pytest.mark.needs_groups  # per-user permissions (PermissionsMixin)
 def test_staff_without_permission_get_403(bob_client: Client) -> None:
     client = clerk()
     assert client.get(CHANGELIST).status_code == 403
     assert client.get(STATS).status_code == 403
 
 
+@pytest.mark.needs_groups  # per-user permissions (PermissionsMixin)
 def test_view_permission_sees_but_cannot_act(bob: User, bob_client: Client) -> None:
     client = clerk("view_sessionrecord")
     response = client.get(CHANGELIST)
@@ -393,6 +408,7 @@ def test_view_permission_sees_but_cannot_act(bob: User, bob_client: Client) -> N
     assert whoami(bob_client)["authenticated"] is True
 
 
+@pytest.mark.needs_groups  # per-user permissions (PermissionsMixin)
 def test_actions_follow_delete_and_change_permissions(bob: User, bob_client: Client) -> None:
     client = clerk("view_sessionrecord", "delete_sessionrecord")
     choices = dict(client.get(CHANGELIST).context["action_form"].fields["action"].choices)
@@ -413,7 +429,7 @@ def test_user_admin_shows_the_users_live_sessions(staff: Client, bob: User) -> N
     sign_in("bob", ip="192.0.2.11", agent=CHROME)
     gone = sign_in("bob", ip="192.0.2.12")
     SessionRecord.objects.filter(ip="192.0.2.12").update(revoked_at=timezone.now())
-    page = html(staff.get(f"/admin/auth/user/{bob.pk}/change/"))
+    page = html(staff.get(user_admin(bob.pk)))
     section = page.split("Live sessions", 1)[1]
     for expected in ("192.0.2.10", "iPhone", "iOS 17.1", "Mobile Safari 17", "192.0.2.11"):
         assert expected in section, expected
@@ -435,14 +451,15 @@ def test_user_admin_post_needs_no_session_data(
         "date_joined_0": bob.date_joined.strftime("%Y-%m-%d"),
         "date_joined_1": bob.date_joined.strftime("%H:%M:%S"),
     }
-    response = staff.post(f"/admin/auth/user/{bob.pk}/change/", data)
+    response = staff.post(user_admin(bob.pk), data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert User.objects.get(pk=bob.pk).email == "new@example.com"
 
 
+@pytest.mark.needs_groups  # per-user permissions (PermissionsMixin)
 def test_user_admin_hides_sessions_without_permission(bob: User, bob_client: Client) -> None:
     client = clerk("view_user", "change_user")
-    assert "Live sessions" not in html(client.get(f"/admin/auth/user/{bob.pk}/change/"))
+    assert "Live sessions" not in html(client.get(user_admin(bob.pk)))
 
 
 def test_user_admin_logs_out_everywhere(
@@ -458,12 +475,12 @@ def test_user_admin_logs_out_everywhere(
     alice = sign_in("alice")
     data = {"action": "jwtsession_logout_everywhere", "_selected_action": [bob.pk]}
     with django_capture_on_commit_callbacks(execute=True):
-        assert staff.post("/admin/auth/user/", data).status_code == 302
+        assert staff.post(user_admin(), data).status_code == 302
     assert whoami(bob_client) == {"authenticated": False}
     assert whoami(phone) == {"authenticated": False}
     assert whoami(alice)["authenticated"] is True
     assert [event["user_ids"] for event in revocations] == [[str(bob.pk)]]
-    assert "Logged 1 user out everywhere." in html(staff.get("/admin/auth/user/"))
+    assert "Logged 1 user out everywhere." in html(staff.get(user_admin()))
     assert not SessionRecord.objects.filter(user=bob, revoked_at=None).exists()
 
 

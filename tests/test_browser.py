@@ -1,8 +1,8 @@
 """The session admin in a real browser: headless Chromium (Debian's ``chromium`` and
 ``chromium-driver``) driven by Selenium against a live server on 127.0.0.1.
 
-Skipped when Chromium, chromedriver or Selenium is missing, unless ``REQUIRE_BROWSER`` is set
-(as ``.ci/run`` does): then it fails (``tests/browser.py``).
+Marked ``browser``: skipped when Chromium, chromedriver or Selenium is missing, unless ``CI`` or
+``REQUIRE_BROWSER`` is set (as in ``.ci/run``): then it fails (``tests/browser.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from pytest_django.live_server_helper import LiveServer
 
 from tests.browser import (
@@ -29,9 +29,12 @@ from tests.browser import (
     expected_conditions,
     submit,
 )
-from tests.conftest import PASSWORD, make_user
+from tests.helpers import PASSWORD, make_user
+
+User = get_user_model()
 
 pytestmark = [
+    pytest.mark.browser,
     pytest.mark.django_db(transaction=True),  # the live server's thread commits for real
     pytest.mark.usefixtures("strategy"),
 ]

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.checks import Error, Warning, run_checks
 from django.test import override_settings
 
 from django_jwtsession import checks
 from django_jwtsession.middleware import AuthenticationMiddleware, SessionMiddleware
-from tests import settings as test_settings
+from tests.helpers import jwtsession_settings
 from tests.keyfiles import private_pem
 
 ID_PATTERN = re.compile(r"""["']jwtsession\.([EW]\d{3})["']""")
@@ -21,7 +24,7 @@ SOURCE = Path(checks.__file__).read_text()
 
 OUR_SESSION = checks.OUR_SESSION_MIDDLEWARE
 OUR_AUTH = checks.OUR_AUTH_MIDDLEWARE
-BASE_MIDDLEWARE = test_settings.MIDDLEWARE
+BASE_MIDDLEWARE = settings.MIDDLEWARE
 
 
 class SubclassedSessionMiddleware(SessionMiddleware):
@@ -53,29 +56,26 @@ def our_ids(deploy: bool = False) -> set[str]:
     return {message.id for message in our_messages(deploy)}
 
 
-def jwtsession(**values: Any) -> dict[str, Any]:
-    return {**test_settings.JWTSESSION, **values}
-
-
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 DUMMY = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 
+# Settings that trigger each check: a dict under "JWTSESSION" lists only the keys to change.
 TRIGGERS: dict[str, list[Any]] = {
-    "jwtsession.E001": [{"JWTSESSION": jwtsession(ALGORITM="HS256")}],
+    "jwtsession.E001": [{"JWTSESSION": {"ALGORITM": "HS256"}}],
     "jwtsession.E002": [
-        {"JWTSESSION": jwtsession(ALGORITHM="none")},
+        {"JWTSESSION": {"ALGORITHM": "none"}},
         {"JWTSESSION": "HS256"},
-        {"JWTSESSION": jwtsession(CLAIMS_TTL=-1)},
-        {"SECRET_KEY": "", "JWTSESSION": {}},
+        {"JWTSESSION": {"CLAIMS_TTL": -1}},
+        {"SECRET_KEY": ""},
     ],
     "jwtsession.E003": [
-        {"JWTSESSION": jwtsession(ALGORITHM="ES256")},
-        {"JWTSESSION": jwtsession(ALGORITHM="RS256", PRIVATE_KEY="p256")},
-        {"JWTSESSION": jwtsession(ALGORITHM="EdDSA", PRIVATE_KEY="not a pem")},
+        {"JWTSESSION": {"ALGORITHM": "ES256"}},
+        {"JWTSESSION": {"ALGORITHM": "RS256", "PRIVATE_KEY": "p256"}},
+        {"JWTSESSION": {"ALGORITHM": "EdDSA", "PRIVATE_KEY": "not a pem"}},
     ],
     "jwtsession.E004": [
-        {"JWTSESSION": jwtsession(PRIVATE_KEY="p256")},
-        {"JWTSESSION": jwtsession(ALGORITHM="HS512", PUBLIC_KEYS=["p256"])},
+        {"JWTSESSION": {"PRIVATE_KEY": "p256"}},
+        {"JWTSESSION": {"ALGORITHM": "HS512", "PUBLIC_KEYS": ["p256"]}},
     ],
     "jwtsession.E006": [{"MIDDLEWARE": without(OUR_SESSION)}],
     "jwtsession.E007": [{"MIDDLEWARE": without(OUR_AUTH)}],
@@ -89,65 +89,71 @@ TRIGGERS: dict[str, list[Any]] = {
         {"MIDDLEWARE": [*BASE_MIDDLEWARE, checks.DJANGO_AUTH_MIDDLEWARE]},
     ],
     "jwtsession.E011": [
-        {"JWTSESSION": jwtsession(CLAIMS_PROVIDER="no.such.module.provider")},
-        {"JWTSESSION": jwtsession(CLAIMS_PROVIDER="django_jwtsession.claims.no_such_provider")},
+        {"JWTSESSION": {"CLAIMS_PROVIDER": "no.such.module.provider"}},
+        {"JWTSESSION": {"CLAIMS_PROVIDER": "django_jwtsession.claims.no_such_provider"}},
     ],
-    "jwtsession.E012": [{"JWTSESSION": jwtsession(CACHE_ALIAS="sessions")}],
+    "jwtsession.E012": [{"JWTSESSION": {"CACHE_ALIAS": "sessions"}}],
     "jwtsession.E013": [
         {
-            "JWTSESSION": jwtsession(ACCEPT_FROM=["django.contrib.sessions.backends.db"]),
+            "JWTSESSION": {"ACCEPT_FROM": ["django.contrib.sessions.backends.db"]},
             "INSTALLED_APPS": [
-                app for app in test_settings.INSTALLED_APPS if app != "django.contrib.sessions"
+                app for app in settings.INSTALLED_APPS if app != "django.contrib.sessions"
             ],
         }
     ],
     "jwtsession.W001": [
         {"SECRET_KEY": "short-secret"},
-        {"JWTSESSION": jwtsession(SECRET_KEYS=["ab" * 40])},
+        {"JWTSESSION": {"SECRET_KEYS": ["ab" * 40]}},
         {"SECRET_KEY_FALLBACKS": ["old"]},
     ],
     "jwtsession.W002": [{"SESSION_ENGINE": "django.contrib.sessions.backends.signed_cookies"}],
     "jwtsession.W003": [{"CACHES": LOCMEM}, {"CACHES": DUMMY}],
     "jwtsession.W004": [{"SESSION_COOKIE_SECURE": False}],
     "jwtsession.W005": [
-        {"JWTSESSION": jwtsession(UPDATE_AGE=1209600)},
+        {"JWTSESSION": {"UPDATE_AGE": 1209600}},
         {"SESSION_COOKIE_AGE": 3600},
     ],
     "jwtsession.W006": [
-        {"JWTSESSION": jwtsession(MAX_LIFETIME=86400)},
+        {"JWTSESSION": {"MAX_LIFETIME": 86400}},
         {"SESSION_COOKIE_AGE": 60 * 24 * 3600},
     ],
     "jwtsession.W007": [{"SESSION_COOKIE_HTTPONLY": False}],
     "jwtsession.W009": [
         {
             "SESSION_ENGINE": "django_jwtsession.backends.jwt",
-            "JWTSESSION": jwtsession(STRATEGY="db"),
+            "JWTSESSION": {"STRATEGY": "db"},
         },
         {
             "SESSION_ENGINE": "django_jwtsession.backends.db",
-            "JWTSESSION": jwtsession(STRATEGY="jwt"),
+            "JWTSESSION": {"STRATEGY": "jwt"},
         },
     ],
     "jwtsession.W008": [
-        {"JWTSESSION": jwtsession(MAX_TOKEN_BYTES=8001)},
-        {"JWTSESSION": jwtsession(MAX_TOKEN_BYTES=16384)},
+        {"JWTSESSION": {"MAX_TOKEN_BYTES": 8001}},
+        {"JWTSESSION": {"MAX_TOKEN_BYTES": 16384}},
     ],
 }
 DEPLOY_ONLY = {"jwtsession.W004", "jwtsession.W007"}
 SECURE = {"SESSION_COOKIE_SECURE": True, "SESSION_COOKIE_HTTPONLY": True}
 
 
-def _resolve_pem(overrides: dict[str, Any]) -> dict[str, Any]:
-    """Replace the placeholder key kind ``"p256"`` with a PEM generated for this run."""
-    value = overrides.get("JWTSESSION")
-    if not isinstance(value, dict):
-        return overrides
-    resolved = dict(value)
-    if resolved.get("PRIVATE_KEY") == "p256":
-        resolved["PRIVATE_KEY"] = private_pem("p256")
-    if resolved.get("PUBLIC_KEYS") == ["p256"]:
-        resolved["PUBLIC_KEYS"] = [private_pem("p256")]
-    return {**overrides, "JWTSESSION": resolved}
+@contextmanager
+def overridden(overrides: dict[str, Any]) -> Iterator[None]:
+    """A ``TRIGGERS`` case on top of ``SECURE``, the placeholder key kind ``"p256"`` replaced
+    with a PEM generated for this run."""
+    django = {**SECURE, **overrides}
+    keys = django.get("JWTSESSION", {})
+    if not isinstance(keys, dict):  # not a dict at all: replaced, not merged
+        with override_settings(**django):
+            yield
+        return
+    django.pop("JWTSESSION", None)
+    if keys.get("PRIVATE_KEY") == "p256":
+        keys = {**keys, "PRIVATE_KEY": private_pem("p256")}
+    if keys.get("PUBLIC_KEYS") == ["p256"]:
+        keys = {**keys, "PUBLIC_KEYS": [private_pem("p256")]}
+    with override_settings(**django), jwtsession_settings(**keys):
+        yield
 
 
 def source_ids() -> list[str]:
@@ -166,7 +172,7 @@ def test_every_check_id_has_a_trigger() -> None:
 
 def test_ids_follow_their_level() -> None:
     for check_id, cases in TRIGGERS.items():
-        with override_settings(**{**SECURE, **_resolve_pem(cases[0])}):
+        with overridden(cases[0]):
             message = next(m for m in our_messages(deploy=True) if m.id == check_id)
         expected = Error if check_id.startswith("jwtsession.E") else Warning
         assert type(message) is expected, check_id
@@ -182,7 +188,7 @@ def test_ids_follow_their_level() -> None:
 )
 def test_check_triggered(check_id: str, overrides: dict[str, Any]) -> None:
     deploy = check_id in DEPLOY_ONLY
-    with override_settings(**{**SECURE, **_resolve_pem(overrides)}):
+    with overridden(overrides):
         assert our_ids(deploy=deploy) == {check_id}
         if deploy:
             assert our_ids(deploy=False) == set()
@@ -197,8 +203,7 @@ def test_clean_configuration_yields_no_messages() -> None:
 @pytest.mark.parametrize("kind", ["p256", "ed25519"])
 def test_clean_asymmetric_configuration_yields_no_messages(kind: str) -> None:
     algorithm = {"p256": "ES256", "ed25519": "EdDSA"}[kind]
-    value = jwtsession(ALGORITHM=algorithm, PRIVATE_KEY=private_pem(kind))
-    with override_settings(JWTSESSION=value):
+    with jwtsession_settings(ALGORITHM=algorithm, PRIVATE_KEY=private_pem(kind)):
         assert our_messages() == []
 
 
@@ -220,21 +225,21 @@ def test_middleware_checks_silent_without_our_engine() -> None:
 
 
 def test_unknown_key_message_names_the_key() -> None:
-    with override_settings(JWTSESSION=jwtsession(ALGORITM="HS256")):
+    with jwtsession_settings(ALGORITM="HS256"):
         (message,) = our_messages()
     assert "ALGORITM" in message.msg
     assert "ALGORITHM" in message.hint
 
 
 def test_missing_cache_alias_message_names_it() -> None:
-    with override_settings(JWTSESSION=jwtsession(CACHE_ALIAS="sessions")):
+    with jwtsession_settings(CACHE_ALIAS="sessions"):
         (message,) = our_messages()
     assert "'sessions'" in message.msg
 
 
 def test_key_errors_do_not_show_key_material() -> None:
     pem = private_pem("rsa1024")
-    with override_settings(JWTSESSION=jwtsession(ALGORITHM="RS256", PRIVATE_KEY=pem)):
+    with jwtsession_settings(ALGORITHM="RS256", PRIVATE_KEY=pem):
         (message,) = our_messages()
     assert message.id == "jwtsession.E003"
     for line in pem.splitlines()[1:-1]:
@@ -265,12 +270,12 @@ def test_function_middleware_does_not_break_the_middleware_checks() -> None:
 @pytest.mark.parametrize("max_token_bytes", [None, 7600, 8000])
 def test_token_limit_within_header_limits_gives_no_warning(max_token_bytes: int | None) -> None:
     value = {} if max_token_bytes is None else {"MAX_TOKEN_BYTES": max_token_bytes}
-    with override_settings(JWTSESSION=jwtsession(**value)):
+    with jwtsession_settings(**value):
         assert our_ids() == set()
 
 
 def test_token_limit_warning_explains_header_limits() -> None:
-    with override_settings(JWTSESSION=jwtsession(MAX_TOKEN_BYTES=16384)):
+    with jwtsession_settings(MAX_TOKEN_BYTES=16384):
         (message,) = our_messages()
     assert "16384" in message.msg
     assert "8 KB" in message.msg

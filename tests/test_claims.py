@@ -8,20 +8,23 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import Group, User
 from django.test import AsyncClient, Client, TestCase, override_settings
 
-from demo.models import Subscription
 from django_jwtsession.claims import Claims, user_id_string
 from django_jwtsession.conf import get_settings
-from tests.conftest import (
+from tests.helpers import (
     jwtsession_settings,
     make_user,
     refresh_queries,
     resign_session,
+    set_roles,
     token_payload,
 )
+from tests.testapp.models import Plan
+
+User = get_user_model()
 
 pytestmark = pytest.mark.usefixtures("strategy")
 
@@ -55,8 +58,8 @@ def make_claims_stale(client: Client) -> None:
 
 def promote(bob: User) -> None:
     with TestCase.captureOnCommitCallbacks(execute=True):  # as if committed: the cache mirrors it
-        bob.groups.add(Group.objects.create(name="admin"))
-    Subscription.objects.filter(user=bob).update(tier="enterprise", flags=["beta", "sso"])
+        set_roles(bob, ["admin", "editor"])
+    Plan.objects.filter(user=bob).update(tier="enterprise", flags=["beta", "sso"])
     User.objects.filter(pk=bob.pk).update(is_staff=True)
 
 
@@ -72,7 +75,7 @@ def test_refresh_after_ttl_rebuilds_claims_in_two_queries(
     promote(bob)
     make_claims_stale(bob_client)
     started = int(time.time())
-    with refresh_queries(claims=2):  # the user, the groups; then the session record
+    with refresh_queries(claims=2):  # the user, its roles; then the session record
         response = bob_client.get("/whoami/")
     data = response.json()
     assert (data["roles"], data["tier"], data["flags"]) == (
@@ -217,7 +220,7 @@ def test_a_new_subscription_shows_after_refresh(db: None) -> None:
     client = Client()
     client.force_login(carol)
     assert whoami(client)["tier"] == "free"
-    Subscription.objects.create(user=carol, tier="pro", flags=["beta"])
+    Plan.objects.create(user=carol, tier="pro", flags=["beta"])
     make_claims_stale(client)
     data = whoami(client)
     assert (data["tier"], data["flags"]) == ("pro", ["beta"])

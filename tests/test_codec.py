@@ -10,7 +10,6 @@ from typing import Any
 import hypothesis
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from django.test import override_settings
 from hypothesis import strategies as st
 from jwt.algorithms import get_default_algorithms
 
@@ -28,7 +27,7 @@ from django_jwtsession.exceptions import (
 )
 from django_jwtsession.identity import SessionIdentity
 from django_jwtsession.keys import SigningKey, get_key_ring
-from tests.conftest import Configure, b64, unb64
+from tests.helpers import Configure, b64, jwtsession_settings, unb64
 from tests.keyfiles import private_pem
 
 NOW = 1_800_000_000
@@ -604,7 +603,7 @@ def test_fuzz_base64url_segments(segments: list[str]) -> None:
 @FUZZ
 @hypothesis.given(st.lists(b64url_text, min_size=1, max_size=7))
 def test_fuzz_base64url_segments_encrypted(segments: list[str]) -> None:
-    with override_settings(JWTSESSION={"ENCRYPT": True}), pytest.raises(TokenError):
+    with jwtsession_settings(ENCRYPT=True), pytest.raises(TokenError):
         decode(".".join(segments))
 
 

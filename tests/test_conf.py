@@ -14,7 +14,7 @@ from typing import Any
 
 import jwt
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
@@ -36,8 +36,11 @@ from django_jwtsession.exceptions import (
     UnknownKey,
 )
 from django_jwtsession.keys import get_key_ring
-from tests.conftest import Configure, add_dead_cache
+from tests.helpers import Configure, add_dead_cache, jwtsession_settings, make_user
 from tests.keyfiles import private_pem, public_pem
+from tests.testapp.models import Plan
+
+User = get_user_model()
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = 1_800_000_000
@@ -134,7 +137,7 @@ def test_override_settings_changes_everything_derived() -> None:
     assert conf.get_settings().algorithm == "HS256"
     assert get_key_ring().current.kid == ring.current.kid
     assert get_provider() is default_provider
-    assert related_paths() == ("subscription",)
+    assert related_paths() == ("plan",)
 
 
 def test_setting_secret_key_changes_the_ring(settings: Any) -> None:
@@ -163,20 +166,26 @@ def test_none_setting_uses_defaults(settings: Any) -> None:
 @pytest.mark.parametrize(
     ("change", "error"),
     [
-        pytest.param({"JWTSESSION": {"ALGORITHM": "HS384"}}, DisallowedHeader, id="algorithm"),
-        pytest.param({"SECRET_KEY": "another-secret-key-0123456789abcdef"}, UnknownKey, id="key"),
         pytest.param(
-            {"JWTSESSION": {"SECRET_KEYS": ["another-secret-key-0123456789abcdef"]}},
+            lambda: jwtsession_settings(ALGORITHM="HS384"), DisallowedHeader, id="algorithm"
+        ),
+        pytest.param(
+            lambda: override_settings(SECRET_KEY="another-secret-key-0123456789abcdef"),
+            UnknownKey,
+            id="key",
+        ),
+        pytest.param(
+            lambda: jwtsession_settings(SECRET_KEYS=["another-secret-key-0123456789abcdef"]),
             UnknownKey,
             id="secret-keys",
         ),
     ],
 )
 def test_flipped_setting_makes_earlier_tokens_unverifiable(
-    change: dict[str, Any], error: type[Exception]
+    change: Callable[[], override_settings], error: type[Exception]
 ) -> None:
     token = codec.encode(payload())
-    with override_settings(**change), pytest.raises(error):
+    with change(), pytest.raises(error):
         codec.decode(token, now=NOW)
     assert codec.decode(token, now=NOW).payload["sid"] == "s" * 32
 
@@ -272,8 +281,8 @@ def _tier_source(configure: Configure, request: pytest.FixtureRequest) -> None:
     configure(TIER_SOURCE=lambda user: "gold", FLAGS_SOURCE=None)
     assert default_provider(a_user()).tier == "gold"
     assert related_paths() == ()
-    configure(TIER_SOURCE="subscription.tier")
-    assert related_paths() == ("subscription",)
+    configure(TIER_SOURCE="plan.tier")
+    assert related_paths() == ("plan",)
 
 
 def _default_tier(configure: Configure, request: pytest.FixtureRequest) -> None:
@@ -380,16 +389,15 @@ def _state_memo_seconds(configure: Configure, request: pytest.FixtureRequest) ->
 
 
 def _mark_models(configure: Configure, request: pytest.FixtureRequest) -> None:
-    from demo.models import Subscription
     from django_jwtsession.state import read_state
 
-    bob = User.objects.create_user("markbob")
-    subscription = Subscription.objects.create(user=bob, tier="free")
+    bob = make_user("markbob")
+    plan = Plan.objects.create(user=bob, tier="free")
     before = read_state(str(bob.pk), None).mark
-    subscription.save()
+    plan.save()
     assert read_state(str(bob.pk), None).mark == before  # not configured: no mark
-    configure(MARK_MODELS={"demo.Subscription": "user"})
-    subscription.save()
+    configure(MARK_MODELS={"testapp.Plan": "user"})
+    plan.save()
     assert read_state(str(bob.pk), None).mark == before + 1
 
 
@@ -551,7 +559,7 @@ INVALID = [
     ("CLAIMS_PROVIDER", 5),
     ("ROLES_SOURCE", 5),
     ("TIER_SOURCE", 5),
-    ("FLAGS_SOURCE", ["subscription.flags"]),
+    ("FLAGS_SOURCE", ["plan.flags"]),
     ("DEFAULT_TIER", 3),
     ("CLAIMS_TTL", -1),
     ("CLAIMS_TTL", "300"),
@@ -567,8 +575,8 @@ INVALID = [
     ("CACHE_ALIAS", None),
     ("STATE_CACHE_TIMEOUT", 0),
     ("STATE_MEMO_SECONDS", -1),
-    ("MARK_MODELS", {"Subscription": "user"}),
-    ("MARK_MODELS", ["demo.Subscription"]),
+    ("MARK_MODELS", {"Plan": "user"}),
+    ("MARK_MODELS", ["testapp.Plan"]),
     ("ON_CACHE_OUTAGE", "fail"),
     ("ON_CACHE_OUTAGE", None),
     ("CLIENT_IP_HEADER", "X-Forwarded-For"),

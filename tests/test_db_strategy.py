@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from asgiref.sync import async_to_sync
 from django.conf import settings as django_settings
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.test import Client
 
 from django_jwtsession.backends.db import SessionStore
 from django_jwtsession.models import SessionRecord
-from tests.conftest import jwtsession_settings, session_token
+from tests.helpers import Configure, jwtsession_settings, session_token
+
+User = get_user_model()
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("db_strategy")]
 COOKIE = django_settings.SESSION_COOKIE_NAME
 
 
 @pytest.fixture
-def db_strategy(settings: Any) -> None:
-    settings.JWTSESSION = {**settings.JWTSESSION, "STRATEGY": "db"}
+def db_strategy(configure: Configure) -> None:
+    configure(STRATEGY="db")
 
 
 def test_a_save_that_only_refreshed_never_undoes_a_concurrent_write(bob_client: Client) -> None:

@@ -12,8 +12,8 @@ strategy's into ``docs/images/`` for the quickstart::
 
     E2E_DOCS_SCREENSHOTS=1 .venv/bin/pytest tests/test_e2e.py -k jwt
 
-Skipped without Chromium, chromedriver or Selenium unless ``REQUIRE_BROWSER`` is set
-(``tests/browser.py``).
+Marked ``browser``: skipped without Chromium, chromedriver or Selenium unless ``CI`` or
+``REQUIRE_BROWSER`` is set (``tests/browser.py``).
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ from tests.browser import (
     submit,
 )
 from tests.processes import free_port, stop_process
+
+pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = ROOT / "sandbox_project" / "manage.py"

@@ -8,15 +8,18 @@ from typing import Any
 
 import pytest
 from asgiref.sync import iscoroutinefunction
-from django.contrib.auth.models import AnonymousUser, Group, User
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.test import Client, RequestFactory
 
-from demo.models import Subscription
 from django_jwtsession.decorators import feature_required, role_required, subscription_required
 from django_jwtsession.guards import wants_json
-from tests.conftest import PASSWORD, Configure, make_user, refresh_queries
+from tests.helpers import PASSWORD, Configure, make_user, refresh_queries, roles_of, set_roles
 from tests.testapp import guard_views
+from tests.testapp.models import Plan
+
+User = get_user_model()
 
 pytestmark = pytest.mark.usefixtures("strategy")
 
@@ -320,7 +323,7 @@ def test_all_flags_or_any_flag(users: dict[str, User]) -> None:
     assert status(erin, "/guarded/flag/any/") == 200
     assert status(erin, "/guarded/cbv/flag/any/") == 200
     assert status(carol, "/guarded/flag/any/") == 403
-    Subscription.objects.filter(user=users["bob"]).update(flags=["beta", "early"])
+    Plan.objects.filter(user=users["bob"]).update(flags=["beta", "early"])
     assert status(signed_in("bob"), "/guarded/flag/all/") == 200
 
 
@@ -358,8 +361,8 @@ FRESH = [
 
 
 def drop_role(user: User, role: str) -> None:
-    """Remove a role with no signal (no m2m_changed): the session's claims go stale."""
-    User.groups.through.objects.filter(user=user, group__name=role).delete()
+    """Remove a role with no signal: the session's claims go stale."""
+    set_roles(user, [name for name in roles_of(user) if name != role], signal=False)
 
 
 @pytest.mark.parametrize("url", FRESH)
@@ -367,7 +370,7 @@ def test_fresh_costs_the_user_and_its_roles_and_reissues_nothing(
     users: dict[str, User], url: str, django_assert_num_queries: Any
 ) -> None:
     bob = signed_in("bob")
-    with django_assert_num_queries(2):  # the user (with its subscription), its groups
+    with django_assert_num_queries(2):  # the user (with its plan), its roles
         response = bob.get(url)
     assert response.status_code == 200
     assert "sessionid" not in response.cookies  # the claims were right: nothing to re-issue
@@ -391,9 +394,7 @@ def test_fresh_catches_a_role_removed_without_a_signal(
 @pytest.mark.parametrize("url", FRESH)
 def test_fresh_allows_a_role_granted_without_a_signal(users: dict[str, User], url: str) -> None:
     carol = signed_in("carol")
-    User.groups.through.objects.create(
-        user=users["carol"], group=Group.objects.get_or_create(name="editor")[0]
-    )
+    set_roles(users["carol"], ["editor"], signal=False)
     assert status(carol, "/guarded/role/editor/") == 403  # the claims are stale
     response = carol.get(url)
     assert response.status_code == 200
@@ -404,8 +405,8 @@ def test_fresh_allows_a_role_granted_without_a_signal(users: dict[str, User], ur
 def test_fresh_tier(users: dict[str, User]) -> None:
     bob = signed_in("bob")
     assert status(bob, "/guarded/tier/enterprise/fresh/") == 403
-    Subscription.objects.filter(user=users["bob"]).update(tier="enterprise")  # no signal
-    # The check (the user, its groups), the session's refresh (the same again), its record.
+    Plan.objects.filter(user=users["bob"]).update(tier="enterprise")  # no signal
+    # The check (the user, its roles), the session's refresh (the same again), its record.
     with refresh_queries(claims=4, records=1):
         assert status(bob, "/guarded/tier/enterprise/fresh/") == 200
     assert bob.get("/whoami/").json()["tier"] == "enterprise"
@@ -467,8 +468,7 @@ def test_guards_work_without_our_session_engine(users: dict[str, User]) -> None:
         assert bob.get(url).status_code == 403, url
     carol = Client()
     assert carol.login(username="carol", password=PASSWORD)
-    editor = Group.objects.get(name="editor")
-    User.groups.through.objects.create(user=users["carol"], group=editor)
+    set_roles(users["carol"], ["editor"], signal=False)
     for url in FRESH:
         response = carol.get(url)
         assert (response.status_code, response.json()["roles"]) == (200, ["editor"]), url

@@ -26,7 +26,7 @@ from django_jwtsession.conf import get_settings
 from django_jwtsession.keys import b64url_encode, get_key_ring
 from django_jwtsession.models import SessionRecord
 from django_jwtsession.revocation import mark_for_refresh, revoke_all, revoke_user
-from tests.conftest import (
+from tests.helpers import (
     PASSWORD,
     Configure,
     client_session_id,

@@ -20,7 +20,7 @@ from django_jwtsession import codec
 from django_jwtsession.derived import clear_derived
 from django_jwtsession.exceptions import BadSignature, DisallowedHeader, UnknownKey
 from django_jwtsession.keys import get_key_ring, jwk_thumbprint
-from tests.conftest import Configure, b64, unb64
+from tests.helpers import Configure, b64, unb64
 from tests.keyfiles import private_key, private_pem, public_pem
 
 OLD_SECRET = "old-secret-key-0b9e3c1d7a4f8e2b6c5d0a9f3e7b1c4d"

@@ -18,7 +18,7 @@ from django.test import Client
 from django_jwtsession import metrics
 from django_jwtsession.conf import get_settings
 from django_jwtsession.exceptions import TokenError
-from tests.conftest import add_dead_cache, jwtsession_settings
+from tests.helpers import add_dead_cache, jwtsession_settings
 
 MINUTE = 1_800_000_000 // 60  # a fixed minute, so bucket boundaries are not left to the clock
 T = MINUTE * 60 + 30.0  # half-way through it

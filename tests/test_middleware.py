@@ -13,13 +13,14 @@ import jwt
 import pytest
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
+from django.core.serializers.json import DjangoJSONEncoder
 from django.test import AsyncClient, Client, override_settings
 
 from django_jwtsession.codec import encode
 from django_jwtsession.keys import b64url_encode, get_key_ring
-from tests.conftest import (
+from tests.helpers import (
     PASSWORD,
     jwtsession_settings,
     make_user,
@@ -27,6 +28,8 @@ from tests.conftest import (
     token_header,
     token_payload,
 )
+
+User = get_user_model()
 
 pytestmark = pytest.mark.usefixtures("strategy")
 
@@ -144,7 +147,7 @@ def test_hot_path_costs_no_sql_sync(
     assert response.status_code == 200
     assert response.json() == {
         "authenticated": True,
-        "id": bob.pk,
+        "id": json.loads(json.dumps(bob.pk, cls=DjangoJSONEncoder)),  # a UUID as a string
         "username": "bob",
         "is_staff": False,
         "is_superuser": False,

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.db import connection
 from django.http import HttpResponseBase
@@ -31,8 +31,10 @@ from django.test import Client
 
 from django_jwtsession.keyspace import CACHE_PREFIX, GLOBAL_EPOCH, session_key
 from django_jwtsession.revocation import revoke_all, revoke_session, revoke_user
-from tests.conftest import PASSWORD, Configure, make_user, session_token, token_session_id
+from tests.helpers import PASSWORD, Configure, make_user, session_token, token_session_id
 from tests.processes import free_port, stop_process
+
+User = get_user_model()
 
 pytestmark = pytest.mark.usefixtures("strategy")
 
@@ -498,7 +500,7 @@ def worker_pools(
                 **os.environ,
                 "DATABASE_URL": database_url,
                 "REDIS_URL": redis.url,
-                "DJANGO_SETTINGS_MODULE": "tests.settings",
+                "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"],  # this run's
                 "JWTSESSION_TEST_STRATEGY": strategy,
                 "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'sandbox_project'}",
             }

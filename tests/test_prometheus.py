@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management import call_command
 from django.test import Client
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.openmetrics.parser import (
@@ -25,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from django_jwtsession import metrics
 from django_jwtsession.contrib.prometheus import FAMILIES, UP, JWTSessionCollector, MetricsView
-from tests.conftest import PASSWORD, add_dead_cache, jwtsession_settings, make_user
+from tests.helpers import PASSWORD, add_dead_cache, jwtsession_settings, make_user
 from tests.prometheus_urls import TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,59 +53,6 @@ def scrape(path: str = "/metrics", client: Client | None = None, **headers: str)
 
 def value(samples: Samples, name: str, **labels: str) -> float:
     return samples[name, tuple(sorted(labels.items()))]
-
-
-# -- the sandbox ------------------------------------------------------------------------------
-@pytest.mark.django_db
-def test_the_sandbox_serves_the_counters_in_prometheus_format(strategy: str, settings: Any) -> None:
-    settings.ROOT_URLCONF = "sandbox.urls"
-    call_command("seed_demo", verbosity=0)
-    bob = Client()
-    assert bob.login(username="bob", password="sandbox-password")  # shared/SANDBOX.md
-    before = scrape()  # anonymous: the sandbox's /metrics is public
-    assert value(before, UP) == 1
-    assert value(before, "jwtsession_claims_refreshes_total", strategy=strategy, reason="login")
-
-    assert bob.get("/whoami/").json()["authenticated"] is True
-    assert bob.get("/whoami/").json()["authenticated"] is True
-    stranger = Client()
-    stranger.cookies[settings.SESSION_COOKIE_NAME] = "not-a-session"
-    assert stranger.get("/whoami/").json()["authenticated"] is False
-    after = scrape()
-
-    grown = {key: after[key] - count for key, count in before.items() if after[key] != count}
-    decoded = "jwtsession_sessions_decoded_total"
-    assert grown.pop((decoded, (("strategy", strategy),))) == 2
-    assert grown.pop(("jwtsession_state_checks_total", (("result", "hit"),))) == 2
-    [(name, labels)] = grown  # and the stranger's refusal, with its reason
-    assert (name, grown[name, labels]) == ("jwtsession_sessions_refused_total", 1)
-    assert ("strategy", strategy) in labels
-    assert all(after[key] >= count for key, count in before.items())  # counters only grow
-
-
-@pytest.mark.django_db
-def test_every_session_counter_reaches_its_strategys_running_total(
-    strategy: str, settings: Any
-) -> None:
-    """Sign in, read, refresh, refuse, revoke: per strategy, the running totals add up
-    to the per-minute counts (every store passes its strategy)."""
-    settings.ROOT_URLCONF = "sandbox.urls"
-    call_command("seed_demo", verbosity=0)
-    client = Client()
-    assert client.login(username="bob", password="sandbox-password")
-    client.get("/whoami/")
-    client.post("/session/refresh/")
-    client.get("/whoami/")
-    client.cookies[settings.SESSION_COOKIE_NAME] = "x" * 10
-    client.get("/whoami/")
-    metrics.flush()
-
-    minute_totals = metrics.totals()
-    running = metrics.running_totals()
-    for name in metrics.PER_STRATEGY_NAMES:
-        assert running[name, strategy] == minute_totals[name], name
-    assert minute_totals["decode.ok"] >= 2
-    assert minute_totals["refresh.login"] == 1
 
 
 def test_families_are_named_and_labelled_as_documented() -> None:

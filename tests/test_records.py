@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 import time
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
@@ -17,8 +17,9 @@ from django_jwtsession.backends.session import SessionStore
 from django_jwtsession.conf import get_settings
 from django_jwtsession.keyspace import session_hash
 from django_jwtsession.models import USER_AGENT_MAX_LENGTH, SessionRecord
+from django_jwtsession.records import as_datetime
 from django_jwtsession.revocation import mark_for_refresh, revoke_all, revoke_user
-from tests.conftest import (
+from tests.helpers import (
     PASSWORD,
     client_session_id,
     jwtsession_settings,
@@ -26,6 +27,8 @@ from tests.conftest import (
     session_token,
     token_payload,
 )
+
+User = get_user_model()
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("strategy")]
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"
@@ -52,7 +55,7 @@ def test_login_writes_one_record_without_the_session_id(bob: User, strategy: str
     assert (record.strategy, record.ip, record.user_agent) == (strategy, "192.0.2.10", BROWSER)
     assert record.created >= before
     assert record.last_seen == record.created
-    assert record.expires == datetime.fromtimestamp(payload["exp"], tz=dt_timezone.utc)
+    assert record.expires == as_datetime(payload["exp"])  # aware, or naive with USE_TZ = False
     assert record.revoked_at is None
     stored = [str(value) for value in SessionRecord.objects.values().get().values()]
     assert not any(payload["sid"] in value for value in stored)

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import HASH_SESSION_KEY
-from django.contrib.auth.models import User
+from django.contrib.auth import HASH_SESSION_KEY, get_user_model
 from django.test import Client, override_settings
 
 from django_jwtsession.backends.jwt import SessionStore
@@ -16,7 +15,7 @@ from django_jwtsession.conf import get_settings
 from django_jwtsession.cookies import CHUNK_SIZE
 from django_jwtsession.exceptions import SessionTooLarge
 from django_jwtsession.keys import get_key_ring
-from tests.conftest import (
+from tests.helpers import (
     PASSWORD,
     Configure,
     drop_deleted_cookies,
@@ -28,6 +27,8 @@ from tests.conftest import (
     token_header,
     token_payload,
 )
+
+User = get_user_model()
 
 pytestmark = pytest.mark.usefixtures("strategy")
 

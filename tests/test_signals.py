@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.dispatch import Signal
 from django.test import Client, TestCase
 
@@ -22,7 +22,9 @@ from django_jwtsession.revocation import (
     revoke_user,
 )
 from django_jwtsession.signals import claims_refreshed, session_revoked, user_marked
-from tests.conftest import PASSWORD, resign_session, session_token, token_payload
+from tests.helpers import PASSWORD, resign_session, session_token, token_payload
+
+User = get_user_model()
 
 pytestmark = pytest.mark.usefixtures("strategy")
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Group, User
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.core.cache import caches
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -22,7 +23,6 @@ from django.db import connection, connections
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from demo.models import Subscription
 from django_jwtsession import claims as claims_module
 from django_jwtsession.conf import get_settings
 from django_jwtsession.keyspace import CACHE_PREFIX, epoch_key, mark_key
@@ -30,8 +30,9 @@ from django_jwtsession.models import StateEntry
 from django_jwtsession.revocation import mark_for_refresh, revoke_all, revoke_session, revoke_user
 from django_jwtsession.signals import claims_refreshed
 from django_jwtsession.state import read_state
-from tests.conftest import (
+from tests.helpers import (
     PASSWORD,
+    Configure,
     add_dead_cache,
     client_session_id,
     jwtsession_settings,
@@ -39,19 +40,17 @@ from tests.conftest import (
     refresh_queries,
     resign_session,
     session_token,
+    set_roles,
     token_payload,
     token_session_id,
 )
+from tests.testapp.models import Plan
+
+User = get_user_model()
 
 pytestmark = pytest.mark.usefixtures("strategy")
 
 ROOT = Path(__file__).resolve().parent.parent
-MARKED = {
-    "TIER_SOURCE": "subscription.tier",
-    "FLAGS_SOURCE": "subscription.flags",
-    "DEFAULT_TIER": "free",
-    "MARK_MODELS": {"demo.Subscription": "user"},
-}
 
 
 def whoami(client: Client) -> dict[str, Any]:
@@ -152,6 +151,7 @@ def delete_group(bob: User) -> None:
     Group.objects.get(name="editor").delete()
 
 
+@pytest.mark.needs_groups
 @pytest.mark.parametrize(
     ("change", "roles"),
     [
@@ -174,6 +174,16 @@ def test_group_changes_show_on_the_next_request(
     assert whoami(bob_client)["roles"] == roles
 
 
+def test_a_many_to_many_change_elsewhere_marks_nobody(bob: User, bob_client: Client) -> None:
+    """Only group membership is tracked; any other many-to-many relation marks nobody."""
+    whoami(bob_client)
+    entries = StateEntry.objects.count()
+    auditors = Group.objects.bulk_create([Group(name="auditors")])[0]  # no post_save: only m2m
+    auditors.permissions.add(Permission.objects.get(codename="view_plan"))
+    assert StateEntry.objects.count() == entries
+    assert whoami(bob_client)["roles"] == ["editor"]
+
+
 def test_user_field_changes_show_on_the_next_request(bob: User, bob_client: Client) -> None:
     bob.is_staff = True
     bob.username = "robert"
@@ -186,22 +196,22 @@ def test_user_field_changes_show_on_the_next_request(bob: User, bob_client: Clie
 def test_marked_model_change_shows_on_the_next_request(
     bob: User, bob_client: Client, operation: str
 ) -> None:
-    with jwtsession_settings(**MARKED):
+    with jwtsession_settings(MARK_MODELS={"testapp.Plan": "user"}):
         assert whoami(bob_client)["tier"] == "pro"
-        subscription = Subscription.objects.get(user=bob)
+        plan = Plan.objects.get(user=bob)
         if operation == "save":
-            subscription.tier = "enterprise"
-            subscription.save()
+            plan.tier = "enterprise"
+            plan.save()
         else:
-            subscription.delete()
+            plan.delete()
         assert whoami(bob_client)["tier"] == ("enterprise" if operation == "save" else "free")
 
 
 def test_unmarked_model_change_waits_for_the_ttl(bob: User, bob_client: Client) -> None:
     """Without MARK_MODELS, a subscription change is bounded by CLAIMS_TTL only."""
-    subscription = Subscription.objects.get(user=bob)
-    subscription.tier = "enterprise"
-    subscription.save()
+    plan = Plan.objects.get(user=bob)
+    plan.tier = "enterprise"
+    plan.save()
     assert whoami(bob_client)["tier"] == "pro"
 
 
@@ -220,19 +230,25 @@ def test_refresh_after_a_mark_costs_two_queries_and_the_record(
 ) -> None:
     whoami(bob_client)
     with django_capture_on_commit_callbacks(execute=True):  # the commit mirrors the cache
-        add_admin(bob)
+        set_roles(bob, ["admin", "editor"])
     with refresh_queries(claims=2):
         assert whoami(bob_client)["roles"] == ["admin", "editor"]
 
 
+def mark_version(user: User) -> int:
+    """The user's mark version in the database (0: never marked)."""
+    entry = StateEntry.objects.filter(key=mark_key(user.pk)).first()
+    return entry.version if entry else 0
+
+
 def test_marks_survive_a_cache_flush(bob: User, bob_client: Client) -> None:
     whoami(bob_client)
-    before = StateEntry.objects.get(key=mark_key(bob.pk)).version
+    before = mark_version(bob)
     User.objects.filter(pk=bob.pk).update(is_staff=True)
     mark_for_refresh(bob)
     caches["default"].clear()
     assert whoami(bob_client)["is_staff"] is True
-    assert StateEntry.objects.get(key=mark_key(bob.pk)).version == before + 1
+    assert mark_version(bob) == before + 1
 
 
 def test_a_mark_during_a_refresh_is_not_lost(bob: User, bob_client: Client) -> None:
@@ -244,12 +260,12 @@ def test_a_mark_during_a_refresh_is_not_lost(bob: User, bob_client: Client) -> N
         calls += 1
         built = claims_module.default_provider(user)
         if calls == 1:  # another request promotes bob while this refresh runs
-            add_admin(bob)
+            set_roles(bob, ["admin", "editor"])
         return built
 
     bob.is_staff = True
     bob.save()  # mark 1
-    with jwtsession_settings(CLAIMS_PROVIDER=racing_provider, **MARKED):
+    with jwtsession_settings(CLAIMS_PROVIDER=racing_provider):
         assert whoami(bob_client)["roles"] == ["editor"]  # built before the mark
         assert whoami(bob_client)["roles"] == ["admin", "editor"]  # the newer mark rebuilds
 
@@ -351,15 +367,15 @@ def test_mark_and_revoke_commands(bob: User, bob_client: Client) -> None:
 
 @pytest.mark.django_db(transaction=True)  # the commands' writes really commit
 def test_commands_say_when_the_cache_could_not_be_updated(
-    settings: Any, caplog: pytest.LogCaptureFixture
+    settings: Any, configure: Configure, caplog: pytest.LogCaptureFixture
 ) -> None:
     make_user("bob")
     add_dead_cache(settings)
-    settings.JWTSESSION = {**settings.JWTSESSION, "CACHE_ALIAS": "down"}
+    configure(CACHE_ALIAS="down")
     for command in ("jwtsession_mark", "jwtsession_revoke"):
         with pytest.raises(CommandError, match="cache could not be updated"):
             call_command(command, "bob", stdout=io.StringIO())
-    settings.JWTSESSION = {**settings.JWTSESSION, "CACHE_ALIAS": "default"}
+    configure(CACHE_ALIAS="default")
     call_command("jwtsession_revoke", "--all", stdout=io.StringIO())  # the backlog goes too
     cache = caches["default"]
     bob = User.objects.get(username="bob")
@@ -385,7 +401,7 @@ def test_mark_from_another_process_is_seen() -> None:
             f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
             f"{db['PORT'] or 5432}/{db['NAME']}"
         ),
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"],  # this run's
         "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'sandbox_project'}",
     }
     subprocess.run(
@@ -421,7 +437,7 @@ def test_concurrent_refreshes_racing_a_mark_end_with_the_newest_claims() -> None
     threads = [threading.Thread(target=hammer, args=(client,)) for client in clients]
     for thread in threads:
         thread.start()
-    bob.groups.add(Group.objects.create(name="admin"))
+    set_roles(bob, ["admin", "editor"])
     for thread in threads:
         thread.join(timeout=60)
     assert not errors

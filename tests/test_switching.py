@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.test import Client
 
 from django_jwtsession.revocation import revoke_all
-from tests.conftest import make_user, session_token
+from tests.helpers import Configure, make_user, session_token
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db
 
@@ -30,15 +33,23 @@ IDS = [
 ]
 
 
-def use(settings: Any, kind: str, accept_from: tuple[str, ...] = ()) -> None:
-    """Configure ``kind``: one of our strategies, or a Django session engine."""
-    jwtsession = {**settings.JWTSESSION, "ACCEPT_FROM": accept_from}
-    if kind in ("jwt", "db"):
-        settings.SESSION_ENGINE = OURS
-        jwtsession["STRATEGY"] = kind
-    else:
-        settings.SESSION_ENGINE = kind
-    settings.JWTSESSION = jwtsession
+Use = Callable[..., None]
+
+
+@pytest.fixture
+def use(settings: Any, configure: Configure) -> Use:
+    """``use(kind, accept_from=())``: switch to ``kind``, one of our strategies or a Django
+    session engine, taking over sessions of the ``accept_from`` kinds."""
+
+    def apply(kind: str, accept_from: tuple[str, ...] = ()) -> None:
+        if kind in ("jwt", "db"):
+            settings.SESSION_ENGINE = OURS
+            configure(STRATEGY=kind, ACCEPT_FROM=accept_from)
+        else:
+            settings.SESSION_ENGINE = kind
+            configure(ACCEPT_FROM=accept_from)
+
+    return apply
 
 
 def cookie_kind(value: str) -> str:
@@ -67,8 +78,8 @@ def bob(db: None) -> User:
     return make_user("bob", roles=("editor",), tier="pro")
 
 
-def signed_in_under(settings: Any, source: str) -> tuple[Client, str]:
-    use(settings, source)
+def signed_in_under(use: Use, source: str) -> tuple[Client, str]:
+    use(source)
     client = Client()
     assert client.login(username="bob", password="test-password")
     assert client.get("/set/?cart=3").status_code == 200
@@ -79,11 +90,11 @@ def signed_in_under(settings: Any, source: str) -> tuple[Client, str]:
 
 @pytest.mark.parametrize(("source", "target"), DIRECTIONS, ids=IDS)
 def test_switching_keeps_the_user_signed_in(
-    settings: Any, bob: User, source: str, target: str, django_assert_max_num_queries: Any
+    use: Use, bob: User, source: str, target: str, django_assert_max_num_queries: Any
 ) -> None:
-    _, old = signed_in_under(settings, source)
+    _, old = signed_in_under(use, source)
 
-    use(settings, target, accept_from=(source,))
+    use(target, accept_from=(source,))
     client = replay(old)  # a new client: middleware reads SESSION_ENGINE when it starts
     response = client.get("/whoami/")
     data = response.json()
@@ -98,19 +109,17 @@ def test_switching_keeps_the_user_signed_in(
     assert signed_in_as(replay(old)) is None or source == DJANGO_SIGNED
     # Django's signed cookies cannot be ended server-side: a replay is taken over again,
     # as the source engine itself would accept it, until ACCEPT_FROM is emptied.
-    use(settings, target)
+    use(target)
     assert signed_in_as(replay(old)) is None  # the window is closed
     assert signed_in_as(client) == "bob"
 
 
 @pytest.mark.parametrize("source", SOURCES)
-def test_without_accept_from_an_old_cookie_is_anonymous(
-    settings: Any, bob: User, source: str
-) -> None:
-    _, old = signed_in_under(settings, source)
+def test_without_accept_from_an_old_cookie_is_anonymous(use: Use, bob: User, source: str) -> None:
+    _, old = signed_in_under(use, source)
     for target in ("jwt", "db"):
         if target != source:
-            use(settings, target)
+            use(target)
             response = replay(old).get("/whoami/")
             assert response.json() == {"authenticated": False}
             assert response.cookies[COOKIE].value == ""  # deleted
@@ -129,10 +138,10 @@ def _tampered(source: str, value: str) -> str:
 
 @pytest.mark.parametrize(("source", "target"), DIRECTIONS, ids=IDS)
 def test_a_tampered_or_unknown_old_cookie_is_refused(
-    settings: Any, bob: User, source: str, target: str
+    use: Use, bob: User, source: str, target: str
 ) -> None:
-    _, old = signed_in_under(settings, source)
-    use(settings, target, accept_from=(source,))
+    _, old = signed_in_under(use, source)
+    use(target, accept_from=(source,))
     response = replay(_tampered(source, old)).get("/whoami/")
     assert response.status_code == 200
     assert response.json() == {"authenticated": False}
@@ -141,46 +150,42 @@ def test_a_tampered_or_unknown_old_cookie_is_refused(
 
 @pytest.mark.parametrize("source", [DJANGO_DB, DJANGO_SIGNED])
 def test_a_revocation_since_adoption_began_ends_djangos_sessions_too(
-    settings: Any, bob: User, source: str
+    use: Use, bob: User, source: str
 ) -> None:
     """Django's sessions carry no revocation epoch: they count as started before any."""
-    _, old = signed_in_under(settings, source)
-    use(settings, "jwt", accept_from=(source,))
+    _, old = signed_in_under(use, source)
+    use("jwt", accept_from=(source,))
     revoke_all()
     assert signed_in_as(replay(old)) is None
 
 
-def test_a_revoked_session_of_our_other_strategy_is_not_taken_over(
-    settings: Any, bob: User
-) -> None:
+def test_a_revoked_session_of_our_other_strategy_is_not_taken_over(use: Use, bob: User) -> None:
     from django_jwtsession.revocation import revoke_user
 
-    _, old = signed_in_under(settings, "jwt")
+    _, old = signed_in_under(use, "jwt")
     revoke_user(bob)
-    use(settings, "db", accept_from=("jwt",))
+    use("db", accept_from=("jwt",))
     assert signed_in_as(replay(old)) is None
 
 
-def test_a_password_changed_since_refuses_djangos_session(settings: Any, bob: User) -> None:
-    _, old = signed_in_under(settings, DJANGO_DB)
+def test_a_password_changed_since_refuses_djangos_session(use: Use, bob: User) -> None:
+    _, old = signed_in_under(use, DJANGO_DB)
     bob.set_password("another-password")
     bob.save()
-    use(settings, "db", accept_from=(DJANGO_DB,))
+    use("db", accept_from=(DJANGO_DB,))
     assert signed_in_as(replay(old)) is None
 
 
-def test_a_session_too_large_for_a_token_is_not_taken_over_into_jwt(
-    settings: Any, bob: User
-) -> None:
+def test_a_session_too_large_for_a_token_is_not_taken_over_into_jwt(use: Use, bob: User) -> None:
     """It cannot be carried: the user signs in again (no error page, no loop of 500s)."""
-    _, old = signed_in_under(settings, DJANGO_DB)
-    use(settings, DJANGO_DB)
+    _, old = signed_in_under(use, DJANGO_DB)
+    use(DJANGO_DB)
     big = replay(old)
     assert big.get("/set-big/?size=9000").status_code == 200
-    use(settings, "jwt", accept_from=(DJANGO_DB,))
+    use("jwt", accept_from=(DJANGO_DB,))
     for _ in range(2):
         response = replay(old).get("/whoami/")
         assert response.status_code == 200
         assert response.json() == {"authenticated": False}
-    use(settings, "db", accept_from=(DJANGO_DB,))
+    use("db", accept_from=(DJANGO_DB,))
     assert signed_in_as(replay(old)) is None  # the old session was ended, not left to loop

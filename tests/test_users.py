@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import AnonymousUser, Permission, User
+from django.contrib.auth.models import AnonymousUser, Permission
 from django.core.exceptions import SynchronousOnlyOperation
 from django.db import models
 from django.http import HttpRequest, HttpResponse
@@ -26,8 +27,10 @@ from django.test.utils import isolate_apps
 from django_jwtsession.claims import Claims
 from django_jwtsession.middleware import AuthenticationMiddleware, SessionMiddleware
 from django_jwtsession.users import ClaimsUser
-from tests.conftest import make_user
+from tests.helpers import make_user
 from tests.testapp.models import Note
+
+User = get_user_model()
 
 pytestmark = pytest.mark.usefixtures("strategy")
 
@@ -80,7 +83,7 @@ def test_staff_and_superuser_come_from_claims(db: None, django_assert_num_querie
     user = request_for(client).user
     with django_assert_num_queries(0):
         assert (user.is_staff, user.is_superuser, user.roles) == (True, True, {"admin"})
-        assert user.tier == "free"  # DEFAULT_TIER: alice has no Subscription
+        assert user.tier == "free"  # DEFAULT_TIER: alice has no Plan
 
 
 def test_other_attributes_load_the_real_user_once(
@@ -243,21 +246,24 @@ def test_async_code_awaits_aload_before_other_attributes(
     assert request.user.is_loaded
 
 
+@pytest.mark.needs_groups  # user permissions (PermissionsMixin)
 def test_async_permission_methods_load_the_real_user(bob: User, bob_client: Client) -> None:
-    bob.user_permissions.add(Permission.objects.get(codename="view_user"))
+    app = User._meta.app_label
+    view_user = Permission.objects.get(codename="view_user", content_type__app_label=app)
+    bob.user_permissions.add(view_user)
     request = request_for(bob_client)
 
     async def view() -> tuple[Any, ...]:
         user = await request.auser()
         return (
-            await user.ahas_perm("auth.view_user"),
-            await user.ahas_perm("auth.delete_user"),
-            await user.ahas_perms(["auth.view_user"]),
-            await user.ahas_module_perms("auth"),
+            await user.ahas_perm(f"{app}.view_user"),
+            await user.ahas_perm(f"{app}.delete_user"),
+            await user.ahas_perms([f"{app}.view_user"]),
+            await user.ahas_module_perms(app),
             await user.aget_all_permissions(),
         )
 
-    assert async_to_sync(view)() == (True, False, True, True, {"auth.view_user"})
+    assert async_to_sync(view)() == (True, False, True, True, {f"{app}.view_user"})
     assert request.user.is_loaded
 
 

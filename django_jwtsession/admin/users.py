@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -81,7 +82,7 @@ class SessionsUserAdminMixin(_Base):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    date_format(timezone.localtime(record.last_seen), "SHORT_DATETIME_FORMAT"),
+                    date_format(_local(record.last_seen), "SHORT_DATETIME_FORMAT"),
                     record.ip or agents.UNKNOWN,
                     *agents.parse(record.user_agent),
                     record.strategy,
@@ -161,3 +162,8 @@ def install(site: admin.AdminSite) -> bool:
     site.unregister(user_model)
     site.register(user_model, patched)
     return True
+
+
+def _local(moment: datetime) -> datetime:
+    """In the current time zone (with ``USE_TZ = False`` the database's naive value is that)."""
+    return timezone.localtime(moment) if timezone.is_aware(moment) else moment

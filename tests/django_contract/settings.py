@@ -18,8 +18,8 @@ from pathlib import Path
 
 from django.utils.log import DEFAULT_LOGGING
 
-from sandbox.env import cache, database_from_url
 from tests.django_contract import ENGINES
+from tests.settings import database
 
 STORE = os.environ.get("JWTSESSION_CONTRACT_STORE", "jwt")
 UPSTREAM = Path(os.environ.get("JWTSESSION_CONTRACT_UPSTREAM", "."))
@@ -38,7 +38,7 @@ USE_TZ = os.environ.get("JWTSESSION_CONTRACT_USE_TZ", "0") == "1"
 _url = os.environ.get("DATABASE_URL")
 DATABASES = {
     alias: {
-        **(database_from_url(_url) if _url else {"ENGINE": "django.db.backends.sqlite3"}),
+        **(database(_url) if _url else {"ENGINE": "django.db.backends.sqlite3"}),
         # Never the name the main test run (or another contract run) uses.
         "TEST": {"NAME": f"test_jwtsession_contract_{STORE}_{int(USE_TZ)}_{alias}"} if _url else {},
     }
@@ -72,7 +72,15 @@ MIDDLEWARE = [
 ]
 SESSION_ENGINE = "django.contrib.sessions.backends.db" if BASELINE else ENGINES[STORE]
 JWTSESSION = {"STRATEGY": STORE}
-CACHES = {"default": cache(CONTRACT_SCRATCH_DIR / "cache")}
+_REDIS_URL = os.environ.get("REDIS_URL")
+CACHES = {
+    "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": _REDIS_URL}
+    if _REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(CONTRACT_SCRATCH_DIR / "cache"),
+    }
+}
 ROOT_URLCONF = "tests.django_contract.urls"
 STATIC_URL = "static/"
 STATIC_ROOT = str(CONTRACT_SCRATCH_DIR / "static")

@@ -1,0 +1,1 @@
+"""``USE_TZ = False``: naive datetimes everywhere."""
