@@ -11,7 +11,8 @@ class JWTSessionConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, receivers
+        from . import checks, deploy_checks, receivers
 
         checks.register()
+        deploy_checks.register_checks()
         receivers.connect()

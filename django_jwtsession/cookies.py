@@ -3,13 +3,14 @@
 Browsers drop cookies over about 4096 bytes. Rather than lose data, a token
 longer than ``CHUNK_SIZE`` is written in chunks that carry the attributes
 Django chose for the session cookie, and joined again on the way in. The total
-is bounded by ``JWTSESSION["MAX_TOKEN_BYTES"]``; a larger session raises
-``SessionTooLarge`` when saved.
+is bounded by ``JWTSESSION["MAX_TOKEN_BYTES"]``; a larger session is stored in its
+record instead (see :mod:`~django_jwtsession.backends.token_storage`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpResponseBase
@@ -54,14 +55,32 @@ def read_session_cookie(cookies: Mapping[str, str]) -> str | None:
     return "".join(_session_parts(cookies))
 
 
+MAX_STALE_CHUNKS = 16
+
+
+def _chunk_index(suffix: str) -> int | None:
+    """``n`` of a chunk name ``<name>.<n>`` as we write it (1, 2, … no leading zero)."""
+    if suffix.isascii() and suffix.isdigit() and len(suffix) <= 3 and suffix[0] != "0":
+        return int(suffix)
+    return None
+
+
+"""At most this many chunk cookies are deleted on one response (whatever a client sent)."""
+
+
 def _chunk_names_sent(cookies: Mapping[str, str]) -> set[str]:
-    """Every ``<name>.<n>`` cookie of the request, joined or not."""
+    """The ``<name>.<n>`` cookies of the request we could have written, joined or not.
+
+    Bounded: a client sending a thousand ``sessionid.N`` cookies gets at most
+    :data:`MAX_STALE_CHUNKS` deletions back, not a thousand.
+    """
     prefix = f"{settings.SESSION_COOKIE_NAME}."
+    limit = max(_max_chunks(), MAX_STALE_CHUNKS)
     names: set[str] = set()
     for key in cookies:  # a plain loop: this runs on every response
         if key.startswith(prefix):
             suffix = key[len(prefix) :]
-            if suffix.isascii() and suffix.isdigit():
+            if _chunk_index(suffix) is not None and int(suffix) <= limit:
                 names.add(key)
     return names
 
@@ -78,6 +97,22 @@ def _delete(response: HttpResponseBase, name: str) -> None:
         domain=settings.SESSION_COOKIE_DOMAIN,
         samesite=settings.SESSION_COOKIE_SAMESITE,
     )
+    harden(response.cookies[name])
+
+
+def harden(morsel: Any) -> None:
+    """A session cookie deletion is ``Secure`` under ``SESSION_COOKIE_SECURE``, as the
+    cookie was (a ``__Host-`` or ``__Secure-`` name needs it; Django's ``delete_cookie()``
+    adds it only for those names or ``SameSite=None``)."""
+    if settings.SESSION_COOKIE_SECURE:
+        morsel["secure"] = True
+
+
+def harden_session_cookie(response: HttpResponseBase) -> None:
+    """Harden a deletion of the session cookie that Django's middleware wrote."""
+    morsel = response.cookies.get(settings.SESSION_COOKIE_NAME)
+    if morsel is not None and (morsel["max-age"] == 0 or not morsel.value):
+        harden(morsel)
 
 
 def split_session_cookie(cookies: Mapping[str, str], response: HttpResponseBase) -> None:

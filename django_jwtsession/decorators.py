@@ -33,12 +33,14 @@ from django.http import HttpRequest, HttpResponseBase
 from .guards import (
     Test,
     apasses,
+    auser_of,
     flag_test,
     fresh_user,
     not_authenticated,
     passes,
     role_test,
     tier_test,
+    user_of,
 )
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -59,7 +61,7 @@ def claims_passes_test(
         if iscoroutinefunction(view_func):
 
             async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                user: Any = await request.auser()
+                user: Any = await auser_of(request)
                 if fresh and user.is_authenticated:
                     user = await sync_to_async(fresh_user)(request)
                 if await apasses(user, (test,)):
@@ -69,7 +71,7 @@ def claims_passes_test(
         else:
 
             def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                user: Any = request.user
+                user: Any = user_of(request)
                 if fresh and user.is_authenticated:
                     user = fresh_user(request)
                 if passes(user, (test,)):

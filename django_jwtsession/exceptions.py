@@ -41,11 +41,13 @@ class ExpiredToken(TokenError):
     reason = "expired"
 
 
+class AmbiguousCookie(TokenError):
+    """The request sent the session cookie more than once (cookie tossing?)."""
+
+    reason = "ambiguous"
+
+
 class UnknownSession(TokenError):
     """The ``db`` strategy has no live session under this key (expired, deleted or made up)."""
 
     reason = "unknown_session"
-
-
-class SessionTooLarge(ValueError):
-    """The session does not fit in ``JWTSESSION["MAX_TOKEN_BYTES"]``: nothing is lost silently."""

@@ -9,6 +9,7 @@ first (:func:`fresh_user`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ from .users import ClaimsUser
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
+logger = logging.getLogger("django_jwtsession")
 Test = Callable[[Any], bool]
 """A check on a user (``request.user``, or the claims :func:`fresh_user` rebuilt)."""
 
@@ -58,6 +60,36 @@ def flag_test(flags: str | Iterable[str], *, any: bool = False) -> Test:
     """Every one of the feature ``flags`` (or one of them)."""
     wanted = _required(flags, "flags")
     return lambda user: access.has_flag(user, wanted, any=any)
+
+
+_warned_no_user = False
+
+
+def user_of(request: HttpRequest) -> Any:
+    """``request.user``; ``AnonymousUser`` when no authentication middleware set one.
+
+    A guard on a site without ``AuthenticationMiddleware`` admits nobody and never fails
+    with a 500; the misconfiguration is logged once (and flagged by the system checks).
+    """
+    global _warned_no_user
+    user = getattr(request, "user", None)
+    if user is not None:
+        return user
+    if not _warned_no_user:
+        _warned_no_user = True
+        logger.error(
+            "jwtsession: a guard ran on a request without request.user: add "
+            "django_jwtsession.middleware.AuthenticationMiddleware to MIDDLEWARE"
+        )
+    from django.contrib.auth.models import AnonymousUser  # needs the app registry
+
+    return AnonymousUser()
+
+
+async def auser_of(request: HttpRequest) -> Any:
+    """``await request.auser()``, or :func:`user_of` without authentication middleware."""
+    auser = getattr(request, "auser", None)
+    return user_of(request) if auser is None else await auser()
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -121,7 +153,7 @@ def fresh_user(request: HttpRequest) -> FreshClaims | AnonymousUser:
     """
     from django.contrib.auth.models import AnonymousUser  # needs the app registry
 
-    user: Any = request.user
+    user: Any = user_of(request)
     if not user.is_authenticated:
         return AnonymousUser()
     real = _real_user(user)

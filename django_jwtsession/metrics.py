@@ -57,10 +57,12 @@ REFRESH_NAMES = (
     "refresh.forced",
 )
 REVOKE_NAMES = ("revoke.session", "revoke.user", "revoke.all")
-NAMES = (*DECODE_NAMES, *STATE_NAMES, *REFRESH_NAMES, *REVOKE_NAMES)
+STORE_NAMES = ("store.spill",)
+"""``store.spill``: a jwt session too large for a token, stored in its record instead."""
+NAMES = (*DECODE_NAMES, *STATE_NAMES, *REFRESH_NAMES, *REVOKE_NAMES, *STORE_NAMES)
 _KNOWN = frozenset(NAMES)
 STRATEGIES = ("jwt", "db")
-PER_STRATEGY_NAMES = (*DECODE_NAMES, *REFRESH_NAMES, "state.revoked")
+PER_STRATEGY_NAMES = (*DECODE_NAMES, *REFRESH_NAMES, "state.revoked", *STORE_NAMES)
 """The counters a session store counts: their running totals are kept per strategy."""
 _PER_STRATEGY = frozenset(PER_STRATEGY_NAMES)
 RUNNING_TOTALS: tuple[tuple[str, str | None], ...] = tuple(

@@ -13,42 +13,86 @@ Use them in place of Django's (the admin's checks accept subclasses)::
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model, middleware as auth_middleware
 from django.contrib.sessions import middleware as session_middleware
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
+from . import cookie_header
 from .backends.base import ClaimsSessionBase
-from .cookies import delete_session_cookie, read_session_cookie, split_session_cookie
+from .cookie_header import bounded_cookies
+from .cookies import (
+    delete_session_cookie,
+    harden_session_cookie,
+    read_session_cookie,
+    split_session_cookie,
+)
 from .derived import derived
 from .refresh import session_user
 from .users import ClaimsUser
 
+logger = logging.getLogger("django_jwtsession")
 _user_model = derived(get_user_model)  # apps.get_model() per request is measurable
 
 
 class SessionMiddleware(session_middleware.SessionMiddleware):
-    """Django's session middleware, reading and writing chunked session cookies."""
+    """Django's session middleware, reading and writing chunked session cookies.
+
+    Beyond Django's: an ambiguous ``Cookie`` header (the session cookie twice) is
+    refused; a response that sets the session cookie is ``Cache-Control: private``; a
+    deletion of it keeps ``Secure`` / ``HttpOnly``; a session the database cannot save
+    gives a 503, not a 500.
+    """
 
     def process_request(self, request: HttpRequest) -> None:
-        session = self.SessionStore(read_session_cookie(request.COOKIES))
+        bounded_cookies(request)  # before anything parses the Cookie header
+        header = request.META.get("HTTP_COOKIE", "")
+        if cookie_header.is_ambiguous(header, settings.SESSION_COOKIE_NAME):
+            session = self.SessionStore(None)
+            if isinstance(session, ClaimsSessionBase):
+                session.refuse_ambiguous()
+        else:
+            session = self.SessionStore(read_session_cookie(request.COOKIES))
         if isinstance(session, ClaimsSessionBase):
             session.client_meta = request.META  # for the session record: IP, user agent
         request.session = session
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         session = getattr(request, "session", None)
-        if isinstance(session, ClaimsSessionBase) and session.suspended:
+        if not isinstance(session, ClaimsSessionBase):
+            return super().process_response(request, response)
+        if session.suspended:
             patch_vary_headers(response, ("Cookie",))
             return response  # the state check could not run: the cookie stays as it was
-        response = super().process_response(request, response)
-        if isinstance(session, ClaimsSessionBase):
-            if session.ended_on_save:  # revoked while this request ran: the cookie goes
-                delete_session_cookie(response)
-            split_session_cookie(request.COOKIES, response)
+        try:
+            response = super().process_response(request, response)
+        except DatabaseError:
+            logger.warning("jwtsession: the database could not save a session", exc_info=True)
+            return unavailable()
+        if session.ended_on_save:  # revoked while this request ran: the cookie goes
+            delete_session_cookie(response)
+        harden_session_cookie(response)
+        split_session_cookie(request.COOKIES, response)
+        if settings.SESSION_COOKIE_NAME in response.cookies:
+            patch_cache_control(response, private=True)  # never in a shared cache
         return response
+
+
+def unavailable() -> HttpResponse:
+    """A 503 for a session that could not be saved: nothing is lost if the client retries."""
+    response = HttpResponse(
+        "Sessions cannot be saved right now; please try again in a moment.",
+        status=503,
+        content_type="text/plain; charset=utf-8",
+    )
+    response["Retry-After"] = "5"
+    patch_cache_control(response, no_store=True)
+    return response
 
 
 def user_from_session(session: ClaimsSessionBase) -> ClaimsUser:

@@ -26,12 +26,14 @@ from django.http import HttpRequest
 from .guards import (
     Test,
     apasses,
+    auser_of,
     flag_test,
     fresh_user,
     not_authenticated,
     passes,
     role_test,
     tier_test,
+    user_of,
     wants_json,
 )
 
@@ -59,7 +61,7 @@ class ClaimsAccessMixin(AccessMixin):
         tests = self.get_claims_tests()
         if getattr(self, "view_is_async", False):
             return self._adispatch(tests, request, *args, **kwargs)
-        user: Any = request.user
+        user: Any = user_of(request)
         if self.fresh and user.is_authenticated:
             user = fresh_user(request)
         if not passes(user, tests):
@@ -69,7 +71,7 @@ class ClaimsAccessMixin(AccessMixin):
     async def _adispatch(
         self, tests: list[Test], request: HttpRequest, *args: Any, **kwargs: Any
     ) -> Any:
-        user: Any = await request.auser()
+        user: Any = await auser_of(request)
         if self.fresh and user.is_authenticated:
             user = await sync_to_async(fresh_user)(request)
         if not await apasses(user, tests):
@@ -79,7 +81,8 @@ class ClaimsAccessMixin(AccessMixin):
     def handle_no_permission(self) -> Any:
         """``AccessMixin``'s, with a JSON 401 for an anonymous request that wants JSON."""
         request = self.request
-        if not self.raise_exception and not request.user.is_authenticated and wants_json(request):
+        anonymous = not user_of(request).is_authenticated
+        if not self.raise_exception and anonymous and wants_json(request):
             return not_authenticated(request, self.get_login_url(), self.get_redirect_field_name())
         return super().handle_no_permission()
 

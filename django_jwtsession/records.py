@@ -128,7 +128,7 @@ def revoke_records(
         records = records.filter(user_id__in=user_ids)
     if keep_hash is not None:
         records = records.exclude(session_hash=keep_hash)
-    stored = list(records.filter(strategy="db").values_list("session_hash", flat=True))
+    stored = list(records.exclude(meta="").values_list("session_hash", flat=True))  # cached
     count = records.update(revoked_at=django_timezone.now(), data="", meta="")
     if stored:
         _evict_stored_sessions(stored)

@@ -10,10 +10,10 @@ from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, get_user_model
 from django.test import Client, override_settings
 
+from django_jwtsession.backends.db_keys import SPILL_PREFIX
 from django_jwtsession.backends.jwt import SessionStore
 from django_jwtsession.conf import get_settings
 from django_jwtsession.cookies import CHUNK_SIZE
-from django_jwtsession.exceptions import SessionTooLarge
 from django_jwtsession.keys import get_key_ring
 from tests.helpers import (
     PASSWORD,
@@ -431,14 +431,15 @@ def _cookie_header(client: Client) -> str:
 
 
 @pytest.mark.strategies("jwt")  # tokens, keys and cookie chunks
-def test_default_limit_keeps_the_cookie_header_under_8_kb(bob_client: Client) -> None:
+def test_default_limit_keeps_the_cookie_header_under_8_kb(bob: User, bob_client: Client) -> None:
     """The largest session the defaults issue still fits gunicorn's 8190-byte header field."""
     fits, too_big = 0, get_settings().max_token_bytes
-    while too_big - fits > 1:  # the largest session value that still saves
+    while too_big - fits > 1:  # the largest session value that still fits in a token
         size = (fits + too_big) // 2
-        try:
-            bob_client.get(f"/set-big/?size={size}")
-        except SessionTooLarge:
+        probe = Client()
+        probe.force_login(bob)
+        probe.get(f"/set-big/?size={size}")
+        if session_token(probe).startswith(SPILL_PREFIX):
             too_big = size
         else:
             fits = size
@@ -481,20 +482,50 @@ def test_orphan_chunks_without_the_session_cookie_are_deleted() -> None:
 
 
 @pytest.mark.strategies("jwt")  # tokens, keys and cookie chunks
-def test_session_over_max_token_bytes_raises_on_save(bob_client: Client) -> None:
+def test_a_session_over_max_token_bytes_spills_to_its_record(
+    bob_client: Client, cache_calls: list[str], django_assert_num_queries: Any
+) -> None:
+    """Never a 500 for size: the session moves to its record (an ``s1.`` key), the token
+    it had is revoked, and it reads like a warm db session (one cache round trip)."""
     before = session_token(bob_client)
     limit = get_settings().max_token_bytes
-    with pytest.raises(SessionTooLarge, match=rf"MAX_TOKEN_BYTES.*\({limit}\)"):
-        bob_client.get(f"/set-big/?size={limit}")
-    assert session_token(bob_client) == before  # nothing was half written
-    assert whoami(bob_client)["username"] == "bob"
+    response = bob_client.get(f"/set-big/?size={limit}")
+    assert response.status_code == 200
+    spilled = session_token(bob_client)
+    assert spilled.startswith(SPILL_PREFIX)
+    assert len(spilled) < 200
+    cache_calls.clear()
+    with django_assert_num_queries(0):
+        assert whoami(bob_client)["username"] == "bob"
+    assert cache_calls == ["get_many"]
+    assert len(bob_client.get("/get/?big").json()["big"]) == limit
+    replay = Client()
+    replay.cookies[COOKIE] = before
+    assert whoami(replay) == {"authenticated": False}  # the token it grew out of is revoked
 
 
-def test_store_save_over_max_token_bytes_raises() -> None:
+@pytest.mark.strategies("jwt")
+@pytest.mark.django_db
+def test_a_user_with_very_many_roles_signs_in(configure: Configure) -> None:
+    """Claims too large for a token: the session spills, the user is signed in."""
+    configure(MAX_TOKEN_BYTES=1024)
+    make_user("many", roles=tuple(f"role-{index:03}" for index in range(60)))
+    client = Client()
+    response = client.post("/accounts/login/", {"username": "many", "password": PASSWORD})
+    assert response.status_code == 302
+    assert session_token(client).startswith(SPILL_PREFIX)
+    assert len(whoami(client)["roles"]) == 60
+
+
+@pytest.mark.strategies("jwt")
+@pytest.mark.django_db
+def test_a_store_over_max_token_bytes_spills_and_reads_back() -> None:
     store = SessionStore()
     store["big"] = "x" * 100
     with jwtsession_settings(MAX_TOKEN_BYTES=1024):
         store.save()
+        assert str(store.session_key).startswith("ey")
         store["big"] = "x" * 1000
-        with pytest.raises(SessionTooLarge, match=r"request\.session"):
-            store.save()
+        store.save()
+        assert str(store.session_key).startswith(SPILL_PREFIX)
+        assert SessionStore(store.session_key)["big"] == "x" * 1000

@@ -10,6 +10,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from django_jwtsession.backends.db_keys import SPILL_PREFIX
 from django_jwtsession.revocation import revoke_all
 from tests.helpers import Configure, make_user, session_token
 
@@ -176,16 +177,17 @@ def test_a_password_changed_since_refuses_djangos_session(use: Use, bob: User) -
     assert signed_in_as(replay(old)) is None
 
 
-def test_a_session_too_large_for_a_token_is_not_taken_over_into_jwt(use: Use, bob: User) -> None:
-    """It cannot be carried: the user signs in again (no error page, no loop of 500s)."""
+def test_a_session_too_large_for_a_token_is_taken_over_all_the_same(use: Use, bob: User) -> None:
+    """It spills into its record (an ``s1.`` key): the user stays signed in, data kept."""
     _, old = signed_in_under(use, DJANGO_DB)
     use(DJANGO_DB)
     big = replay(old)
     assert big.get("/set-big/?size=9000").status_code == 200
     use("jwt", accept_from=(DJANGO_DB,))
-    for _ in range(2):
-        response = replay(old).get("/whoami/")
-        assert response.status_code == 200
-        assert response.json() == {"authenticated": False}
-    use("db", accept_from=(DJANGO_DB,))
-    assert signed_in_as(replay(old)) is None  # the old session was ended, not left to loop
+    client = replay(old)
+    response = client.get("/whoami/")
+    assert response.status_code == 200
+    assert response.json()["username"] == "bob"
+    assert session_token(client).startswith(SPILL_PREFIX)
+    assert len(client.get("/get/?big").json()["big"]) == 9000
+    assert signed_in_as(replay(old)) is None  # the old session was ended

@@ -59,7 +59,8 @@ def kind_of(value: str, accepted: tuple[str, ...]) -> str | None:
 
 def read(value: str, storage: Storage, now: int) -> Loaded | None:
     """``value`` read by the accepted kind it belongs to, to be taken over by ``storage``;
-    None when it is of no accepted kind, does not verify, or would not fit.
+    None when it is of no accepted kind or does not verify (a session too large for a
+    token is taken over all the same: it spills to its record).
 
     Raises ``StateUnavailable`` when the old session could not be read for now (the
     request is then anonymous and the cookie kept).
@@ -72,12 +73,6 @@ def read(value: str, storage: Storage, now: int) -> Loaded | None:
         loaded = _read_ours(kind, value, now)
     else:
         loaded = _read_django(kind, value, storage)
-    if loaded is None:
-        return None
-    if not storage.can_hold(loaded.data):
-        logger.warning("jwtsession: a %s session is too large to take over", kind)
-        end(loaded.origin)
-        return None
     return loaded
 
 

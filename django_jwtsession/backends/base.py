@@ -20,10 +20,10 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
 from django.utils.module_loading import import_string
 
-from .. import metrics
+from .. import metrics, refusal_log
 from ..claims import Claims
 from ..conf import get_settings
-from ..exceptions import TokenError
+from ..exceptions import AmbiguousCookie, TokenError
 from ..identity import SessionIdentity
 from ..signals import claims_refreshed
 from ..state import State, StateUnavailable, new_session_id_issued
@@ -162,6 +162,12 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
         self._accept(checked)
         return True
 
+    def refuse_ambiguous(self) -> None:
+        """The request sent the session cookie twice: anonymous, and no cookie written
+        or deleted (see :mod:`~django_jwtsession.cookie_header`)."""
+        self._refuse(AmbiguousCookie.reason)
+        self._suspended = True
+
     def keep_after_revocation(self) -> None:
         """Re-issue this session under the current revocation epochs when saved."""
         self._epochs_stale = True
@@ -237,7 +243,7 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
         """Note why the incoming session is refused (a ``TokenError.reason``)."""
         self.rejected = reason
         metrics.count(f"decode.{reason}", strategy=self.strategy)
-        logger.info("Session refused: %s", reason)
+        refusal_log.note(reason)
 
     def _end(self) -> dict[str, Any]:
         """Forget the incoming session: the request is anonymous and the cookie goes."""

@@ -1,5 +1,7 @@
 """The db strategy's cookie value: ``d1.<secret>``, and once signed in ``.<user hint>``.
 
+A jwt session too large for a token is stored the same way under ``s1.`` (spilled).
+
 The secret is 43 random characters, never stored: the session id is derived from
 it one way, and only that id's hash is stored. The hint is the user id, so that
 the session entry and the user's state entries come back in ONE cache round trip;
@@ -16,9 +18,11 @@ import secrets
 from typing import NamedTuple
 
 KEY_PREFIX = "d1."
+SPILL_PREFIX = "s1."
+"""A jwt session stored server-side, being too large for a token."""
 MAX_USER_ID = 255
 """The longest user id (as a string) a db session's cookie can name."""
-_KEY = re.compile(r"d1\.([A-Za-z0-9_-]{43})(?:\.([A-Za-z0-9_-]{1,340}))?")
+_KEY = re.compile(r"([ds]1\.)([A-Za-z0-9_-]{43})(?:\.([A-Za-z0-9_-]{1,340}))?")
 
 
 class DbKey(NamedTuple):
@@ -40,24 +44,25 @@ def session_id_for(secret: str) -> str:
     return hashlib.sha256(f"django_jwtsession.sid:{secret}".encode()).hexdigest()[:32]
 
 
-def is_db_key(value: str) -> bool:
-    return _KEY.fullmatch(value) is not None
+def is_db_key(value: str, prefix: str = KEY_PREFIX) -> bool:
+    match = _KEY.fullmatch(value)
+    return match is not None and match.group(1) == prefix
 
 
-def parse(value: str) -> DbKey | None:
+def parse(value: str, prefix: str = KEY_PREFIX) -> DbKey | None:
     """The secret and user of a db session key; None when it is not one we could write."""
     match = _KEY.fullmatch(value)
-    if match is None:
+    if match is None or match.group(1) != prefix:
         return None
-    secret, hint = match.groups()
+    _, secret, hint = match.groups()
     if hint is None:
         return DbKey(secret, None)
     user_id = _unhint(hint)
     return None if user_id is None else DbKey(secret, user_id)
 
 
-def format_key(secret: str, user_id: str | None) -> str:
-    key = KEY_PREFIX + secret
+def format_key(secret: str, user_id: str | None, prefix: str = KEY_PREFIX) -> str:
+    key = prefix + secret
     return key if user_id is None else f"{key}.{_hint(user_id)}"
 
 

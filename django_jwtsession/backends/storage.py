@@ -28,6 +28,11 @@ class SessionEnded(Exception):
         self.reason = reason
 
 
+class NeedsNewId(Exception):
+    """The storage can write this session only under a new session id (one it derives
+    itself): the store moves the session to a new id and writes again."""
+
+
 @dataclass(frozen=True)
 class Origin:
     """Where a taken-over session came from, to end it once its successor is saved."""
@@ -107,7 +112,3 @@ class Storage:
 
     def exists(self, key: str | None) -> bool:
         raise NotImplementedError
-
-    def can_hold(self, data: dict[str, Any]) -> bool:
-        """Whether this storage can store ``data`` (a token has a size limit)."""
-        return True

@@ -42,7 +42,14 @@ def entry_key(session_id: str) -> str:
     return stored_session_key(session_hash(session_id))
 
 
-def _cache_entry(entry: str, stored: dict[str, str], expires_in: int, *, replace: bool) -> None:
+UNKNOWN = "unknown"
+"""Cached in place of a session a key does not name: a flood of the same made-up key costs
+one query, not one a request. A secret no session has now never will (secrets are made
+here), and a new session's save replaces the entry."""
+UNKNOWN_SECONDS = 300
+
+
+def _cache_entry(entry: str, stored: Any, expires_in: int, *, replace: bool) -> None:
     """Cache a stored session until it expires (``add`` unless ``replace``)."""
     timeout = max(expires_in, 1)
     try:
@@ -63,22 +70,26 @@ def evict_entry(entry: str) -> None:
         logger.warning("jwtsession: could not evict a db session", exc_info=True)
 
 
-def _live_rows(session_id: str) -> Any:
+def _live_rows(session_id: str, strategy: str) -> Any:
     return SessionRecord.objects.filter(
-        session_hash=session_hash(session_id), strategy="db", revoked_at=None
+        session_hash=session_hash(session_id), strategy=strategy, revoked_at=None
     ).exclude(meta="")
 
 
 class TableStorage(Storage):
+    """The db strategy's storage; with ``strategy="jwt"`` and the ``s1.`` prefix, where
+    a jwt session too large for a token spills."""
+
     strategy = "db"
 
-    def __init__(self) -> None:
+    def __init__(self, strategy: str = "db", prefix: str = db_keys.KEY_PREFIX) -> None:
+        self.strategy, self._prefix = strategy, prefix
         self._secret: str | None = None
         self._stored_data: str | None = None  # ``data`` as read: rewritten only if it differs
         self._persisted = False  # a row holds the current secret's session
 
     def recognizes(self, key: str) -> bool:
-        return db_keys.is_db_key(key)
+        return db_keys.is_db_key(key, self._prefix)
 
     def new_session_id(self) -> str:
         self._secret = db_keys.new_secret()
@@ -88,7 +99,7 @@ class TableStorage(Storage):
 
     # -- reading ----------------------------------------------------------------------------
     def read(self, key: str, now: int) -> Loaded:
-        parsed = db_keys.parse(key)
+        parsed = db_keys.parse(key, self._prefix)
         if parsed is None:
             raise MalformedToken("not a db session key")
         sid, user_id = parsed.session_id, parsed.user_id
@@ -115,8 +126,15 @@ class TableStorage(Storage):
             stored = extra.get(entry)
             fetched: dict[str, int] | None = None
             refill = False
+            if stored == UNKNOWN:  # a key looked up lately and not found: no query again
+                raise UnknownSession("no live session under this key")
             if not isinstance(stored, dict):
-                stored, fetched = self._from_database(sid, keys, found)
+                try:
+                    stored, fetched = self._from_database(sid, keys, found)
+                except UnknownSession:
+                    if found is not None:  # the cache is reachable: remember the miss
+                        _cache_entry(entry, UNKNOWN, UNKNOWN_SECONDS, replace=False)
+                    raise
                 refill = found is not None  # the cache is reachable: refill it
             state = complete_state(keys, sid, found, fetched) if keys else None
         except StateUnavailable:
@@ -149,7 +167,7 @@ class TableStorage(Storage):
         }
         try:
             rows = list(
-                _live_rows(sid)
+                _live_rows(sid, self.strategy)
                 .annotate(**versions)
                 .values("data", "meta", *versions)
                 .order_by()[:1]  # at most one row (the hash is unique): no ORDER BY
@@ -164,28 +182,32 @@ class TableStorage(Storage):
         return {"data": row["data"], "meta": row["meta"]}, (fetched if keys else None)
 
     def peek(self, key: str) -> tuple[str, bool] | None:
-        parsed = db_keys.parse(key)
+        parsed = db_keys.parse(key, self._prefix)
         if parsed is None or not self.exists(key):
             return None
         return parsed.session_id, parsed.user_id is not None
 
     def exists(self, key: str | None) -> bool:
-        parsed = db_keys.parse(key) if key else None
+        parsed = db_keys.parse(key, self._prefix) if key else None
         if parsed is None:
             return False
         sid = parsed.session_id
         try:
-            if cache().get(entry_key(sid)) is not None:
+            stored = cache().get(entry_key(sid))
+            if isinstance(stored, dict):
                 return True
+            if stored == UNKNOWN:
+                return False
         except Exception:
             logger.warning("jwtsession: cache unreachable, session looked up in the database")
-        return bool(_live_rows(sid).exists())
+        return bool(_live_rows(sid, self.strategy).exists())
 
     # -- writing ----------------------------------------------------------------------------
     def key_for(self, payload: dict[str, Any]) -> str:
         assert self._secret is not None  # noqa: S101  (set with the session id)
         user_id = payload["dat"].get(SESSION_KEY)
-        return db_keys.format_key(self._secret, None if user_id is None else str(user_id))
+        user = None if user_id is None else str(user_id)
+        return db_keys.format_key(self._secret, user, self._prefix)
 
     def write(self, payload: dict[str, Any], options: SaveOptions) -> str:
         """Write the row (one query) and its cache entry; ``data`` only when it changed.
@@ -210,7 +232,7 @@ class TableStorage(Storage):
         if data_changed or not self._persisted or options.must_create:
             values["data"] = data
         if self._persisted and not options.must_create:
-            if not _live_rows(sid).update(**values):
+            if not _live_rows(sid, self.strategy).update(**values):
                 self._gone(sid, signed_in=user_id is not None)
         else:
             self._insert(sid, values, options.must_create)

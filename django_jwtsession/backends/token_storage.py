@@ -2,7 +2,11 @@
 
 Like Django's ``signed_cookies`` engine, the session key is the token itself; the
 opaque session id lives inside it. Nothing is stored server-side but the session
-record (best effort: it informs people, it does not carry the session).
+record (best effort: it informs people, it does not carry the session) — unless the
+session is too large for a token (``MAX_TOKEN_BYTES``: a user with very many roles or
+flags, or much session data): then it *spills* to its record, as a db session does,
+under an ``s1.`` key, with a warning and the ``spill`` counter. Signing in never fails
+for size.
 """
 
 from __future__ import annotations
@@ -11,27 +15,21 @@ import logging
 from typing import Any
 
 from django.contrib.auth import SESSION_KEY
-from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.db import Error as DatabaseError
-from django.utils.crypto import get_random_string
 
+from .. import metrics
 from ..codec import decode, encode
 from ..conf import get_settings
-from ..exceptions import SessionTooLarge, TokenError
+from ..exceptions import TokenError
 from ..identity import SessionIdentity
 from ..keyspace import session_hash
 from ..records import save_record
 from ..revocation import revoke_session
-from .storage import Loaded, SaveOptions, Storage
+from .db_keys import SPILL_PREFIX
+from .storage import Loaded, NeedsNewId, SaveOptions, Storage
+from .table_storage import TableStorage
 
 logger = logging.getLogger("django_jwtsession")
-
-CLAIMS_ROOM = 1024
-"""Bytes kept free for the claims when checking that a session fits in a token."""
-
-
-def new_session_id() -> str:
-    return get_random_string(32, VALID_KEY_CHARS)
 
 
 def looks_like_token(value: str) -> bool:
@@ -42,29 +40,52 @@ def looks_like_token(value: str) -> bool:
 class TokenStorage(Storage):
     strategy = "jwt"
 
+    def __init__(self) -> None:
+        self._spill = TableStorage(strategy=self.strategy, prefix=SPILL_PREFIX)
+        self._spilled = False  # the session lives in its record (too large for a token)
+        self._own_id: str | None = None  # the id derived from the spill storage's secret
+
     def recognizes(self, key: str) -> bool:
-        return looks_like_token(key)
+        return looks_like_token(key) or self._spill.recognizes(key)
 
     def read(self, key: str, now: int) -> Loaded:
+        if self._spill.recognizes(key):
+            loaded = self._spill.read(key, now)
+            self._spilled = True
+            self._own_id = loaded.identity.session_id
+            return loaded
         payload, stale_key = decode(key, now=now)
         identity = SessionIdentity.from_payload(payload)
         return Loaded(payload["dat"], identity, payload["iat"], stale_key)
 
     def new_session_id(self) -> str:
-        return new_session_id()
+        """Derived from a secret, as the db strategy's are, so the session can spill."""
+        self._own_id = self._spill.new_session_id()
+        self._spilled = False
+        return self._own_id
 
     def key_for(self, payload: dict[str, Any]) -> str:
+        if self._spilled:
+            return self._spill.key_for(payload)
         token = encode(payload)
-        limit = get_settings().max_token_bytes
-        if len(token) > limit:
-            raise SessionTooLarge(
-                f"The session token is {len(token)} bytes, over JWTSESSION['MAX_TOKEN_BYTES'] "
-                f"({limit}). Keep less data in request.session, or raise the limit."
-            )
+        if len(token) > get_settings().max_token_bytes:
+            if payload["sid"] != self._own_id:  # read from a token: its secret is unknown
+                raise NeedsNewId(payload["sid"])
+            return self._spill.key_for(payload)
         return token
 
     def write(self, payload: dict[str, Any], options: SaveOptions) -> str:
         token = self.key_for(payload)
+        if not looks_like_token(token):  # too large for a token: stored in its record
+            if not self._spilled:
+                self._spilled = True
+                metrics.count("store.spill", strategy=self.strategy)
+                logger.warning(
+                    "jwtsession: a session too large for a token (MAX_TOKEN_BYTES = %s) is "
+                    "stored server-side",
+                    get_settings().max_token_bytes,
+                )
+            return self._spill.write(payload, options)
         user_id = payload["dat"].get(SESSION_KEY)
         if options.record_due and user_id is not None:
             try:  # no savepoint: sessions are saved after ATOMIC_REQUESTS' transaction
@@ -81,11 +102,16 @@ class TokenStorage(Storage):
 
     def discard(self, session_id: str, *, signed_in: bool) -> None:
         """A signed-in token is revoked: a copy replayed later is anonymous. An anonymous
-        one carries no authority: like Django's signed cookies, nothing is written."""
-        if signed_in:
+        one carries no authority: like Django's signed cookies, nothing is written (a
+        spilled one's record goes)."""
+        if self._spilled:
+            self._spill.discard(session_id, signed_in=signed_in)
+        elif signed_in:
             revoke_session(session_id)
 
     def peek(self, key: str) -> tuple[str, bool] | None:
+        if self._spill.recognizes(key):
+            return self._spill.peek(key)
         try:
             payload, _ = decode(key)
             identity = SessionIdentity.from_payload(payload)
@@ -94,10 +120,6 @@ class TokenStorage(Storage):
         return identity.session_id, SESSION_KEY in payload["dat"]
 
     def exists(self, key: str | None) -> bool:
-        """As for Django's signed cookies: there is no server-side store to ask."""
-        return False
-
-    def can_hold(self, data: dict[str, Any]) -> bool:
-        """A taken-over session must fit in a token, with room for the claims."""
-        probe = {"sid": "x" * 32, "iat": 0, "exp": 0, "sat": 0, "dat": data}
-        return len(encode(probe)) + CLAIMS_ROOM <= get_settings().max_token_bytes
+        """As for Django's signed cookies: there is no server-side store to ask (but for
+        a spilled session's record)."""
+        return bool(key) and self._spill.recognizes(key or "") and self._spill.exists(key)

@@ -20,7 +20,7 @@ from ..conf import get_settings
 from ..identity import SessionIdentity
 from ..state import start_session
 from . import adopt, freshness
-from .storage import Origin, SaveOptions, SessionEnded, Storage
+from .storage import NeedsNewId, Origin, SaveOptions, SessionEnded, Storage
 
 
 class WritingStore(SessionBase):
@@ -102,11 +102,15 @@ class WritingStore(SessionBase):
         if self._deleted:  # delete()d, by this store: never brought back
             raise UpdateError
         self._sync_claims()
+        options = SaveOptions(self.client_meta, self._record_due, must_create)
         try:
-            self._session_key = self._storage.write(
-                self._payload(int(time.time())),
-                SaveOptions(self.client_meta, self._record_due, must_create),
-            )
+            try:
+                self._session_key = self._storage.write(self._payload(int(time.time())), options)
+            except NeedsNewId:  # e.g. a token grown too large: it spills under a new id
+                incoming = self._incoming()
+                self._new_identity(keep_start=True)
+                self._session_key = self._storage.write(self._payload(int(time.time())), options)
+                self._end_stored(incoming)
         except SessionEnded as ended:  # revoked while this request ran: not brought back
             self.rejected, self.ended_on_save = ended.reason, True
             self._reset()

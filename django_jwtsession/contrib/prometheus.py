@@ -86,6 +86,12 @@ FAMILIES = (
         "scope",
         metrics.REVOKE_NAMES,
     ),
+    Family(
+        "jwtsession_sessions_spilled",
+        "jwt sessions too large for a token (MAX_TOKEN_BYTES), stored in their record.",
+        None,
+        metrics.STORE_NAMES,
+    ),
 )
 UP = "jwtsession_metrics_up"
 UP_DOCUMENTATION = "1 when the counters could be read from the cache (CACHE_ALIAS), else 0."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -52,3 +53,17 @@ def cache(directory: Path) -> dict[str, Any]:
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": str(directory),
     }
+
+
+def checkout_secret_key(path: Path) -> str:
+    """This checkout's own random SECRET_KEY, made on first use and kept (git-ignored) so
+    that restarting the sandbox keeps everyone signed in; never a key published anywhere."""
+    try:
+        key = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        key = ""
+    if len(key) < 50:
+        key = secrets.token_urlsafe(48)
+        path.write_text(key + "\n", encoding="ascii")
+        path.chmod(0o600)
+    return key

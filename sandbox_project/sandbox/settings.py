@@ -5,16 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sandbox.env import cache, database
+from sandbox.env import cache, checkout_secret_key, database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 STRATEGY = os.environ.get("JWTSESSION_STRATEGY", "jwt")
 if STRATEGY not in ("jwt", "db"):
     raise SystemExit(f"JWTSESSION_STRATEGY must be 'jwt' or 'db', not {STRATEGY!r}")
 
-SECRET_KEY = os.environ.get(
-    "DJANGO_SECRET_KEY", "sandbox-only-secret-key-9c1f0e7a4b2d8e6f3a5c7b9d1e2f4a6c"
-)
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or checkout_secret_key(BASE_DIR / ".secret_key")
 DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 

@@ -9,6 +9,7 @@ turns it off), else :data:`DEFAULT_LOGIN_RATE`.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from rest_framework.settings import api_settings
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from rest_framework.request import Request
     from rest_framework.views import APIView
 
+logger = logging.getLogger("django_jwtsession")
 LOGIN_SCOPE = "jwtsession_login"
 DEFAULT_LOGIN_RATE = "10/minute"
 
@@ -33,6 +35,15 @@ class LoginRateThrottle(ScopedRateThrottle):
     """
 
     scope_attr = "login_throttle_scope"
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        """DRF's check; when the cache cannot count (an outage), the sign-in goes ahead:
+        sessions keep working through a cache outage, and so does signing in."""
+        try:
+            return bool(super().allow_request(request, view))
+        except Exception:  # the cache is the throttle's only store
+            logger.warning("jwtsession: the login throttle cannot reach its cache: not applied")
+            return True
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
         """One bucket per client address: not per account (a signed-in attacker would

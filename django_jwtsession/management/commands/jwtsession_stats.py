@@ -15,6 +15,7 @@ SECTIONS = (
     ("State checks", metrics.STATE_NAMES),
     ("Refreshes", metrics.REFRESH_NAMES),
     ("Revocations", metrics.REVOKE_NAMES),
+    ("Storage", metrics.STORE_NAMES),
 )
 
 
