@@ -160,6 +160,16 @@ class ClaimsUser(LazyObject):  # type: ignore[type-arg]  # generic only in djang
         method.__name__ = method.__qualname__ = name
         return method
 
+    def load(self) -> Any:
+        """The real user, loaded now (once) with Django's ``get_user()`` checks: Django's
+        ``AnonymousUser`` when it is gone, inactive, or no longer the session's (its row
+        replaced behind our back, its password changed). For what must not trust the
+        claims alone — e.g. listing the user's own sessions."""
+        self._resolved()
+        if self._wrapped is empty:
+            self._setup()
+        return self._wrapped
+
     async def aload(self) -> Model:
         """Load the real user without blocking the event loop (once) and return it.
 

@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import hypothesis
 import pytest
 from django.conf import settings
 from django.db import OperationalError, connection
 from django.test import Client, override_settings
+from hypothesis import strategies as st
 
 from django_jwtsession import cookie_header, refusal_log
 from django_jwtsession.cookies import MAX_STALE_CHUNKS
@@ -172,3 +174,47 @@ def test_refusal_logs_are_rate_limited(caplog: pytest.LogCaptureFixture) -> None
             Client().get("/whoami/", headers={"Cookie": f"{COOKIE}=garbage-{time.time()}"})
     lines = [record for record in caplog.records if "Session refused" in record.getMessage()]
     assert 1 <= len(lines) <= 2
+
+
+# -- a user row replaced behind our back ---------------------------------------------------------
+
+
+def test_a_replaced_user_row_hands_the_old_session_nothing_of_the_new_user(
+    bob: Any, bob_client: Client
+) -> None:
+    """bob's row deleted by raw SQL and its id reused by mallory: bob's session neither
+    becomes mallory nor lists mallory's sessions."""
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
+    pk = bob.pk
+    with connection.cursor() as cursor:
+        table = connection.ops.quote_name(user_model._meta.db_table)
+        cursor.execute(f"DELETE FROM {table} WHERE id = %s", [pk])  # noqa: S608  (our table)
+    mallory = user_model(pk=pk, username="mallory")
+    mallory.set_password("mallory-password")
+    mallory.save(force_insert=True)
+    mallory_client = Client()
+    assert mallory_client.login(username="mallory", password="mallory-password")
+
+    assert bob_client.get("/api/sessions/").status_code in (401, 403)
+    assert whoami(bob_client) == {"authenticated": False}  # ended by the real user's check
+    assert whoami(mallory_client)["username"] == "mallory"
+
+
+# -- a fuzzed Cookie header: never a 500 -----------------------------------------------------------
+
+PIECES = [*'abcdefghijklmnopqrstuvwxyz0123456789.=;,"\\ _-%\t', "ey", "d1.", "s1."]
+COOKIE_TEXT = st.lists(
+    st.sampled_from([*PIECES, COOKIE, f"{COOKIE}.1", f"{COOKIE}="]), max_size=120
+).map("".join)
+
+
+@hypothesis.settings(
+    max_examples=150, deadline=None, suppress_health_check=list(hypothesis.HealthCheck)
+)
+@hypothesis.given(header=COOKIE_TEXT)
+def test_any_cookie_header_gets_an_answer_not_a_500(header: str) -> None:
+    response = Client(raise_request_exception=False).get("/whoami/", headers={"Cookie": header})
+    assert response.status_code == 200
+    assert response.json() == {"authenticated": False}

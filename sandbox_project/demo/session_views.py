@@ -23,15 +23,27 @@ from django_jwtsession.admin.agents import Agent, parse
 from django_jwtsession.claims import Claims
 from django_jwtsession.models import SessionRecord
 from django_jwtsession.revocation import revoke_session_hashes, revoke_user
+from django_jwtsession.users import ClaimsUser
 
 from .session_info import public_session_id
 
 SESSION_HASH = re.compile(r"[0-9a-f]{64}")
 
 
+def verified_user_id(request: HttpRequest) -> Any:
+    """The signed-in user's id, checked against the database (a claims user is loaded):
+    a row replaced behind our back must not show this session another user's sessions."""
+    user: Any = request.user
+    real = user.load() if isinstance(user, ClaimsUser) else user
+    return real.pk if real.is_authenticated else None
+
+
 def live_sessions(request: HttpRequest) -> QuerySet[SessionRecord]:
     """The signed-in user's sessions that are neither revoked nor expired."""
-    return SessionRecord.objects.filter(user_id=request.user.pk).live()
+    user_id = verified_user_id(request)
+    if user_id is None:
+        return SessionRecord.objects.none()
+    return SessionRecord.objects.filter(user_id=user_id).live()
 
 
 # -- refresh my session ---------------------------------------------------------------------------
@@ -113,10 +125,11 @@ def revoke_my_session(request: HttpRequest, session_id: str) -> HttpResponse:
     """Revoke one of my sessions; anyone else's (or an unknown) id is a 404."""
     if not SESSION_HASH.fullmatch(session_id):
         raise Http404("No such session.")
+    user_id = verified_user_id(request)
     record = SessionRecord.objects.filter(
-        session_hash=session_id, user_id=request.user.pk, revoked_at=None
+        session_hash=session_id, user_id=user_id, revoked_at=None
     ).first()
-    if record is None:
+    if record is None or user_id is None:
         raise Http404("No such session.")
     if session_id == public_session_id(request):  # this very session: log out
         logout(request)

@@ -29,6 +29,7 @@ from ...keys import get_key_ring
 from ...keyspace import session_hash
 from ...models import SessionRecord, SessionRecordQuerySet
 from ...revocation import revoke_session_hashes, revoke_user
+from ...users import ClaimsUser
 from .authentication import JWTSessionAuthentication, current_session, is_bearer, reissue
 from .serializers import (
     LoginSerializer,
@@ -107,8 +108,15 @@ def log_out(request: Request) -> Response:
 
 
 def my_records(request: Request) -> SessionRecordQuerySet:
-    """The signed-in user's session records (``IsAuthenticated`` has already run)."""
+    """The signed-in user's session records (``IsAuthenticated`` has already run).
+
+    The real user is loaded first (one query): claims alone name a user id, and a row
+    replaced behind our back (deleted by raw SQL, its id reused) must not hand this
+    session another user's sessions.
+    """
     user = request.user
+    if isinstance(user, ClaimsUser):
+        user = user.load()
     if not user.is_authenticated:
         raise exceptions.NotAuthenticated()
     return SessionRecord.objects.filter(user_id=user.pk)
