@@ -18,7 +18,8 @@ key      field           meaning
 =======  ==============  =====================================================
 
 ``clm``, ``cat``, ``mv``, ``rev``, ``gre`` and ``hk`` are written only for a
-signed-in session (one with claims), and are then all required. The transport adds
+signed-in session (one with claims), and are then all required but ``hk`` (a session
+issued before it existed has its auth hash checked on its next request instead). The transport adds
 ``iat``, ``exp`` and ``dat`` (the session data) around them. Every value is bounded
 by what the server could have issued: ``sat ≤ cat ≤ iat``, counters below 2**63 (the
 state check also refuses counters above the server's own).
@@ -81,7 +82,8 @@ class SessionIdentity:
             if any(key in payload for key in _SIGNED_IN_KEYS):
                 raise InvalidClaims("claim members without claims")
             return cls(session_id, started)
-        claims_at, issued_at, hash_key = payload.get("cat"), payload.get("iat"), payload.get("hk")
+        claims_at, issued_at = payload.get("cat"), payload.get("iat")
+        hash_key = payload.get("hk", "")  # a session from before it was written: checked now
         if type(raw_claims) is not dict or type(claims_at) is not int:
             raise InvalidClaims("clm must be an object with an integer cat")
         if type(issued_at) is not int or not started <= claims_at <= issued_at:

@@ -147,7 +147,6 @@ CASES: dict[str, Edit] = {
         '"tir": null, ', ""
     ),
     "no mark version": lambda p: json.dumps({k: v for k, v in p.items() if k != "mv"}),
-    "no hash key": lambda p: json.dumps({k: v for k, v in p.items() if k != "hk"}),
     "claim members without claims": lambda p: json.dumps(
         {k: v for k, v in p.items() if k != "clm"}
     ),
@@ -165,6 +164,19 @@ def test_a_session_the_server_could_not_have_issued_is_refused(
 def test_session_data_without_the_auth_hash_is_refused(signed_in: Client) -> None:
     data = {k: v for k, v in signed_in.session.items() if k != HASH_SESSION_KEY}
     store(signed_in, json.dumps, data)
+    assert_refused(signed_in)
+
+
+def test_a_session_without_a_hash_key_has_its_auth_hash_checked_now(
+    signed_in: Client, bob: User
+) -> None:
+    """Sessions issued before ``hk`` existed keep working: their auth hash is verified on
+    their next request (a refresh), and a session whose hash no longer verifies ends."""
+    store(signed_in, lambda p: json.dumps({k: v for k, v in p.items() if k != "hk"}))
+    assert whoami(signed_in)["username"] == "bob"
+    assert token_payload(session_token(signed_in))["hk"]  # re-issued with one
+    store(signed_in, lambda p: json.dumps({k: v for k, v in p.items() if k != "hk"}))
+    User.objects.filter(pk=bob.pk).update(password="!changed-behind-the-signals")
     assert_refused(signed_in)
 
 
