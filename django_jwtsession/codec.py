@@ -117,7 +117,7 @@ def encode(payload: dict[str, Any]) -> str:
     if conf.audience is not None:
         payload = {**payload, "aud": conf.audience}
     header = _header_segment({"alg": ring.algorithm, "typ": "JWT", "kid": key.kid})
-    body = b64url_encode(json.dumps(payload, separators=_JSON_SEPARATORS).encode())
+    body = b64url_encode(strict_json.dumps(payload).encode())  # what decode() reads back
     signing_input = f"{header}.{body}"
     signature = key.algorithm.sign(signing_input.encode("ascii"), key.sign_key)
     token = f"{signing_input}.{b64url_encode(signature)}"

@@ -2,7 +2,8 @@
 
 - **Ambiguity**: two cookies with the session cookie's name (one tossed in by a sibling
   subdomain with ``Domain=.example.com``, say) make Django's parser keep the last, so
-  the request would run as whichever the browser sent last. Such a request is refused:
+  the request would run as whichever the browser sent last. Here, when exactly one of
+  them is a valid session, that one is used; when several are, the request is refused:
   it is anonymous and no cookie is written or deleted (deleting ours would leave only
   the tossed one). The ``__Host-`` prefix stops the tossing at the browser.
 - **A bounded parser**: CPython before 3.13.0 / 3.12.6 / 3.11.10 / 3.10.15 unquotes
@@ -47,16 +48,36 @@ def parse(header: str) -> dict[str, str]:
     return found
 
 
-def names(header: str) -> list[str]:
-    return [chunk.split("=", 1)[0].strip() for chunk in header.split(";")]
+MAX_CANDIDATES = 4
+"""More session cookies than this in one request are refused without trying any."""
 
 
-def is_ambiguous(header: str, name: str) -> bool:
-    """True when the session cookie (or one of its chunks) is sent more than once."""
+def _pairs(header: str) -> list[tuple[str, str]]:
+    """The ``(name, value)`` pairs as Django's parser sees them (a chunk without ``=`` is a
+    value with an empty name), values not unquoted."""
+    pairs = []
+    for chunk in header.split(";"):
+        key, _, value = chunk.partition("=") if "=" in chunk else ("", "", chunk)
+        pairs.append((key.strip(), value.strip()))
+    return pairs
+
+
+def candidates(header: str, name: str) -> list[str] | None:
+    """The values sent for the session cookie ``name`` when it was sent more than once;
+    ``[]`` when it was not (the usual case: nothing to decide); None when the request
+    cannot be read without guessing (a chunk sent twice beside it, or too many)."""
     if header.count(name) < 2:  # the usual case, without parsing
-        return False
-    sent = [key for key in names(header) if key == name or key.startswith(name + ".")]
-    return len(sent) != len(set(sent))
+        return []
+    pairs = [
+        (key, value) for key, value in _pairs(header) if key == name or key.startswith(name + ".")
+    ]
+    values = [_unquote(value) for key, value in pairs if key == name]
+    if len(values) < 2:
+        chunks = [key for key, _ in pairs]
+        return [] if len(chunks) == len(set(chunks)) else None
+    if len(values) > MAX_CANDIDATES or len(pairs) != len(values):
+        return None  # with chunks too, no value can be joined to its own chunks
+    return values
 
 
 def bounded_cookies(request: Any) -> None:

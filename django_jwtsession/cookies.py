@@ -56,6 +56,7 @@ def read_session_cookie(cookies: Mapping[str, str]) -> str | None:
 
 
 MAX_STALE_CHUNKS = 16
+"""At most this many chunk cookies are deleted on one response (whatever a client sent)."""
 
 
 def _chunk_index(suffix: str) -> int | None:
@@ -63,9 +64,6 @@ def _chunk_index(suffix: str) -> int | None:
     if suffix.isascii() and suffix.isdigit() and len(suffix) <= 3 and suffix[0] != "0":
         return int(suffix)
     return None
-
-
-"""At most this many chunk cookies are deleted on one response (whatever a client sent)."""
 
 
 def _chunk_names_sent(cookies: Mapping[str, str]) -> set[str]:

@@ -117,11 +117,6 @@ class SessionIdentity:
             payload["hk"] = self.hash_key
         return payload
 
-    @property
-    def user_id(self) -> str | None:
-        """The signed-in user's id as the claims hold it, or None."""
-        return None if self.claims is None else self.claims.user_id
-
     def successor(self, session_id: str) -> SessionIdentity:
         """The same session under a new id: start, claims and epochs kept."""
         return dataclasses.replace(self, session_id=session_id)

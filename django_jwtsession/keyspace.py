@@ -57,9 +57,13 @@ def state_keys(user_id: str, session_id: str | None) -> list[str]:
     return keys
 
 
-def stored_session_key(hashed: str) -> str:
-    """The cache key of a db-strategy session, by its stored hash."""
-    return f"{CACHE_PREFIX}db:{hashed}"
+STORED_KINDS = ("db", "spill")
+"""Sessions kept in their record: the db strategy's, and jwt sessions too large for a token."""
+
+
+def stored_session_key(hashed: str, kind: str = "db") -> str:
+    """The cache key of a session kept in its record (``kind``: see STORED_KINDS)."""
+    return f"{CACHE_PREFIX}{kind}:{hashed}"
 
 
 def cache() -> Any:

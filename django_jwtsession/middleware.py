@@ -17,7 +17,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model, middleware as auth_middleware
+from django.contrib.auth import SESSION_KEY, get_user_model, middleware as auth_middleware
 from django.contrib.sessions import middleware as session_middleware
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
@@ -34,6 +34,7 @@ from .cookies import (
 )
 from .derived import derived
 from .refresh import session_user
+from .state import StateUnavailable
 from .users import ClaimsUser
 
 logger = logging.getLogger("django_jwtsession")
@@ -52,15 +53,36 @@ class SessionMiddleware(session_middleware.SessionMiddleware):
     def process_request(self, request: HttpRequest) -> None:
         bounded_cookies(request)  # before anything parses the Cookie header
         header = request.META.get("HTTP_COOKIE", "")
-        if cookie_header.is_ambiguous(header, settings.SESSION_COOKIE_NAME):
-            session = self.SessionStore(None)
-            if isinstance(session, ClaimsSessionBase):
-                session.refuse_ambiguous()
-        else:
-            session = self.SessionStore(read_session_cookie(request.COOKIES))
+        sent = cookie_header.candidates(header, settings.SESSION_COOKIE_NAME)
+        if sent:
+            request.session = self._the_valid_one(sent, request)
+            return
+        session = self.SessionStore(None if sent is None else read_session_cookie(request.COOKIES))
         if isinstance(session, ClaimsSessionBase):
             session.client_meta = request.META  # for the session record: IP, user agent
+            if sent is None:
+                session.refuse_ambiguous()
         request.session = session
+
+    def _the_valid_one(self, values: list[str], request: HttpRequest) -> Any:
+        """The session cookie was sent several times: the one value that is a valid
+        session, or an anonymous session that writes no cookie when none or several are."""
+        valid = []
+        for value in values:
+            store = self.SessionStore(value)
+            if isinstance(store, ClaimsSessionBase):
+                store.client_meta = request.META
+                store._get_session()
+                if store.session_key is None or store.suspended:
+                    continue
+            valid.append(store)
+        if len(valid) == 1:
+            return valid[0]
+        session = self.SessionStore(None)
+        if isinstance(session, ClaimsSessionBase):
+            session.client_meta = request.META
+            session.refuse_ambiguous()
+        return session
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         session = getattr(request, "session", None)
@@ -71,22 +93,25 @@ class SessionMiddleware(session_middleware.SessionMiddleware):
             return response  # the state check could not run: the cookie stays as it was
         try:
             response = super().process_response(request, response)
-        except DatabaseError:
-            logger.warning("jwtsession: the database could not save a session", exc_info=True)
+        except (DatabaseError, StateUnavailable):
+            logger.warning("jwtsession: the session could not be saved", exc_info=True)
             return unavailable()
         if session.ended_on_save:  # revoked while this request ran: the cookie goes
             delete_session_cookie(response)
         harden_session_cookie(response)
         split_session_cookie(request.COOKIES, response)
-        if settings.SESSION_COOKIE_NAME in response.cookies:
+        name = settings.SESSION_COOKIE_NAME
+        if any(key == name or key.startswith(name + ".") for key in response.cookies):
             patch_cache_control(response, private=True)  # never in a shared cache
+            patch_vary_headers(response, ("Cookie",))
         return response
 
 
 def unavailable() -> HttpResponse:
-    """A 503 for a session that could not be saved: nothing is lost if the client retries."""
+    """A 503 for a session that could not be saved (the view itself may have run)."""
     response = HttpResponse(
-        "Sessions cannot be saved right now; please try again in a moment.",
+        "Your session could not be saved right now (the request itself may have been "
+        "processed); please check, then try again in a moment.",
         status=503,
         content_type="text/plain; charset=utf-8",
     )
@@ -103,11 +128,13 @@ def user_from_session(session: ClaimsSessionBase) -> ClaimsUser:
         # Django's get_user() checks: the backend, user_can_authenticate() and the
         # session hash, so a password changed elsewhere ends this session too; then
         # the request is anonymous, as Django's get_user() would have made it.
-        user, _ = session_user(dict(session.items()))
+        data = dict(session.items())
+        user, _ = session_user(data)
         if user is None:
             from django.contrib.auth.models import AnonymousUser  # needs the app registry
 
-            session.flush()
+            if SESSION_KEY in data:  # a signed-in session whose user is gone ends
+                session.flush()
             return AnonymousUser()
         return user
 

@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone as django_timezone
 
 from .conf import get_settings
-from .keyspace import cache, stored_session_key
+from .keyspace import STORED_KINDS, cache, stored_session_key
 
 if TYPE_CHECKING:
     from .models import SessionRecord
@@ -141,7 +141,10 @@ def _evict_stored_sessions(hashes: list[str]) -> None:
     try:
         target = cache()
         for start in range(0, len(hashes), 500):
-            target.delete_many([stored_session_key(value) for value in hashes[start : start + 500]])
+            batch = hashes[start : start + 500]
+            target.delete_many(
+                [stored_session_key(value, kind) for value in batch for kind in STORED_KINDS]
+            )
     except Exception:
         logger.warning("jwtsession: could not evict revoked db sessions from the cache")
 

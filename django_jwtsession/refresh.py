@@ -7,6 +7,7 @@ another user: one query for the user (with the claim sources' relations
 
 from __future__ import annotations
 
+import hmac
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from .claims import related_paths
 from .derived import derived
+from .keys import get_key_ring
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -83,5 +85,11 @@ def hash_key_id() -> str:
     fingerprint is not the current one has its claims rebuilt on its next request,
     which upgrades the hash through ``SECRET_KEY_FALLBACKS`` or ends the session, as
     Django's ``get_user()`` would — with no query on the steady-state path.
+
+    It is keyed by the session key ring too (its encryption key, derived from the
+    session secrets), so a token, even unencrypted, offers no offline test of a guess
+    at ``SECRET_KEY`` when the sessions have secrets of their own (``SECRET_KEYS``).
     """
-    return salted_hmac("django_jwtsession.hash_key", "", algorithm="sha256").hexdigest()[:16]
+    secret_fingerprint = salted_hmac("django_jwtsession.hash_key", "", algorithm="sha256")
+    keyed = hmac.new(get_key_ring().current_encryption.key, secret_fingerprint.digest(), "sha256")
+    return keyed.hexdigest()[:16]

@@ -48,3 +48,23 @@ def loads(raw: bytes | str) -> Any:
         except UnicodeEncodeError:
             raise StrictJSONError("a lone surrogate in a string") from None
     return value
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON of ``value``; a ``ValueError`` naming the problem when :func:`loads`
+    would refuse it back (``NaN`` / ``Infinity``, a lone surrogate), so a session is never
+    written that could not be read."""
+    try:
+        text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        raise StrictJSONError(
+            "session data holds NaN or Infinity, which JSON cannot carry: store a string"
+        ) from None
+    if "\\ud" in text or "\\uD" in text:  # an escaped surrogate: paired?
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise StrictJSONError(
+                "session data holds a lone UTF-16 surrogate (e.g. '\\ud800'), not text"
+            ) from None
+    return text

@@ -15,7 +15,6 @@ themselves.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,6 +27,7 @@ from django.utils.functional import LazyObject, empty
 
 from . import user_model
 from .claims import Claims
+from .user_standin import ModelStandIn
 
 _MISSING = object()
 _ASYNC_HINT = (
@@ -37,7 +37,7 @@ _ASYNC_HINT = (
 )
 
 
-class ClaimsUser(LazyObject):  # type: ignore[type-arg]  # generic only in django-stubs
+class ClaimsUser(ModelStandIn, LazyObject):  # type: ignore[type-arg]  # generic in stubs
     """A lazy user: claims first, the real user (one query) for everything else."""
 
     # LazyObject's Python-level __getattribute__ only hides its dunder proxies from
@@ -83,7 +83,8 @@ class ClaimsUser(LazyObject):  # type: ignore[type-arg]  # generic only in djang
         d["_answered"] = tuple(answers)
 
     def _resolved(self) -> Claims | None:
-        """The claims, read on first use; None when the request is anonymous."""
+        """The claims, read on first use; None when the request is anonymous — from the
+        start, or since loading the real user found it gone."""
         d = self.__dict__
         resolve = d.pop("_resolve", None)
         if resolve is not None:
@@ -94,16 +95,43 @@ class ClaimsUser(LazyObject):  # type: ignore[type-arg]  # generic only in djang
                 d["_wrapped"] = AnonymousUser()
             else:
                 self._answer(claims)
+        wrapped = d["_wrapped"]
+        if wrapped is not empty and not getattr(wrapped, "is_authenticated", True):
+            return None
         return d["_claims"]  # type: ignore[no-any-return]
 
     def _setup(self) -> None:
+        d = self.__dict__
+        self._resolved()
+        if d["_wrapped"] is not empty:
+            return  # anonymous: nothing to load (and the session is left alone)
         try:
-            self._wrapped = self.__dict__["_loader"]()
+            real = d["_loader"]()
         except SynchronousOnlyOperation as exc:
             raise SynchronousOnlyOperation(_ASYNC_HINT) from exc
-        d = self.__dict__
+        d["_wrapped"] = real
         for name in d["_answered"]:
             d.pop(name, None)  # from now on the real user answers
+        for name, value in d.pop("_assigned", {}).items():  # set before it was loaded
+            d.pop(name, None)
+            setattr(real, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """An attribute set before the real user is loaded is kept here (no query) and set
+        on the real user when it loads (``request.user.otp_device = None`` costs nothing);
+        a claim-answered attribute (``is_staff``, …) loads the real user first."""
+        d = self.__dict__
+        if name == "_wrapped":
+            d["_wrapped"] = value
+            return
+        self._resolved()
+        if d["_wrapped"] is empty and name not in d["_answered"]:
+            d.setdefault("_assigned", {})[name] = value
+            d[name] = value
+            return
+        if d["_wrapped"] is empty:
+            self._setup()
+        setattr(d["_wrapped"], name, value)
 
     def __getattr__(self, name: str) -> Any:
         d = self.__dict__
@@ -182,26 +210,7 @@ class ClaimsUser(LazyObject):  # type: ignore[type-arg]  # generic only in djang
             await sync_to_async(self._setup)()
         return self._wrapped  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: Any) -> Any:
-        # The template engine tries user["name"] before user.name: a model without
-        # __getitem__ must fail that with TypeError, not load the real user first.
-        self._resolved()
-        if self._wrapped is empty:
-            model = self.__dict__["_model"]
-            if not user_model.class_has(model, "__getitem__"):
-                raise TypeError(f"{model.__name__!r} object is not subscriptable")
-            self._setup()
-        return self._wrapped[key]
-
-    def __dir__(self) -> list[str]:
-        self._resolved()
-        if self._wrapped is not empty:
-            return dir(self._wrapped)
-        d = self.__dict__
-        names = {*dir(d["_model"]), *d["_answered"], "_state", *dir(type(self))}
-        return sorted(names)
-
-    # Always from the claims (none when the request turned out anonymous).
+    # From the claims (empty, or None, once the request is anonymous).
     @property
     def claims(self) -> Claims | None:
         return self._resolved()
@@ -240,57 +249,3 @@ class ClaimsUser(LazyObject):  # type: ignore[type-arg]  # generic only in djang
         if self._wrapped is empty:
             return self.__dict__["_model"]  # type: ignore[no-any-return]
         return type(self._wrapped)
-
-    def __eq__(self, other: object) -> bool:
-        if self._resolved() is None:  # anonymous
-            return bool(self._wrapped == other)
-        if isinstance(other, ClaimsUser):
-            if other._resolved() is None:
-                return False
-            other_model, other_pk = other.__dict__["_model"], other.pk
-        elif isinstance(other, Model):
-            other_model, other_pk = other._meta.concrete_model, other.pk
-        else:
-            return NotImplemented
-        model = self.__dict__["_model"]
-        return bool(model._meta.concrete_model == other_model._meta.concrete_model) and (
-            self.__dict__["_pk"] == other_pk
-        )
-
-    def __ne__(self, other: object) -> bool:
-        equal = self.__eq__(other)
-        return equal if equal is NotImplemented else not equal
-
-    def __hash__(self) -> int:
-        if self._resolved() is None:
-            return hash(self._wrapped)
-        return hash(self.__dict__["_pk"])
-
-    def __bool__(self) -> bool:
-        return True
-
-    def __str__(self) -> str:
-        self._resolved()
-        model = self.__dict__["_model"]
-        if self._wrapped is empty and user_model.default_str(model):
-            return self.get_username()
-        if self._wrapped is empty:
-            self._setup()
-        return str(self._wrapped)
-
-    def __repr__(self) -> str:
-        claims = self._resolved()
-        return f"<ClaimsUser: {'anonymous' if claims is None else repr(claims.username)}>"
-
-    def __copy__(self) -> Any:
-        if self._resolved() is not None and self._wrapped is empty:
-            d = self.__dict__
-            return type(self)(d["_claims"], d["_model"], d["_loader"])
-        return copy.copy(self._wrapped)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
-        if self._resolved() is not None and self._wrapped is empty:
-            result = self.__copy__()
-            memo[id(self)] = result
-            return result
-        return copy.deepcopy(self._wrapped, memo)

@@ -257,3 +257,17 @@ def test_the_session_still_works_untouched(signed_in: Client) -> None:
     store(signed_in, json.dumps)
     assert whoami(signed_in)["username"] == "bob"
     assert client_session_id(signed_in) == before
+
+
+@pytest.mark.parametrize(
+    "value", [float("nan"), float("inf"), "\ud800"], ids=["nan", "inf", "lone"]
+)
+@pytest.mark.django_db
+def test_session_data_json_cannot_carry_back_is_refused_at_save(value: Any, strategy: str) -> None:
+    """A session is never written that could not be read back: the save fails, loudly."""
+    from django_jwtsession.backends.session import SessionStore
+
+    store = SessionStore()
+    store["x"] = value
+    with pytest.raises(ValueError, match="session data holds"):
+        store.save()

@@ -15,7 +15,7 @@ from django.db import OperationalError, connection
 from django.test import Client, override_settings
 from hypothesis import strategies as st
 
-from django_jwtsession import cookie_header, refusal_log
+from django_jwtsession import cookie_header, throttled_log
 from django_jwtsession.cookies import MAX_STALE_CHUNKS
 from django_jwtsession.models import StateEntry
 from tests.helpers import DEAD_REDIS, PASSWORD, Configure, session_token
@@ -49,6 +49,16 @@ def test_the_session_cookie_sent_twice_is_refused_and_left_alone(
     response = Client().get("/set/?color=red", headers={"Cookie": header})
     assert COOKIE not in response.cookies
     assert whoami(bob_client)["username"] == "bob"  # alone again, it works
+
+
+def test_of_a_session_cookie_sent_twice_the_one_valid_session_is_used(bob_client: Client) -> None:
+    """A tossed cookie that is no valid session cannot lock the user out."""
+    for header in (
+        f"{COOKIE}=not-a-session; {COOKIE}={session_token(bob_client)}",
+        f"{COOKIE}={session_token(bob_client)}; {COOKIE}=not-a-session",
+        f"{COOKIE}; {COOKIE}={session_token(bob_client)}",  # a nameless value: no second cookie
+    ):
+        assert whoami(Client(), Cookie=header)["username"] == "bob", header
 
 
 def test_a_thousand_chunk_cookies_get_a_bounded_answer(bob_client: Client) -> None:
@@ -168,7 +178,7 @@ def test_logging_out_an_anonymous_session_writes_no_state() -> None:
 
 
 def test_refusal_logs_are_rate_limited(caplog: pytest.LogCaptureFixture) -> None:
-    refusal_log.reset()
+    throttled_log.reset()
     with caplog.at_level("INFO", logger="django_jwtsession"):
         for _ in range(50):
             Client().get("/whoami/", headers={"Cookie": f"{COOKIE}=garbage-{time.time()}"})

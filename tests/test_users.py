@@ -343,10 +343,14 @@ def test_attributes_a_custom_init_sets_load_the_real_user() -> None:
     assert user.is_loaded
 
 
-def test_attributes_set_on_the_user_read_back(user: Any) -> None:
-    user.seen_banner = True  # loads the real user and sets it there
-    assert user.is_loaded
+def test_attributes_set_on_the_user_read_back(user: Any, django_assert_num_queries: Any) -> None:
+    with django_assert_num_queries(0):  # kept until the real user loads (django-otp's way)
+        user.seen_banner = True
+        assert user.seen_banner is True
+        assert not user.is_loaded
+    assert user.email == "bob@example.com"  # loads the real user: the attribute moves there
     assert user.seen_banner is True
+    assert user._wrapped.seen_banner is True
     assert hasattr(user, "resolve_expression") is False
 
 
@@ -388,3 +392,46 @@ def test_modules_import_without_configured_settings() -> None:
         [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+# -- setting and pickling, anonymous or not ---------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_setting_an_attribute_on_an_anonymous_user_keeps_the_session(
+    django_assert_num_queries: Any,
+) -> None:
+    client = Client()
+    client.get("/set/?color=blue")  # an anonymous session with data
+    request = request_for(client)
+    with django_assert_num_queries(0):
+        request.user.otp_device = None  # what django-otp's middleware does on every request
+    assert request.user.is_anonymous
+    assert request.session["color"] == "blue"
+    assert not request.session.modified
+
+
+@pytest.mark.django_db
+def test_pickling_an_anonymous_user_keeps_the_session() -> None:
+    import pickle
+
+    client = Client()
+    client.get("/set/?color=blue")
+    request = request_for(client)
+    assert pickle.loads(pickle.dumps(request.user)).is_anonymous  # noqa: S301
+    assert request.session["color"] == "blue"
+
+
+def test_setting_a_claim_attribute_loads_the_real_user_and_reads_back(user: Any) -> None:
+    user.is_staff = True
+    assert user.is_loaded
+    assert user.is_staff is True
+
+
+def test_a_user_found_gone_answers_nothing_from_its_old_claims(user: Any, bob: Any) -> None:
+    get_user_model().objects.filter(pk=bob.pk).update(is_active=False)
+    assert user.has_perm("x.y") is False  # loads the real user: gone
+    assert user != bob
+    assert (user.claims, user.tier) == (None, None)
+    assert user.roles == user.flags == frozenset()
+    assert "anonymous" in repr(user)

@@ -7,7 +7,9 @@ signature, expiry, stored row — and handed to the current store as a
 :class:`~django_jwtsession.backends.storage.Loaded` with an ``origin``. The store
 checks it like its own sessions (revocation, claims), takes it over under a new
 session id, re-issues the cookie on the same response, then ends the old session
-(:func:`end`), so the old cookie cannot be replayed into a second session.
+(:func:`end`) — also when the request signs out before saving — so the old cookie
+cannot be replayed into a second session (Django's ``signed_cookies`` sessions cannot
+be ended on the server: they are taken over until ``ACCEPT_FROM`` drops them).
 """
 
 from __future__ import annotations
@@ -29,10 +31,10 @@ from ..state import StateUnavailable
 from .db_keys import is_db_key
 from .storage import Loaded, Origin, Storage
 from .strategies import STORAGES
+from .token_storage import is_session_key
 
 logger = logging.getLogger("django_jwtsession")
 _DJANGO_KEY = re.compile(r"[a-z0-9]{32}")
-_TOKEN = re.compile(r"ey[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*){2}((\.[A-Za-z0-9_-]*){2})?")
 
 
 def engine(path: str) -> Any:
@@ -44,7 +46,7 @@ def kind_of(value: str, accepted: tuple[str, ...]) -> str | None:
     """The first accepted kind whose cookie format ``value`` has, or None."""
     for kind in accepted:
         if kind == "jwt":
-            if _TOKEN.fullmatch(value):
+            if is_session_key(value):  # a token, or a jwt session spilled to its record
                 return kind
         elif kind == "db":
             if is_db_key(value):

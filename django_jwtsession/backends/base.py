@@ -16,11 +16,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
 from django.utils.module_loading import import_string
 
-from .. import metrics, refusal_log
+from .. import metrics, throttled_log
 from ..claims import Claims
 from ..conf import get_settings
 from ..exceptions import AmbiguousCookie, TokenError
@@ -56,9 +56,10 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
         self.rejected: str | None = None
         """Why the incoming session was refused (a ``TokenError.reason``), else None."""
         self.refresh_reason: str | None = None
-        """Why this store rebuilt the claims (``"login"``, ``"ttl"``, ``"mark"``,
+        """Why this store rebuilt the claims (``"login"``, ``"ttl"``, ``"mark"``, ``"key"``,
         ``"forced"``), else None: the claims came as they were."""
         self._epochs_stale = False  # a new session id: read the epochs before saving
+        self._verified_hash: Any = None  # the auth hash the state check passed with
         self._record_due = False  # signed in, refreshed or re-issued: write the record
         self._suspended = False  # the state check could not run: anonymous, cookie kept
         self._deleted = False  # delete()d: saving it again would bring it back
@@ -159,7 +160,10 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
         if checked is None:
             self._session_cache = self._end()
             return False
+        moved = checked.identity.session_id != self._identity.session_id
         self._accept(checked)
+        if moved:  # a hash upgrade moved the session to a new id: its key follows at once
+            self._session_key = self._storage.key_for(self._payload(now))
         return True
 
     def refuse_ambiguous(self) -> None:
@@ -176,6 +180,7 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
     # -- reading ------------------------------------------------------------
     def load(self) -> dict[str, Any]:
         now = int(time.time())
+        self._moved = False
         try:
             loaded = self._read(now)
             if loaded is None:
@@ -217,6 +222,7 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
 
     def _accept(self, checked: freshness.Checked) -> None:
         self._identity = checked.identity
+        self._verified_hash = checked.data.get(HASH_SESSION_KEY)
         if checked.rebuilt is not None:
             self._rebuilt(*checked.rebuilt)
 
@@ -243,7 +249,7 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
         """Note why the incoming session is refused (a ``TokenError.reason``)."""
         self.rejected = reason
         metrics.count(f"decode.{reason}", strategy=self.strategy)
-        refusal_log.note(reason)
+        throttled_log.refused(reason)
 
     def _end(self) -> dict[str, Any]:
         """Forget the incoming session: the request is anonymous and the cookie goes."""

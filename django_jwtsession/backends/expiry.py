@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.contrib.sessions.backends.base import SessionBase
+from django.utils import timezone
 
 from ..conf import get_settings
-from ..records import prune_records
+from ..records import as_datetime, prune_records
 from ..revocation import prune_revoked_sessions
 
 if TYPE_CHECKING:
@@ -49,6 +50,14 @@ class CappedExpiry(SessionBase):
         now = int(time.time())
         started = now if self._identity is None else self._identity.started
         return min(age, started + get_settings().max_lifetime - now)
+
+    def get_expiry_date(self, **kwargs: Any) -> Any:
+        """Django's expiry date, capped by the absolute ``MAX_LIFETIME``."""
+        date = super().get_expiry_date(**kwargs)
+        if kwargs or self._identity is None:
+            return date
+        cap = as_datetime(self._identity.started + get_settings().max_lifetime)
+        return min(date, cap) if timezone.is_aware(date) == timezone.is_aware(cap) else date
 
     @classmethod
     def clear_expired(cls) -> None:

@@ -42,7 +42,7 @@ class Rebuilt(NamedTuple):
     user: AbstractBaseUser
     """The user the claims were built from."""
     reason: str
-    """``"login"``, ``"ttl"``, ``"mark"`` or ``"forced"``."""
+    """``"login"``, ``"ttl"``, ``"mark"``, ``"key"`` (``SECRET_KEY`` changed) or ``"forced"``."""
 
 
 class Checked(NamedTuple):

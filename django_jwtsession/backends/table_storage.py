@@ -5,13 +5,13 @@ timestamps in ``meta``), mirrored in the cache. A warm read costs one cache roun
 trip (the session entry and the user's state entries together, thanks to the
 key's user hint) and no query; a cold one, one query (the row and any missing
 state entries together). A save that did not change ``data`` leaves it alone, so
-it never undoes a concurrent request's write; a save of a session deleted or
-revoked meanwhile raises Django's ``UpdateError`` instead of bringing it back.
+it never undoes a concurrent request's write. A save never brings back a session
+ended meanwhile: a signed-in one revoked (or deleted with its user) simply ends (the
+cookie goes); an anonymous one deleted raises Django's ``UpdateError``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -32,24 +32,17 @@ from ..revocation import revoke_session
 from ..state import StateUnavailable, complete_state, read_cached
 from . import db_keys
 from .storage import Loaded, SaveOptions, SessionEnded, Storage
+from .unknown_keys import UNKNOWN
 
 logger = logging.getLogger("django_jwtsession")
-_COMPACT = (",", ":")
 
 
-def entry_key(session_id: str) -> str:
-    """The cache key of a db session's stored payload."""
-    return stored_session_key(session_hash(session_id))
+def entry_key(session_id: str, kind: str = "db") -> str:
+    """The cache key of a stored session's payload (``kind``: ``"db"`` or ``"spill"``)."""
+    return stored_session_key(session_hash(session_id), kind)
 
 
-UNKNOWN = "unknown"
-"""Cached in place of a session a key does not name: a flood of the same made-up key costs
-one query, not one a request. A secret no session has now never will (secrets are made
-here), and a new session's save replaces the entry."""
-UNKNOWN_SECONDS = 300
-
-
-def _cache_entry(entry: str, stored: Any, expires_in: int, *, replace: bool) -> None:
+def _cache_entry(entry: str, stored: dict[str, str], expires_in: int, *, replace: bool) -> None:
     """Cache a stored session until it expires (``add`` unless ``replace``)."""
     timeout = max(expires_in, 1)
     try:
@@ -80,10 +73,9 @@ class TableStorage(Storage):
     """The db strategy's storage; with ``strategy="jwt"`` and the ``s1.`` prefix, where
     a jwt session too large for a token spills."""
 
-    strategy = "db"
-
     def __init__(self, strategy: str = "db", prefix: str = db_keys.KEY_PREFIX) -> None:
         self.strategy, self._prefix = strategy, prefix
+        self._kind = "db" if prefix == db_keys.KEY_PREFIX else "spill"
         self._secret: str | None = None
         self._stored_data: str | None = None  # ``data`` as read: rewritten only if it differs
         self._persisted = False  # a row holds the current secret's session
@@ -120,20 +112,19 @@ class TableStorage(Storage):
     def _fetch(self, sid: str, keys: list[str], now: int) -> tuple[dict[str, Any], Any]:
         """The stored payload and (when signed in) the state, in one cache round trip;
         on a miss, in one query."""
-        entry = entry_key(sid)
+        entry = entry_key(sid, self._kind)
         try:
             found, extra = read_cached(keys, [entry], hot_path=True)
             stored = extra.get(entry)
             fetched: dict[str, int] | None = None
             refill = False
-            if stored == UNKNOWN:  # a key looked up lately and not found: no query again
-                raise UnknownSession("no live session under this key")
             if not isinstance(stored, dict):
+                if sid in UNKNOWN:  # looked up lately and not found: no query again
+                    raise UnknownSession("no live session under this key")
                 try:
                     stored, fetched = self._from_database(sid, keys, found)
                 except UnknownSession:
-                    if found is not None:  # the cache is reachable: remember the miss
-                        _cache_entry(entry, UNKNOWN, UNKNOWN_SECONDS, replace=False)
+                    UNKNOWN.add(sid)
                     raise
                 refill = found is not None  # the cache is reachable: refill it
             state = complete_state(keys, sid, found, fetched) if keys else None
@@ -193,11 +184,8 @@ class TableStorage(Storage):
             return False
         sid = parsed.session_id
         try:
-            stored = cache().get(entry_key(sid))
-            if isinstance(stored, dict):
+            if isinstance(cache().get(entry_key(sid, self._kind)), dict):
                 return True
-            if stored == UNKNOWN:
-                return False
         except Exception:
             logger.warning("jwtsession: cache unreachable, session looked up in the database")
         return bool(_live_rows(sid, self.strategy).exists())
@@ -217,8 +205,8 @@ class TableStorage(Storage):
         """
         key = self.key_for(payload)
         fields = dict(payload)
-        sid, data = fields.pop("sid"), json.dumps(fields.pop("dat"), separators=_COMPACT)
-        meta = json.dumps(fields, separators=_COMPACT)
+        sid, data = fields.pop("sid"), strict_json.dumps(fields.pop("dat"))
+        meta = strict_json.dumps(fields)
         user_id = payload["dat"].get(SESSION_KEY)
         data_changed = data != self._stored_data
         values: dict[str, Any] = {
@@ -240,9 +228,9 @@ class TableStorage(Storage):
         now = int(payload["iat"])
         if data_changed:
             stored = {"data": data, "meta": meta}
-            _cache_entry(entry_key(sid), stored, payload["exp"] - now, replace=True)
+            _cache_entry(entry_key(sid, self._kind), stored, payload["exp"] - now, replace=True)
         else:  # another request may have written newer data: let the next read fetch the row
-            evict_entry(entry_key(sid))
+            evict_entry(entry_key(sid, self._kind))
         self._stored_data = data
         return key
 
@@ -271,7 +259,14 @@ class TableStorage(Storage):
         except IntegrityError:
             if must_create:
                 raise CreateError from None
-            raise
+            # A jwt session's record, written while it still fit in a token, takes the
+            # spilled session in.
+            taken = SessionRecord.objects.filter(
+                session_hash=session_hash(sid), strategy=self.strategy, revoked_at=None
+            ).update(**values)
+            if not taken:
+                raise
+        UNKNOWN.discard(sid)
 
     def discard(self, session_id: str, *, signed_in: bool) -> None:
         """A signed-in session is revoked (its record kept, its data cleared); an
@@ -280,4 +275,4 @@ class TableStorage(Storage):
             revoke_session(session_id)  # also clears the row and evicts the entry
             return
         SessionRecord.objects.filter(session_hash=session_hash(session_id), user=None).delete()
-        evict_entry(entry_key(session_id))
+        evict_entry(entry_key(session_id, self._kind))

@@ -12,12 +12,13 @@ for size.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from django.contrib.auth import SESSION_KEY
 from django.db import Error as DatabaseError
 
-from .. import metrics
+from .. import metrics, throttled_log
 from ..codec import decode, encode
 from ..conf import get_settings
 from ..exceptions import TokenError
@@ -25,16 +26,24 @@ from ..identity import SessionIdentity
 from ..keyspace import session_hash
 from ..records import save_record
 from ..revocation import revoke_session
-from .db_keys import SPILL_PREFIX
+from .db_keys import SPILL_PREFIX, is_db_key
 from .storage import Loaded, NeedsNewId, SaveOptions, Storage
 from .table_storage import TableStorage
 
 logger = logging.getLogger("django_jwtsession")
 
 
+_TOKEN = re.compile(r"ey[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*){2}((\.[A-Za-z0-9_-]*){2})?")
+
+
 def looks_like_token(value: str) -> bool:
-    """A compact JWS or JWE starts with a base64url JSON header (``ey``)."""
-    return value.startswith("ey") and "." in value
+    """A compact JWS (three segments) or JWE (five), starting with a JSON header (``ey``)."""
+    return _TOKEN.fullmatch(value) is not None
+
+
+def is_session_key(value: str) -> bool:
+    """A jwt session's cookie value: a token, or a spilled session's ``s1.`` key."""
+    return looks_like_token(value) or is_db_key(value, SPILL_PREFIX)
 
 
 class TokenStorage(Storage):
@@ -44,6 +53,7 @@ class TokenStorage(Storage):
         self._spill = TableStorage(strategy=self.strategy, prefix=SPILL_PREFIX)
         self._spilled = False  # the session lives in its record (too large for a token)
         self._own_id: str | None = None  # the id derived from the spill storage's secret
+        self._spilled_ids: set[str] = set()  # sessions this storage read or wrote spilled
 
     def recognizes(self, key: str) -> bool:
         return looks_like_token(key) or self._spill.recognizes(key)
@@ -53,6 +63,7 @@ class TokenStorage(Storage):
             loaded = self._spill.read(key, now)
             self._spilled = True
             self._own_id = loaded.identity.session_id
+            self._spilled_ids.add(self._own_id)
             return loaded
         payload, stale_key = decode(key, now=now)
         identity = SessionIdentity.from_payload(payload)
@@ -80,11 +91,13 @@ class TokenStorage(Storage):
             if not self._spilled:
                 self._spilled = True
                 metrics.count("store.spill", strategy=self.strategy)
-                logger.warning(
+                throttled_log.warning(
+                    "spill",
                     "jwtsession: a session too large for a token (MAX_TOKEN_BYTES = %s) is "
                     "stored server-side",
                     get_settings().max_token_bytes,
                 )
+            self._spilled_ids.add(payload["sid"])
             return self._spill.write(payload, options)
         user_id = payload["dat"].get(SESSION_KEY)
         if options.record_due and user_id is not None:
@@ -104,7 +117,7 @@ class TokenStorage(Storage):
         """A signed-in token is revoked: a copy replayed later is anonymous. An anonymous
         one carries no authority: like Django's signed cookies, nothing is written (a
         spilled one's record goes)."""
-        if self._spilled:
+        if session_id in self._spilled_ids:
             self._spill.discard(session_id, signed_in=signed_in)
         elif signed_in:
             revoke_session(session_id)

@@ -13,12 +13,12 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase, UpdateError
 
 from ..conf import get_settings
 from ..identity import SessionIdentity
-from ..state import start_session
+from ..state import new_session_id_issued, start_session
 from . import adopt, freshness
 from .storage import NeedsNewId, Origin, SaveOptions, SessionEnded, Storage
 
@@ -30,6 +30,7 @@ class WritingStore(SessionBase):
         _storage: Storage
         _identity: SessionIdentity | None
         _epochs_stale: bool
+        _verified_hash: Any
         _record_due: bool
         _suspended: bool
         _deleted: bool
@@ -53,26 +54,34 @@ class WritingStore(SessionBase):
         return self._identity
 
     def _new_identity(self, keep_start: bool) -> None:
-        """A new session id; a signed-in session keeps its start (``MAX_LIFETIME``)."""
+        """A new session id. A signed-in session's successor keeps its start
+        (``MAX_LIFETIME``) and the epochs it was verified under, so a revocation made since
+        still ends it — unless the request re-authenticates it (see :meth:`_payload`)."""
         session_id = self._storage.new_session_id()
         old = self._identity
         if keep_start and old is not None:
             self._identity = old.successor(session_id)
+            new_session_id_issued(session_id)  # its first state check hits the cache
         else:
             self._identity = SessionIdentity.new(session_id)
+            self._epochs_stale = True  # a new session starts under today's epochs
         self._record_due = True
         self._suspended = self._deleted = False
-        self._epochs_stale = True
         self.modified = True
 
     def _payload(self, now: int) -> dict[str, Any]:
         """What the storage stores: the identity, ``iat``, ``exp`` and the data."""
         identity = self._current_identity()
-        user_id = self._session.get(SESSION_KEY)
-        if user_id is not None and self._epochs_stale:  # a new session: under today's epochs
+        data = self._session
+        user_id = data.get(SESSION_KEY)
+        reauthenticated = data.get(HASH_SESSION_KEY) != self._verified_hash
+        if user_id is not None and (self._epochs_stale or reauthenticated):
+            # A new sign-in, or a session whose auth hash this request changed (e.g.
+            # update_session_auth_hash() after a password change): under today's epochs.
             state = start_session(str(user_id), identity.session_id)
             identity = identity.under_epochs(state.user_epoch, state.global_epoch)
             self._identity, self._epochs_stale = identity, False
+            self._verified_hash = data.get(HASH_SESSION_KEY)
         lifetime_end = identity.started + get_settings().max_lifetime
         expires = min(now + max(self.get_expiry_age(), 0), lifetime_end)
         return {**identity.to_payload(), "iat": now, "exp": max(expires, now), "dat": self._session}
@@ -152,7 +161,7 @@ class WritingStore(SessionBase):
         """End this session and start an empty one (``logout()``)."""
         self._get_session()  # learn who this session is, so it can be ended
         self._end_stored(self._incoming())
-        self.clear()
+        SessionBase.clear(self)  # accessed and modified, as Django's flush() leaves them
         self._reset()
 
     def delete(self, session_key: str | None = None) -> None:
@@ -173,6 +182,8 @@ class WritingStore(SessionBase):
     def _end_stored(self, incoming: tuple[str, bool] | None) -> None:
         if incoming is not None:
             self._storage.discard(incoming[0], signed_in=incoming[1] or self._suspended)
+        origin, self._origin = self._origin, None
+        adopt.end(origin)  # a session taken over on this very request ends with it
 
     def _reset(self) -> None:
         """No session any more: the next save starts a new one."""
@@ -183,8 +194,14 @@ class WritingStore(SessionBase):
         self.modified = True
 
     def clear(self) -> None:
-        """Empty the session; it goes on under its key (read first, so it is known)."""
-        self._get_session()
+        """Empty the session; an anonymous one goes on under its key (read first, so it is
+        known). A signed-in one is signed out as by a logout: it goes on under a new id,
+        and copies of its old cookie are anonymous."""
+        data = self._get_session()
+        incoming = self._incoming() if SESSION_KEY in data else None
         super().clear()
-        if self._identity is not None and self._identity.claims is not None:
+        if incoming is not None:
+            self._end_stored(incoming)
+            self._new_identity(keep_start=False)
+        elif self._identity is not None and self._identity.claims is not None:
             self._identity = self._identity.without_claims()
