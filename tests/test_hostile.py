@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import HASH_SESSION_KEY
+from django.contrib.auth import HASH_SESSION_KEY, get_user_model
 from django.contrib.auth.models import User
 from django.core.cache import caches
 from django.test import Client, TestCase
@@ -176,7 +176,7 @@ def test_a_session_without_a_hash_key_has_its_auth_hash_checked_now(
     assert whoami(signed_in)["username"] == "bob"
     assert token_payload(session_token(signed_in))["hk"]  # re-issued with one
     store(signed_in, lambda p: json.dumps({k: v for k, v in p.items() if k != "hk"}))
-    User.objects.filter(pk=bob.pk).update(password="!changed-behind-the-signals")
+    get_user_model().objects.filter(pk=bob.pk).update(password="!changed-behind-the-signals")
     assert_refused(signed_in)
 
 

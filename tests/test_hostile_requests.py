@@ -200,7 +200,8 @@ def test_a_replaced_user_row_hands_the_old_session_nothing_of_the_new_user(
     pk = bob.pk
     with connection.cursor() as cursor:
         table = connection.ops.quote_name(user_model._meta.db_table)
-        cursor.execute(f"DELETE FROM {table} WHERE id = %s", [pk])  # noqa: S608  (our table)
+        value = user_model._meta.pk.get_db_prep_value(pk, connection)
+        cursor.execute(f"DELETE FROM {table} WHERE id = %s", [value])  # noqa: S608  (our table)
     mallory = user_model(pk=pk, username="mallory")
     mallory.set_password("mallory-password")
     mallory.save(force_insert=True)
