@@ -27,9 +27,15 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from redis.connection import SSLConnection
 
 from django_jwtsession import metrics
-from django_jwtsession.contrib.sentinel import FENCE_KEY
+from django_jwtsession.contrib.sentinel import (
+    FENCE_KEY,
+    FencedConnection,
+    FencedSSLConnection,
+    SentinelConnectionPool,
+)
 from django_jwtsession.keyspace import CACHE_PREFIX, session_key
 from django_jwtsession.revocation import revoke_session, revoke_user
 from tests.helpers import PASSWORD, make_user, session_token, token_session_id
@@ -269,3 +275,14 @@ def test_the_pool_refuses_to_read_replicas(settings: Any, deployment: SentinelDe
     settings.CACHES = {**settings.CACHES, "default": cache_config}
     with pytest.raises(ImproperlyConfigured, match="primary only"):
         caches["default"].get("anything")
+
+
+@pytest.mark.strategies("jwt")
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [({}, FencedConnection), ({"connection_class": SSLConnection}, FencedSSLConnection)],
+)
+def test_rediss_gets_fenced_tls_connections(given: dict[str, Any], expected: type) -> None:
+    """``rediss://`` makes redis-py ask for ``SSLConnection``: the pool keeps TLS, fenced."""
+    pool = SentinelConnectionPool("jwtsession", sentinel_manager=None, **given)
+    assert pool.connection_class is expected

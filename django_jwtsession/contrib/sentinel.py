@@ -117,6 +117,9 @@ class SentinelConnectionPool(sentinel.SentinelConnectionPool):
                 "primary only: a replica may answer a state check before a revocation reaches "
                 "it. Use django-redis's DefaultClient (not SentinelClient, which reads replicas)."
             )
-        tls = kwargs.pop("ssl", False)
+        given = kwargs.get("connection_class")  # rediss:// gives SSLConnection
+        tls = kwargs.pop("ssl", False) or (
+            isinstance(given, type) and issubclass(given, SSLConnection)
+        )
         kwargs["connection_class"] = FencedSSLConnection if tls else FencedConnection
         super().__init__(service_name, sentinel_manager, **kwargs)  # type: ignore[no-untyped-call]

@@ -1,7 +1,9 @@
 """ASGI: the site over HTTP, and a websocket at ``/ws/whoami/`` (Django Channels).
 
-Serve it with an ASGI server, e.g. ``cd sandbox_project && uvicorn sandbox.asgi:application``
-(``pip install "uvicorn[standard]"``) or ``daphne sandbox.asgi:application``.
+Serve it with an ASGI server (``run_sandbox`` serves WSGI, without the websocket)::
+
+    .venv/bin/pip install daphne
+    cd sandbox_project && ../.venv/bin/daphne -b 127.0.0.1 -p 8000 sandbox.asgi:application
 """
 
 import os
