@@ -5,7 +5,7 @@ master process, then forks the workers: a database or Redis socket opened by the
 shared by every worker. A process with this suite's settings, its database and cache on
 ports nobody listens on, imports every module of the package, the URLconf and both
 applications; Python's audit hook records any socket it tries to connect (redis-py's), and
-Django says whether a database connection was opened (libpq connects in C).
+Django says whether a database connection was opened (libpq connects in C); no thread runs.
 """
 
 from __future__ import annotations
@@ -48,8 +48,12 @@ for name in modules:
 importlib.import_module(settings.ROOT_URLCONF)
 from django.db import connections  # libpq connects in C: ask Django instead
 
+import threading
+
 opened = [alias for alias in connections if connections[alias].connection is not None]
-print(json.dumps({"modules": len(modules), "connects": connects, "databases": opened}))
+threads = [thread.name for thread in threading.enumerate() if thread is not threading.main_thread()]
+found = {"modules": len(modules), "connects": connects, "databases": opened, "threads": threads}
+print(json.dumps(found))
 """
 
 
@@ -75,3 +79,4 @@ def test_loading_the_application_opens_no_connection(tmp_path: Path) -> None:
     assert loaded["modules"] > 40  # every module of the package, contrib included
     assert loaded["connects"] == []  # no Redis (or other Python) socket
     assert loaded["databases"] == []
+    assert loaded["threads"] == []  # a thread started before the fork would not survive it
