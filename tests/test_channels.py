@@ -36,6 +36,8 @@ from django_jwtsession.contrib.channels import (
     JWTSessionAuthMiddlewareStack,
 )
 from django_jwtsession.cookies import CHUNK_SIZE
+from django_jwtsession.keyspace import session_hash
+from django_jwtsession.models import SessionRecord
 from django_jwtsession.revocation import revoke_session, revoke_user
 from tests.helpers import (
     Configure,
@@ -394,3 +396,21 @@ def test_a_rotated_secret_key_keeps_the_browser_signed_in_after_a_websocket_conn
 
     run(scenario)
     assert bob_client.get("/whoami/").json()["authenticated"] is True
+
+
+def test_claims_rebuilt_on_a_socket_record_its_client(bob_client: Client, bob: Any) -> None:
+    """Saved from a socket, the session record keeps an address and user agent: the socket's
+    (as a request's would be), never blanks."""
+    headers = [*cookie_header(bob_client), (b"user-agent", b"socket-agent/1.0")]
+
+    async def scenario() -> None:
+        await sync_to_async(set_roles)(bob, ("admin",))
+        socket = WebsocketCommunicator(application(), "/ws/", headers=headers)
+        socket.scope["client"] = ("203.0.113.7", 50000)  # what an ASGI server puts there
+        await socket.connect()
+        assert await socket.receive_json_from() == {**BOB, "roles": ["admin"]}
+        await socket.disconnect()
+
+    run(scenario)
+    record = SessionRecord.objects.get(session_hash=session_hash(client_session_id(bob_client)))
+    assert (record.ip, record.user_agent) == ("203.0.113.7", "socket-agent/1.0")

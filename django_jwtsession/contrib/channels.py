@@ -85,7 +85,23 @@ def scope_cookies(scope: Scope) -> Mapping[str, str]:
     return {}
 
 
-def open_session(key: str | None) -> tuple[ClaimsSessionBase, Any, str | None]:
+def scope_meta(scope: Scope) -> dict[str, Any]:
+    """What Django's ``request.META`` would hold for the connection's client: the address
+    and the headers (``HTTP_USER_AGENT``, ``HTTP_X_FORWARDED_FOR``…), for session records."""
+    meta: dict[str, Any] = {}
+    client = scope.get("client")
+    if client:
+        meta["REMOTE_ADDR"] = client[0]
+    for name, value in scope.get("headers", ()):
+        header = "HTTP_" + name.decode("latin1").upper().replace("-", "_")
+        text = value.decode("latin1")
+        meta[header] = f"{meta[header]},{text}" if header in meta else text
+    return meta
+
+
+def open_session(
+    key: str | None, client_meta: Mapping[str, Any] | None = None
+) -> tuple[ClaimsSessionBase, Any, str | None]:
     """Read the session of ``key`` as a request would: ``(store, user, key to read next)``.
 
     ``user`` is resolved (claims, or Django's ``AnonymousUser``). Claims rebuilt by the
@@ -96,6 +112,7 @@ def open_session(key: str | None) -> tuple[ClaimsSessionBase, Any, str | None]:
     browser's own cookie.
     """
     store = session_store_class()(key)
+    store.client_meta = client_meta  # the record's IP and user agent, when saved
     user = user_from_session(store)
     if not user.is_authenticated:  # reads the session: verify, the state check
         return store, user, None
@@ -121,8 +138,11 @@ _open_session = database_sync_to_async(open_session)
 class _Guard:
     """One open socket's session: read again when a message crosses it after the bound."""
 
-    def __init__(self, scope: Scope, key: str, user_id: Any, every: float) -> None:
+    def __init__(
+        self, scope: Scope, key: str, user_id: Any, every: float, meta: dict[str, Any]
+    ) -> None:
         self.scope, self.key, self.user_id, self.every = scope, key, user_id, every
+        self.meta = meta
         self.due = time.monotonic() + every
         self.close_code: int | None = None
         self.closed = False
@@ -137,7 +157,7 @@ class _Guard:
         return self.close_code is None
 
     async def _read_again(self) -> None:
-        store, user, key = await _open_session(self.key)
+        store, user, key = await _open_session(self.key, self.meta)
         if key is None or user.pk != self.user_id:
             self.close_code = CLOSE_UNAVAILABLE if store.suspended else CLOSE_ENDED
             return
@@ -162,12 +182,13 @@ class JWTSessionAuthMiddleware:
             await self.inner(scope, receive, send)
             return
         key = read_session_cookie(scope_cookies(scope))
-        store, user, current = await _open_session(key)
+        meta = scope_meta(scope)
+        store, user, current = await _open_session(key, meta)
         scope = dict(scope, session=store, user=user)
         if scope["type"] != "websocket" or current is None:
             await self.inner(scope, receive, send)
             return
-        guard = _Guard(scope, current, user.pk, self.recheck_seconds)
+        guard = _Guard(scope, current, user.pk, self.recheck_seconds, meta)
         await self.inner(scope, _guarded_receive(guard, receive, send), _guarded_send(guard, send))
 
 
