@@ -375,24 +375,29 @@ def test_without_channels_the_import_says_what_to_install(monkeypatch: pytest.Mo
         importlib.import_module("django_jwtsession.contrib.channels")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: after a SECRET_KEY rotation the first read upgrades the session's auth hash "
-    "and moves it to a new id, revoking the old one (freshness.rebuild); a websocket cannot "
-    "hand the browser the new cookie, so the browser's session ends. Needs a store option "
-    "that defers the move to the next HTTP request.",
-)
 def test_a_rotated_secret_key_keeps_the_browser_signed_in_after_a_websocket_connect(
     bob_client: Client, settings: Any
 ) -> None:
+    """The first read after a rotation upgrades the session's auth hash and moves it to a new
+    id, ending the old one (as Django's get_user() cycles the key). A socket cannot give the
+    browser the new cookie, so it leaves both to the browser's next request; then the socket,
+    holding the old id, closes."""
     settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
     settings.SECRET_KEY = "a-new-secret-key-for-the-rotation-0123456789abcdef"
+    old_id = client_session_id(bob_client)
 
     async def scenario() -> None:
-        socket = WebsocketCommunicator(application(), "/ws/", headers=cookie_header(bob_client))
+        socket = WebsocketCommunicator(application(0), "/ws/", headers=cookie_header(bob_client))
         await socket.connect()
         assert await socket.receive_json_from() == BOB
-        await socket.disconnect()
+        await socket.send_json_to({})
+        assert await socket.receive_json_from() == BOB
+        response = await sync_to_async(bob_client.get)("/whoami/")
+        assert response.json()["authenticated"] is True
+        assert client_session_id(bob_client) != old_id  # moved by the request, not the socket
+        await socket.send_json_to({})
+        assert await socket.receive_output() == {"type": "websocket.close", "code": CLOSE_ENDED}
+        await socket.wait()
 
     run(scenario)
     assert bob_client.get("/whoami/").json()["authenticated"] is True

@@ -96,7 +96,7 @@ def stale_reason(identity: SessionIdentity, state: State, user_id: str, now: int
     return None
 
 
-def check(loaded: Loaded, now: int, new_session_id: Callable[[], str]) -> Checked:
+def check(loaded: Loaded, now: int, new_session_id: Callable[[], str] | None) -> Checked:
     """Decide about a session just read; raise ``SessionEnded`` or ``StateUnavailable``."""
     data, identity = loaded.data, loaded.identity
     if expired(data):
@@ -134,14 +134,15 @@ def rebuild(
     state: State | None,
     reason: str,
     now: int,
-    new_session_id: Callable[[], str],
+    new_session_id: Callable[[], str] | None,
 ) -> Checked | None:
     """Claims rebuilt from the database (Django's ``get_user()`` checks included);
     None when the session must end.
 
     A session hash that verified only under a ``SECRET_KEY_FALLBACKS`` key is
     upgraded, and the session moves to a new id (the old one is revoked), as
-    Django's ``get_user()`` cycles the key.
+    Django's ``get_user()`` cycles the key. Without ``new_session_id`` (a reader that
+    cannot hand out a new cookie: a websocket) both wait for the next request.
     """
     user_id = data[SESSION_KEY]
     if state is None:
@@ -149,7 +150,7 @@ def rebuild(
     user, upgraded_hash = session_user(data)
     if user is None:
         return None
-    if upgraded_hash is not None:
+    if upgraded_hash is not None and new_session_id is not None:
         data[HASH_SESSION_KEY] = upgraded_hash
         old_id = identity.session_id
         identity = identity.successor(new_session_id())

@@ -107,16 +107,18 @@ def open_session(
     ``user`` is resolved (claims, or Django's ``AnonymousUser``). Claims rebuilt by the
     read (marked, or past ``CLAIMS_TTL``) are saved, so the next read finds them fresh:
     the jwt strategy's new token is kept here (a socket cannot set a cookie), the db
-    strategy's row is updated. A session that moved to a new id on reading (taken over
-    from another engine, or its hash upgraded) is not saved: that would end the
-    browser's own cookie.
+    strategy's row is updated. Reading never moves the session to a new id: after a
+    ``SECRET_KEY`` rotation, its hash upgrade and new id wait for the browser's next
+    request (nothing is saved until then); a session taken over from another engine is
+    not saved either. Both would end the browser's own cookie.
     """
     store = session_store_class()(key)
     store.client_meta = client_meta  # the record's IP and user agent, when saved
+    store.can_move = False  # a socket cannot hand the browser a new cookie
     user = user_from_session(store)
     if not user.is_authenticated:  # reads the session: verify, the state check
         return store, user, None
-    if store.refresh_reason is not None and store.session_key == key:
+    if store.refresh_reason not in (None, "key") and store.session_key == key:
         try:
             store.save()
         except UpdateError:  # deleted meanwhile: over
