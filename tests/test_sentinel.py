@@ -224,7 +224,7 @@ def test_a_promoted_replica_is_fenced_before_it_answers(
     records the primary's run_id, so later connections leave new entries alone."""
     settings.CACHES = {
         **settings.CACHES,
-        "default": sentinel_cache(deployment, **{}) | {"KEY_PREFIX": "site"},
+        "default": sentinel_cache(deployment) | {"KEY_PREFIX": "site"},
     }
     cache = caches["default"]
     stale = CACHE_PREFIX + session_key("revoked-while-no-primary-was-reachable")
