@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
@@ -22,6 +24,8 @@ from django_jwtsession.conf import get_settings
 from django_jwtsession.cookies import CHUNK_SIZE
 from django_jwtsession.keyspace import mark_key, session_hash
 from django_jwtsession.models import SessionRecord, StateEntry
+from django_jwtsession.revocation import revoke_session
+from sandbox.asgi import application as asgi_application
 from sandbox.settings import JWTSESSION as SANDBOX_JWTSESSION
 from tests.helpers import client_session_id, session_token
 from tests.test_prometheus import UP, scrape, value
@@ -249,6 +253,34 @@ def test_logout_is_a_post() -> None:
     assert client.get("/whoami/").json()["authenticated"] is True
     client.post("/accounts/logout/")
     assert client.get("/whoami/").json()["authenticated"] is False
+
+
+@pytest.mark.django_db(transaction=True)  # Channels closes connections left in a transaction
+@pytest.mark.usefixtures("sandbox_urls")
+def test_the_websocket_says_who_is_connected_until_the_session_is_revoked() -> None:
+    """``sandbox/asgi.py``'s ``/ws/whoami/``: the ``/whoami/`` JSON from the same cookie."""
+    seed()
+    client = Client()
+    client.post("/accounts/login/", {"username": "bob", "password": DEFAULT_PASSWORD})
+    over_http = client.get("/whoami/").json()
+    cookies = "; ".join(f"{name}={morsel.value}" for name, morsel in client.cookies.items())
+    headers = [(b"cookie", cookies.encode()), (b"origin", b"http://127.0.0.1:8000")]
+
+    async def scenario() -> None:
+        socket = WebsocketCommunicator(asgi_application, "/ws/whoami/", headers=headers)
+        assert (await socket.connect())[0]
+        assert await socket.receive_json_from() == over_http
+        await socket.disconnect()
+        await sync_to_async(revoke_session)(client_session_id(client))
+        again = WebsocketCommunicator(asgi_application, "/ws/whoami/", headers=headers)
+        assert (await again.connect())[0]
+        assert (await again.receive_json_from())["authenticated"] is False
+        await again.disconnect()
+        stranger = [(b"cookie", cookies.encode()), (b"origin", b"https://elsewhere.example")]
+        refused = WebsocketCommunicator(asgi_application, "/ws/whoami/", headers=stranger)
+        assert not (await refused.connect())[0]  # another site's page may not connect
+
+    async_to_sync(scenario)()
 
 
 @pytest.mark.django_db

@@ -529,3 +529,22 @@ def test_a_store_over_max_token_bytes_spills_and_reads_back() -> None:
         store.save()
         assert str(store.session_key).startswith(SPILL_PREFIX)
         assert SessionStore(store.session_key)["big"] == "x" * 1000
+
+
+def test_a_session_read_where_it_cannot_move_is_checked_again_later(bob: User) -> None:
+    """A websocket cannot hand out a new cookie, so it does not upgrade the auth hash (which
+    moves the session to a new id); the session must then not pass for upgraded: once the
+    fallback goes, it ends."""
+    from django_jwtsession.backends.session import SessionStore as ConfiguredStore
+
+    client = Client()
+    with override_settings(SECRET_KEY=OLD_SECRET, SECRET_KEY_FALLBACKS=[]):
+        assert client.login(username="bob", password=PASSWORD)
+    with override_settings(SECRET_KEY=NEW_SECRET, SECRET_KEY_FALLBACKS=[OLD_SECRET]):
+        store = ConfiguredStore(session_token(client))
+        store.can_move = False
+        assert store.load()  # claims rebuilt under the fallback, the session not moved
+        store.save()
+        kept = str(store.session_key)
+    with override_settings(SECRET_KEY=NEW_SECRET, SECRET_KEY_FALLBACKS=[]):
+        assert ConfiguredStore(kept).get("_auth_user_id") is None

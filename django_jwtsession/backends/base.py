@@ -69,6 +69,9 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
         """True when saving found the session revoked meanwhile: the cookie goes."""
         self.client_meta: Mapping[str, Any] | None = None
         """The request's ``META`` (set by the middleware): IP and user agent for the record."""
+        self.can_move = True
+        """False where no new cookie can reach the client (a websocket): reading never
+        moves the session to a new id (a hash upgrade waits for the next request)."""
 
     @classmethod
     def make_storage(cls) -> Storage:
@@ -185,7 +188,8 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
             loaded = self._read(now)
             if loaded is None:
                 return self._end()
-            checked = freshness.check(loaded, now, self._storage.new_session_id)
+            moves = self._storage.new_session_id if self.can_move else None
+            checked = freshness.check(loaded, now, moves)
         except StateUnavailable:
             return self._suspend()
         except SessionEnded as ended:

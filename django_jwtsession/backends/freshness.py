@@ -9,6 +9,7 @@ inactive or whose password changed ends the session.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -96,7 +97,7 @@ def stale_reason(identity: SessionIdentity, state: State, user_id: str, now: int
     return None
 
 
-def check(loaded: Loaded, now: int, new_session_id: Callable[[], str]) -> Checked:
+def check(loaded: Loaded, now: int, new_session_id: Callable[[], str] | None) -> Checked:
     """Decide about a session just read; raise ``SessionEnded`` or ``StateUnavailable``."""
     data, identity = loaded.data, loaded.identity
     if expired(data):
@@ -134,14 +135,15 @@ def rebuild(
     state: State | None,
     reason: str,
     now: int,
-    new_session_id: Callable[[], str],
+    new_session_id: Callable[[], str] | None,
 ) -> Checked | None:
     """Claims rebuilt from the database (Django's ``get_user()`` checks included);
     None when the session must end.
 
     A session hash that verified only under a ``SECRET_KEY_FALLBACKS`` key is
     upgraded, and the session moves to a new id (the old one is revoked), as
-    Django's ``get_user()`` cycles the key.
+    Django's ``get_user()`` cycles the key. Without ``new_session_id`` (a reader that
+    cannot hand out a new cookie: a websocket) both wait for the next request.
     """
     user_id = data[SESSION_KEY]
     if state is None:
@@ -149,13 +151,20 @@ def rebuild(
     user, upgraded_hash = session_user(data)
     if user is None:
         return None
-    if upgraded_hash is not None:
+    upgraded = identity
+    if upgraded_hash is not None and new_session_id is not None:
         data[HASH_SESSION_KEY] = upgraded_hash
         old_id = identity.session_id
         identity = identity.successor(new_session_id())
         new_session_id_issued(identity.session_id)
         revoke_session(old_id)
-    return Checked(data, claims_for(user, identity, state, now), Rebuilt(user, reason))
+    rebuilt = claims_for(user, identity, state, now)
+    if upgraded_hash is not None and new_session_id is None:
+        # The hash still needs its upgrade: keep the old key's fingerprint, so the next
+        # request that can move the session checks it again (and ends it once no key
+        # verifies it).
+        rebuilt = dataclasses.replace(rebuilt, hash_key=upgraded.hash_key)
+    return Checked(data, rebuilt, Rebuilt(user, reason))
 
 
 def claims_for(

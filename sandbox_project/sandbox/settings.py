@@ -70,6 +70,7 @@ TEMPLATES = [
     },
 ]
 WSGI_APPLICATION = "sandbox.wsgi.application"
+ASGI_APPLICATION = "sandbox.asgi.application"
 
 DATABASES = {"default": database(BASE_DIR / "db.sqlite3")}
 CACHES = {"default": cache(BASE_DIR / ".cache")}
