@@ -29,7 +29,7 @@ from django.db import connection
 from django.http import HttpResponseBase
 from django.test import Client
 
-from django_jwtsession.keyspace import CACHE_PREFIX, GLOBAL_EPOCH, session_key
+from django_jwtsession.keyspace import CACHE_PREFIX, GLOBAL_EPOCH, session_hash, session_key
 from django_jwtsession.revocation import revoke_all, revoke_session, revoke_user
 from tests.helpers import PASSWORD, Configure, make_user, session_token, token_session_id
 from tests.processes import free_port, stop_process
@@ -218,7 +218,7 @@ def cached(key: str) -> int | None:
 def revoke(scope: str, bob: User, tokens: dict[str, str]) -> None:
     """The revocation ``scope``, always hitting bob's first session."""
     if scope == "session":
-        revoke_session(sid(tokens["bob_first"]))
+        revoke_session(session_hash(sid(tokens["bob_first"])))
     elif scope == "user":
         revoke_user(bob)
     else:
@@ -288,7 +288,7 @@ def test_ignore_exceptions_turns_an_outage_into_a_miss(
         _, tokens = three_sessions()
         redis_server.stop()
         assert caches["default"].get_many(["probe"]) == {}  # an outage looks like a miss
-        revoke_session(sid(tokens["bob_first"]))
+        revoke_session(session_hash(sid(tokens["bob_first"])))
         assert signed_in(tokens) == still_signed_in("session")
     finally:
         disconnect(redis_server.url)
@@ -374,7 +374,7 @@ def test_refuse_never_brings_back_a_session_revoked_during_the_outage(
 
     outage.stop()
     with django_capture_on_commit_callbacks(execute=True):
-        revoke_session(sid(tokens["bob_first"]))
+        revoke_session(session_hash(sid(tokens["bob_first"])))
     assert signed_in(tokens) == dict.fromkeys(SESSIONS, False)
 
     outage.start()
@@ -401,7 +401,7 @@ def test_a_writer_cut_off_from_the_cache_catches_up_after_its_next_request(
     settings.CACHES = {**settings.CACHES, "cut_off": redis_cache("redis://127.0.0.1:1/0")}
     configure(CACHE_ALIAS="cut_off")
     with django_capture_on_commit_callbacks(execute=True):
-        revoke_session(sid(tokens["bob_first"]))
+        revoke_session(session_hash(sid(tokens["bob_first"])))
     assert "could not be copied to the cache" in caplog.text
     configure(CACHE_ALIAS="default")  # readers reach the cache; the writer's copy failed
     # The stale entry is trusted, as documented; at this request's end the retry runs.

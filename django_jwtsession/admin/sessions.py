@@ -1,13 +1,16 @@
 """The session admin: who is signed in, where from, on what; revoke, log out, refresh.
 
-Read-only. Never shows or filters on what identifies a session (its hash, the
-``db`` strategy's data): only people-facing facts. Every action and both delete
-paths go through ``state.py``, so the cache is updated and the signals fire.
+Read-only. Shows a session's public id (what the REST API, "my sessions" and the signals
+give, and ``revoke_session()`` takes; searchable in full), never what lets anyone act as
+the session (the token, the ``db`` strategy's key or data). Every action and both delete
+paths go through :mod:`~django_jwtsession.revocation`, so the cache is updated and the
+signals fire.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import admin, messages
@@ -29,7 +32,8 @@ else:
     _ModelAdmin = admin.ModelAdmin  # not subscriptable at run time
 
 HIDDEN_FIELDS = frozenset({"session_hash", "data", "meta", "key_hash"})
-"""Fields the admin never shows, searches, sorts or filters on."""
+"""Fields the URL may not filter on (a session's id is found by searching for all of it)."""
+_PUBLIC_ID = re.compile(r"[0-9a-f]{64}")
 
 ACTIVE, EXPIRED, REVOKED = "active", "expired", "revoked"
 STATUS_LABELS = {ACTIVE: _("Active"), EXPIRED: _("Expired"), REVOKED: _("Revoked")}
@@ -91,9 +95,10 @@ class SessionRecordAdmin(_ModelAdmin):
     list_filter = (StatusFilter, "strategy")
     list_select_related = ("user",)
     empty_value_display = agents.UNKNOWN
-    search_help_text = _("A username (or part of one), or an exact IP address.")
+    search_help_text = _("A username (or part of one), an exact IP address or a session id.")
     fields = (
         "user_link",
+        "public_id",
         "status",
         "strategy",
         "ip",
@@ -123,8 +128,11 @@ class SessionRecordAdmin(_ModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[SessionRecord], search_term: str
     ) -> tuple[QuerySet[SessionRecord], bool]:
-        """Usernames by ``icontains``; a term that is an IP address also matches that IP."""
+        """Usernames by ``icontains``; a term that is an IP address also matches that IP, and
+        a session's public id (all 64 digits) that session."""
         found, duplicates = super().get_search_results(request, queryset, search_term)
+        if _PUBLIC_ID.fullmatch(search_term.strip()):
+            return found | queryset.filter(session_hash=search_term.strip()), duplicates
         try:
             address = ipaddress.ip_address(search_term.strip())
         except ValueError:
@@ -153,6 +161,11 @@ class SessionRecordAdmin(_ModelAdmin):
         except NoReverseMatch:  # the user model is not in this admin site
             return user.get_username()
         return format_html('<a href="{}">{}</a>', url, user.get_username())
+
+    @admin.display(description=_("session id"))
+    def public_id(self, record: SessionRecord) -> str:
+        """The public id: ``revoke_session()`` takes it; nobody can act as the session with it."""
+        return record.session_hash
 
     @admin.display(description=_("device"))
     def device(self, record: SessionRecord) -> str:
@@ -227,9 +240,8 @@ class SessionRecordAdmin(_ModelAdmin):
 
     def _revoke(self, queryset: QuerySet[SessionRecord]) -> int:
         """Revoke the sessions not revoked yet (expired ones too: revoking is harmless)."""
-        hashes = list(queryset.filter(revoked_at=None).values_list("session_hash", flat=True))
-        revocation.revoke_session_hashes(hashes)
-        return len(hashes)
+        ids = list(queryset.filter(revoked_at=None).values_list("session_hash", flat=True))
+        return revocation.revoke_sessions(ids)
 
     def delete_model(self, request: HttpRequest, obj: SessionRecord) -> None:
         """Revoke the session, then delete its record (the revocation outlives the row)."""

@@ -255,7 +255,7 @@ class TableStorage(Storage):
         """A signed-in session is revoked (its record kept, its data cleared); an
         anonymous one's row is deleted. Either way its cache entry goes."""
         if signed_in:
-            revoke_session(session_id)  # also clears the row and evicts the entry
+            revoke_session(session_hash(session_id))  # also clears the row and evicts the entry
             return
         SessionRecord.objects.filter(session_hash=session_hash(session_id), user=None).delete()
         evict_entry(entry_key(session_id))

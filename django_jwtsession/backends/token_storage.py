@@ -83,7 +83,7 @@ class TokenStorage(Storage):
         """A signed-in token is revoked: a copy replayed later is anonymous. An anonymous
         one carries no authority: like Django's signed cookies, nothing is written."""
         if signed_in:
-            revoke_session(session_id)
+            revoke_session(session_hash(session_id))
 
     def peek(self, key: str) -> tuple[str, bool] | None:
         try:

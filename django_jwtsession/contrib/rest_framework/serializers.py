@@ -11,7 +11,6 @@ from rest_framework import serializers
 
 from ...backends.base import ClaimsSessionBase
 from ...claims import Claims
-from ...keyspace import session_hash
 from ...models import SessionRecord
 
 
@@ -65,10 +64,9 @@ def claims_data(claims: Claims) -> dict[str, Any]:
 
 def session_data(store: ClaimsSessionBase, *, bearer: bool) -> dict[str, Any]:
     """The session's metadata: its opaque id (as in the sessions list), never the token."""
-    sid = store.session_id
     expires = django_timezone.now() + timedelta(seconds=max(store.get_expiry_age(), 0))
     return {
-        "id": session_hash(sid) if sid else None,
+        "id": store.public_id,
         "strategy": store.strategy,
         "transport": "bearer" if bearer else "cookie",
         "created": _moment(store.started_at),
