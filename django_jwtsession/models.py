@@ -6,6 +6,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from .installed import ensure_installed
+
+ensure_installed()  # imported without being installed: say so (jwtsession.E014)
 USER_AGENT_MAX_LENGTH = 512
 
 

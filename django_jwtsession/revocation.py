@@ -33,6 +33,7 @@ from .keyspace import (
     revoked_key,
     session_hash,
 )
+from .outage import cache_failed
 from .records import revoke_records
 from .signals import session_revoked, user_marked
 from .state import entries, forget_memo, from_database
@@ -58,14 +59,14 @@ def _mirror_committed(keys: list[str]) -> None:
             if latest == values:
                 break
             values = latest
-    except Exception:  # the write is safe in the database; the cache may lag: say so, retry
+    except Exception as exc:  # the write is safe in the database; the cache may lag: retry
         with _unmirrored_lock:
             _unmirrored.update(keys)
-        logger.error(
+        cache_failed(exc, "marks and revocations are written to the database first")
+        logger.warning(  # rare (a write), and worth a line each: no traceback
             "jwtsession: a mark or revocation could not be copied to the cache; it is retried "
             "after this process's next request, and readers see it at the latest when the "
-            "cached entry expires (STATE_CACHE_TIMEOUT)",
-            exc_info=True,
+            "cached entry expires (STATE_CACHE_TIMEOUT)"
         )
     else:
         with _unmirrored_lock:
@@ -101,8 +102,8 @@ def bump(keys: Iterable[str], *, using: str | None = None) -> None:
     forget_memo()
     try:
         cache().delete_many([CACHE_PREFIX + key for key in keys])
-    except Exception:
-        logger.warning("jwtsession: cache unreachable, state written to the database only")
+    except Exception as exc:
+        cache_failed(exc, "marks and revocations are written to the database first")
     model = entries()
     with transaction.atomic(using=using):
         model.objects.bulk_create([model(key=key) for key in keys], ignore_conflicts=True)

@@ -172,7 +172,7 @@ def test_unreachable_cache_keeps_the_counts(
     metrics.count("state.fallback", 2)
     with caplog.at_level(logging.WARNING, logger="django_jwtsession"):
         metrics.flush()  # never raises
-    assert "could not flush metrics" in caplog.text
+    assert "counts are kept in this process for the next flush" in caplog.text
     metrics.count("state.fallback")
     metrics.count("refresh.ttl", strategy="db")
     with jwtsession_settings(CACHE_ALIAS="default"):

@@ -9,6 +9,7 @@ OS processes can share.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import select
 import shutil
@@ -29,6 +30,7 @@ from django.db import connection
 from django.http import HttpResponseBase
 from django.test import Client
 
+from django_jwtsession import metrics
 from django_jwtsession.keyspace import CACHE_PREFIX, GLOBAL_EPOCH, session_hash, session_key
 from django_jwtsession.revocation import revoke_all, revoke_session, revoke_user
 from tests.helpers import PASSWORD, Configure, make_user, session_token, token_session_id
@@ -277,6 +279,36 @@ def test_revoked_while_redis_is_down_stays_revoked_when_it_is_back(
     if strategy == "jwt" or scope == "session":  # a db session revoked by user/all is gone
         assert cached(session_key(sid(tokens["bob_first"]))) == (scope == "session")
     assert cached(GLOBAL_EPOCH) == (scope == "all")  # the database's values, refilled
+
+
+@pytest.mark.parametrize("policy", ["database", "refuse"])
+def test_an_outage_is_one_log_line_and_its_end_another(
+    outage: RedisServer, configure: Configure, caplog: pytest.LogCaptureFixture, policy: str
+) -> None:
+    """Not a traceback per request: one line when the cache stops answering (what happens
+    meanwhile), one when it answers again; every request meanwhile is in the metrics."""
+    configure(ON_CACHE_OUTAGE=policy)
+    _, tokens = three_sessions()
+    metrics.reset()
+    outage.stop()
+    with caplog.at_level(logging.DEBUG, logger="django_jwtsession"):
+        for _ in range(3):
+            signed_in(tokens)  # 9 requests
+        logged = [r for r in caplog.records if r.levelno >= logging.INFO]
+        assert [r.levelname for r in logged] == ["ERROR"], [r.getMessage() for r in logged]
+        assert logged[0].exc_info is None
+        assert "the cache 'default' is unreachable (ConnectionError" in logged[0].getMessage()
+        assert "Logged once until it answers again" in logged[0].getMessage()
+        caplog.clear()
+        outage.start()
+        signed_in(tokens)
+        signed_in(tokens)
+    logged = [r for r in caplog.records if r.levelno >= logging.INFO]
+    assert [r.levelname for r in logged] == ["WARNING"], [r.getMessage() for r in logged]
+    assert "the cache 'default' answers again after" in logged[0].getMessage()
+    metrics.flush()
+    counted = metrics.totals()["state.refused" if policy == "refuse" else "state.fallback"]
+    assert counted == 9
 
 
 def test_ignore_exceptions_turns_an_outage_into_a_miss(
