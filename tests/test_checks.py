@@ -23,7 +23,13 @@ from tests.keyfiles import private_pem
 ID_PATTERN = re.compile(r"""["']jwtsession\.([EW]\d{3})["']""")
 PACKAGE = Path(checks.__file__).parent
 SOURCE = "\n".join(
-    (PACKAGE / name).read_text() for name in ("checks.py", "project_checks.py", "installed.py")
+    (PACKAGE / name).read_text()
+    for name in (
+        "checks.py",
+        "project_checks.py",
+        "installed.py",
+        "contrib/rest_framework/checks.py",
+    )
 )
 OUT_OF_PROCESS = {"jwtsession.E014"}
 """Ids that cannot be triggered here (the app is installed): tests/test_fresh_project.py."""
@@ -155,6 +161,9 @@ TRIGGERS: dict[str, list[Any]] = {
         {"JWTSESSION": {"MARK_MODELS": {"testapp.Plan": "usr"}}},
     ],
     "jwtsession.W011": [{"CACHES": {"default": DEAD_REDIS}}],
+    "jwtsession.E018": [
+        {"INSTALLED_APPS": [app for app in settings.INSTALLED_APPS if app != "rest_framework"]}
+    ],
 }
 DEPLOY_ONLY = {"jwtsession.W004", "jwtsession.W007"}
 SECURE = {"SESSION_COOKIE_SECURE": True, "SESSION_COOKIE_HTTPONLY": True}
@@ -396,3 +405,14 @@ def test_an_unreachable_cache_names_it_and_what_happens_meanwhile() -> None:
         with jwtsession_settings(CACHE_ALIAS="down", ON_CACHE_OUTAGE="refuse"):
             (message,) = our_messages()
         assert "is refused" in message.msg
+
+
+def test_the_browsable_api_check_is_silent_without_the_browsable_renderer() -> None:
+    without_drf = [app for app in settings.INSTALLED_APPS if app != "rest_framework"]
+    json_only = {"DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]}
+    with override_settings(INSTALLED_APPS=without_drf, REST_FRAMEWORK=json_only):
+        assert our_ids() == set()
+    with override_settings(INSTALLED_APPS=without_drf):
+        (message,) = our_messages()
+    assert message.id == "jwtsession.E018"
+    assert "'rest_framework'" in message.hint

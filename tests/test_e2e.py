@@ -24,7 +24,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -45,34 +44,23 @@ from tests.browser import (
     require_browser,
     submit,
 )
-from tests.processes import free_port, stop_process
+from tests.processes import (
+    SANDBOX_PASSWORD as PASSWORD,
+    free_port,
+    sandbox_env,
+    stop_process,
+    wait_until_serving,
+)
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = ROOT / "sandbox_project" / "manage.py"
-PASSWORD = "sandbox-password"  # seed_demo's default (shared/SANDBOX.md)
-START_SECONDS = 30
-"""How long the sandbox may take to migrate, seed and answer."""
 VIEWPORT = (1200, 800)
 """Every browser's viewport, so screenshots (and the docs' copies) have a fixed size."""
 DOCS_IMAGES = ROOT / "docs" / "images"
 DOCS_SHOTS = ("home", "my-sessions", "staff-user", "admin-metrics")
 """The screenshots docs/quickstart.md shows, as ``docs/images/sandbox-<name>.png``."""
-# The sandbox's settings, with a file cache of its own: the default one
-# (sandbox_project/.cache/) is shared with any sandbox run on this machine.
-SETTINGS_MODULE = """\
-from sandbox.settings import *  # noqa: F403
-
-CACHES = {{
-    "default": {{
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": {cache!r},
-    }}
-}}
-# Counters reach the cache after every request, so the metrics page shows them all.
-JWTSESSION = {{**JWTSESSION, "METRICS_FLUSH_SECONDS": 0}}  # noqa: F405
-"""
 
 
 @dataclass(frozen=True)
@@ -90,47 +78,6 @@ class Sandbox:
         if self.docs and name in DOCS_SHOTS:
             DOCS_IMAGES.mkdir(exist_ok=True)
             shutil.copyfile(path, DOCS_IMAGES / f"sandbox-{name}.png")
-
-
-def sandbox_env(directory: Path, strategy: str) -> dict[str, str]:
-    """The server's environment: its own database and cache, none of the tests' settings."""
-    (directory / "e2e_settings.py").write_text(
-        SETTINGS_MODULE.format(cache=str(directory / "cache")), encoding="utf-8"
-    )
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "PYTHONPATH"}
-        and not name.startswith("JWTSESSION_")
-    }
-    env.update(
-        DATABASE_URL=f"sqlite:///{directory / 'db.sqlite3'}",
-        DJANGO_SETTINGS_MODULE="e2e_settings",
-        PYTHONPATH=str(directory),
-        JWTSESSION_STRATEGY=strategy,
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    """Return once ``/whoami/`` answers; fail (with the server's log) after START_SECONDS."""
-    host, port = url.removeprefix("http://").split(":")
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the sandbox exited ({process.returncode}):\n{log.read_text()[-3000:]}")
-        connection = http.client.HTTPConnection(host, int(port), timeout=2)
-        try:
-            connection.request("GET", "/whoami/")
-            if connection.getresponse().status == 200:
-                return
-        except (OSError, http.client.HTTPException):
-            pass  # not listening yet
-        finally:
-            connection.close()
-        time.sleep(0.1)
-    pytest.fail(f"the sandbox did not answer within {START_SECONDS} s:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="module", params=["jwt", "db"])

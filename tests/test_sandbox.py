@@ -153,7 +153,7 @@ def test_seed_demo_is_idempotent() -> None:
     first = snapshot()
     counts = (User.objects.count(), Group.objects.count(), Subscription.objects.count())
     output = seed()
-    assert output.split() == ["updated", "alice", "updated", "bob", "updated", "carol"]
+    assert output.split() == ["unchanged", "alice", "unchanged", "bob", "unchanged", "carol"]
     assert snapshot() == first
     assert (User.objects.count(), Group.objects.count(), Subscription.objects.count()) == counts
 
@@ -167,9 +167,37 @@ def test_seed_demo_resets_changed_users() -> None:
     bob.set_password("something-else")
     bob.save()
     Subscription.objects.filter(user=bob).update(tier="enterprise", flags=[])
-    seed()
+    assert "updated bob (is_staff, password, roles, subscription)" in seed()
     assert {key: snapshot()["bob"][key] for key in CONTRACT["bob"]} == CONTRACT["bob"]
     assert User.objects.get(username="bob").check_password(DEFAULT_PASSWORD)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("sandbox_urls")
+def test_seeding_again_keeps_everyone_signed_in(
+    strategy: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """``run_sandbox`` seeds at every start: that must end no session, revoke nothing (the
+    statistics page shows no revocation nobody made) and mark nobody."""
+    seed()
+    clients = {}
+    for username in CONTRACT:
+        clients[username] = Client()
+        assert clients[username].login(username=username, password=DEFAULT_PASSWORD)
+    before = {name: whoami(client) for name, client in clients.items()}
+    entries = dict(StateEntry.objects.values_list("key", "version"))
+    metrics.reset()
+    with django_capture_on_commit_callbacks(execute=True):
+        seed()
+        seed()
+    for name, client in clients.items():
+        assert whoami(client) == before[name], name
+    assert dict(StateEntry.objects.values_list("key", "version")) == entries
+    metrics.flush()
+    assert {name: count for name, count in metrics.totals().items() if count} == {
+        "decode.ok": 3,
+        "state.hit": 3,
+    }
 
 
 @pytest.mark.django_db
