@@ -22,6 +22,7 @@ from django_jwtsession.conf import get_settings
 from django_jwtsession.cookies import CHUNK_SIZE
 from django_jwtsession.keyspace import mark_key, session_hash
 from django_jwtsession.models import SessionRecord, StateEntry
+from django_jwtsession.timestamps import iso
 from sandbox.settings import JWTSESSION as SANDBOX_JWTSESSION
 from tests.helpers import client_session_id, session_token
 from tests.test_prometheus import UP, scrape, value
@@ -80,11 +81,11 @@ class Hooks(HTMLParser):
 
     VOID = frozenset({"br", "hr", "img", "input", "link", "meta", "source", "wbr"})
 
-    def __init__(self, response: Any) -> None:
+    def __init__(self, response: Any, status: int = 200) -> None:
         super().__init__()
         self.found: list[tuple[str, Element]] = []
         self._open: list[tuple[str, Element | None]] = []
-        assert response.status_code == 200, response.status_code
+        assert response.status_code == status, response.status_code
         self.feed(response.content.decode())
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -353,16 +354,19 @@ def test_sandbox_settings_mark_the_user_when_a_subscription_changes() -> None:
         ("post", "/staff/users/{bob}/logout/"),
     ],
 )
-def test_staff_pages_send_anonymous_and_non_staff_users_to_the_login_page(
+def test_staff_pages_send_anonymous_users_to_the_login_page_and_refuse_non_staff(
     seeded: dict[str, User], method: str, url: str
 ) -> None:
     url = url.format(bob=seeded["bob"].pk)
+    data = access_form(seeded["bob"], tier="enterprise") if method == "post" else None
+    response = getattr(Client(), method)(url, data)
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/login/?next={url}"
     bob = signed_in("bob")
-    for client in (Client(), bob, signed_in("carol")):
-        data = access_form(seeded["bob"], tier="enterprise") if method == "post" else None
-        response = getattr(client, method)(url, data)
-        assert response.status_code == 302
-        assert response["Location"] == f"/accounts/login/?next={url}"
+    for client in (bob, signed_in("carol")):  # signed in: a 403 that says why, no login form
+        reason = Hooks(getattr(client, method)(url, data), status=403)
+        assert reason.text("forbidden-reason") == "This page needs staff status."
+        assert not reason.has("login-form")
     assert whoami(bob)["tier"] == "pro"  # nothing changed, nobody logged out
     assert whoami(bob)["authenticated"] is True
 
@@ -628,6 +632,33 @@ def test_guarded_pages_send_anonymous_users_to_the_login_page(url: str) -> None:
 
 
 @pytest.mark.usefixtures("sandbox_urls")
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("/guarded/admin/", "This page needs the role admin."),
+        ("/guarded/pro/", "This page needs the tier pro or higher."),
+        ("/guarded/beta/", "This page needs the flag beta."),
+    ],
+)
+def test_the_403_page_names_the_missing_role_tier_or_flag(
+    seeded: dict[str, User], url: str, reason: str
+) -> None:
+    page = Hooks(signed_in("carol").get(url), status=403)
+    assert page.text("forbidden-reason") == reason
+    assert page.text("current-user") == "carol"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("sandbox_urls")
+def test_the_login_page_says_why_it_was_reached() -> None:
+    plain = Hooks(Client().get("/accounts/login/"))
+    assert not plain.has("login-hint")
+    redirected = Client().get("/guarded/pro/", follow=True)
+    hint = Hooks(redirected).text("login-hint")
+    assert hint == "/guarded/pro/ is for signed-in users: log in to continue there."
+
+
+@pytest.mark.usefixtures("sandbox_urls")
 @pytest.mark.parametrize("url", sorted(GUARDED))
 def test_guarded_pages_let_in_only_who_has_the_claim(seeded: dict[str, User], url: str) -> None:
     for username in CONTRACT:
@@ -762,7 +793,7 @@ def test_home_shows_the_claims_and_this_session(
     sid = session_hash(client_session_id(bob))
     assert home.text("whoami-session-id") == me["session_id"] == sid
     claims_at = int(home.one("whoami-claims-at").attrs["data-unix"])
-    assert claims_at == me["claims_at"]
+    assert iso(claims_at) == me["claims_at"]  # ISO 8601, as the REST API gives it
     due = int(home.one("whoami-refresh-due").attrs["data-unix"])
     assert due == claims_at + get_settings().claims_ttl
     assert int(home.one("whoami-claims-age").attrs["data-seconds"]) >= 0
