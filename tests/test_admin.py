@@ -26,6 +26,7 @@ from django_jwtsession.admin.agents import parse
 from django_jwtsession.keyspace import CACHE_PREFIX, epoch_key, stored_session_key
 from django_jwtsession.models import SessionRecord
 from django_jwtsession.signals import session_revoked
+from django_jwtsession.timestamps import iso
 from tests.helpers import (
     PASSWORD,
     add_dead_cache,
@@ -600,3 +601,46 @@ def test_user_agents_are_parsed_once_each() -> None:
     assert parse("curl/8.5.0").browser == "curl 8"
     parse(IPHONE)
     assert parse.cache_info().hits == 1
+
+
+def test_revoke_selected_comes_before_delete_selected(staff: Client, bob_client: Client) -> None:
+    choices = [
+        name for name, _ in staff.get(CHANGELIST).context["action_form"].fields["action"].choices
+    ]
+    assert choices == ["", "revoke_sessions", "revoke_users", "refresh_users", "delete_selected"]
+
+
+def test_a_sessions_title_names_its_user(staff: Client, bob: User) -> None:
+    sign_in("bob")
+    record = record_of(bob)
+    page = html(staff.get(f"{CHANGELIST}{record.pk}/change/"))
+    title = re.search(r"<h2>(.*?)</h2>", page)
+    assert title is not None
+    assert title.group(1).startswith("session of bob since ")
+    anonymous = SessionRecord(user=None, created=timezone.now())
+    assert str(anonymous).startswith("session of an anonymous visitor since ")
+    gone = SessionRecord(
+        user_id=999_999 if not isinstance(bob.pk, str) else "x", created=timezone.now()
+    )
+    assert str(gone).startswith("session of deleted user ")
+
+
+def test_the_list_fits_one_line_per_session(staff: Client, bob: User) -> None:
+    """Compact times (the exact UTC one on hover) and one client column: docs/admin.md."""
+    sign_in("bob")
+    page = html(staff.get(CHANGELIST))
+    headers = re.findall(r'<th scope="col" class="[^"]*column-(\w+)', page)
+    assert headers == [
+        "user_link",
+        "ip",
+        "client",
+        "created_at",
+        "last_seen_at",
+        "expires_at",
+        "status",
+    ]
+    record = record_of(bob)
+    exact = iso(record.last_seen)
+    assert f'<time datetime="{exact}" title="{exact}">' in page
+    assert ">Linux · Firefox 140</span>" in page
+    assert "sessions.css" in page

@@ -72,12 +72,41 @@ class Sandbox:
     """Whether screenshots are copied into docs/images/ too."""
 
     def screenshot(self, driver: WebDriver, name: str) -> None:
-        """Save what ``driver`` shows as ``<name>.png`` (and the docs' copy, if asked)."""
+        """Save what ``driver`` shows as ``<name>.png`` (and the docs' copy, if asked), once
+        the page is checked to fit the viewport: no column cut, no time wrapped."""
+        assert layout_problems(driver) == {}, name
         path = self.artifacts / f"{name}.png"
         assert driver.save_screenshot(str(path)), path
         if self.docs and name in DOCS_SHOTS:
             DOCS_IMAGES.mkdir(exist_ok=True)
             shutil.copyfile(path, DOCS_IMAGES / f"sandbox-{name}.png")
+
+
+LAYOUT_PROBLEMS = """
+const problems = {};
+if (document.documentElement.scrollWidth > window.innerWidth) {
+  problems.page = `${document.documentElement.scrollWidth} px wide`;
+}
+const cut = [...document.querySelectorAll("table")]
+  .filter(table => table.scrollWidth > table.parentElement.clientWidth + 1)
+  .map(table => `${table.id || table.className || "table"}: ${table.scrollWidth} px in `
+    + `${table.parentElement.clientWidth} px`);
+if (cut.length) problems.cut = cut;
+const oneLine = "td time, #result_list td, #result_list th, table.sessions th, "
+  + "table.sessions td:not(.actions)";
+const wrapped = [...document.querySelectorAll(oneLine)]
+  .filter(element => element.getClientRects().length > 1)
+  .map(element => element.textContent.trim());
+if (wrapped.length) problems.wrapped = wrapped;
+return problems;
+"""
+
+
+def layout_problems(driver: WebDriver) -> dict[str, Any]:
+    """What does not fit the viewport: a page wider than it, a table wider than its box (the
+    admin's list scrolls inside one), a time or a cell of a session list broken over lines."""
+    problems: dict[str, Any] = driver.execute_script(LAYOUT_PROBLEMS)
+    return problems
 
 
 @pytest.fixture(scope="module", params=["jwt", "db"])

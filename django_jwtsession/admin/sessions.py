@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename, get_user_model
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, URLPattern, path, reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _, ngettext
 
 from .. import revocation
 from ..models import SessionRecord, SessionRecordQuerySet
+from ..timestamps import iso
 from . import agents, stats
 
 if TYPE_CHECKING:
@@ -66,6 +69,16 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+def moment(value: datetime) -> str:
+    """A compact local time that never wraps (``Dec 6, 08:22``; with the year when it is not
+    this one), the exact UTC time on hover."""
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    this_year = (timezone.localtime() if settings.USE_TZ else datetime.now()).year
+    shown = dateformat.format(local, "M j, H:i" if local.year == this_year else "Y-m-d H:i")
+    exact = iso(value)
+    return format_html('<time datetime="{}" title="{}">{}</time>', exact, exact, shown)
+
+
 def _user_ids(records: QuerySet[SessionRecord]) -> list[str]:
     return sorted({str(pk) for pk in records.values_list("user_id", flat=True)})
 
@@ -82,16 +95,13 @@ class SessionRecordAdmin(_ModelAdmin):
     list_display = (
         "user_link",
         "ip",
-        "device",
-        "os",
-        "browser",
-        "strategy",
-        "created",
-        "last_seen",
-        "expires",
+        "client",
+        "created_at",
+        "last_seen_at",
+        "expires_at",
         "status",
     )
-    list_display_links = ("created",)
+    list_display_links = ("created_at",)
     list_filter = (StatusFilter, "strategy")
     list_select_related = ("user",)
     empty_value_display = agents.UNKNOWN
@@ -167,6 +177,25 @@ class SessionRecordAdmin(_ModelAdmin):
         """The public id: ``revoke_session()`` takes it; nobody can act as the session with it."""
         return record.session_hash
 
+    @admin.display(description=_("device, OS, browser"))
+    def client(self, record: SessionRecord) -> str:
+        """``iPhone · iOS 17.5 · Mobile Safari 17`` (what is known), the full agent on hover."""
+        agent = agents.parse(record.user_agent)
+        known = [part for part in agent if part != agents.UNKNOWN] or [agents.UNKNOWN]
+        return format_html('<span title="{}">{}</span>', record.user_agent, " · ".join(known))
+
+    @admin.display(description=_("created"), ordering="created")
+    def created_at(self, record: SessionRecord) -> str:
+        return moment(record.created)
+
+    @admin.display(description=_("last seen"), ordering="last_seen")
+    def last_seen_at(self, record: SessionRecord) -> str:
+        return moment(record.last_seen)
+
+    @admin.display(description=_("expires"), ordering="expires")
+    def expires_at(self, record: SessionRecord) -> str:
+        return moment(record.expires)
+
     @admin.display(description=_("device"))
     def device(self, record: SessionRecord) -> str:
         return agents.parse(record.user_agent).device
@@ -235,6 +264,15 @@ class SessionRecordAdmin(_ModelAdmin):
             % len(ids),
             messages.SUCCESS,
         )
+
+    def get_actions(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Ours first: "Revoke selected sessions" above Django's "Delete selected" (which
+        revokes too, then drops the records)."""
+        actions: dict[str, Any] = super().get_actions(request, *args, **kwargs)
+        deleting = actions.pop("delete_selected", None)
+        if deleting is not None:
+            actions["delete_selected"] = deleting
+        return actions
 
     # -- deleting is revoking ---------------------------------------------------------------------
 
