@@ -150,6 +150,8 @@ class Browser:
         self.base_url = base_url
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        # What a browser asks for (a request's own Accept header wins).
+        self.opener.addheaders = [("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")]
 
     def request(
         self, path: str, data: dict[str, str] | None = None, headers: dict[str, str] | None = None
