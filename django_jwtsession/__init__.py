@@ -1,5 +1,102 @@
-"""Django sessions in a signed, optionally encrypted token cookie."""
+"""Django sessions in a signed, optionally encrypted token cookie.
+
+The public API is this package's root (``docs/api.md``)::
+
+    from django_jwtsession import any_of, revoke_session, role_required
+
+Each name is imported on first use (PEP 562), so ``import django_jwtsession`` stays cheap
+and safe before Django's apps are ready: only using a name needs what that name needs.
+Everything else in the package is internal and may change without notice.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0.dev0"
+
+_EXPORTS = {
+    # marks and revocation
+    "mark_for_refresh": "revocation",
+    "revoke_session": "revocation",
+    "revoke_sessions": "revocation",
+    "revoke_user": "revocation",
+    "revoke_all": "revocation",
+    # guards: decorators, mixins, checks
+    "any_of": "access",
+    "has_role": "access",
+    "has_tier": "access",
+    "has_flag": "access",
+    "role_required": "decorators",
+    "subscription_required": "decorators",
+    "feature_required": "decorators",
+    "claims_passes_test": "decorators",
+    "RoleRequiredMixin": "mixins",
+    "SubscriptionRequiredMixin": "mixins",
+    "FeatureRequiredMixin": "mixins",
+    # claims
+    "Claims": "claims",
+    "claims_of": "access",
+    # signals
+    "claims_refreshed": "signals",
+    "session_revoked": "signals",
+    "user_marked": "signals",
+}
+
+__all__ = [
+    "Claims",
+    "FeatureRequiredMixin",
+    "RoleRequiredMixin",
+    "SubscriptionRequiredMixin",
+    "__version__",
+    "any_of",
+    "claims_of",
+    "claims_passes_test",
+    "claims_refreshed",
+    "feature_required",
+    "has_flag",
+    "has_role",
+    "has_tier",
+    "mark_for_refresh",
+    "revoke_all",
+    "revoke_session",
+    "revoke_sessions",
+    "revoke_user",
+    "role_required",
+    "session_revoked",
+    "subscription_required",
+    "user_marked",
+]
+
+if TYPE_CHECKING:
+    from .access import any_of, claims_of, has_flag, has_role, has_tier
+    from .claims import Claims
+    from .decorators import (
+        claims_passes_test,
+        feature_required,
+        role_required,
+        subscription_required,
+    )
+    from .mixins import FeatureRequiredMixin, RoleRequiredMixin, SubscriptionRequiredMixin
+    from .revocation import (
+        mark_for_refresh,
+        revoke_all,
+        revoke_session,
+        revoke_sessions,
+        revoke_user,
+    )
+    from .signals import claims_refreshed, session_revoked, user_marked
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # the next lookup is a plain module attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -8,6 +8,7 @@ once from the database and remembered on the user object.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from contextlib import suppress
 from typing import Any
@@ -62,23 +63,62 @@ def effective_roles(claims: Claims) -> frozenset[str]:
     return frozenset(roles)
 
 
-def _names(value: str | Iterable[str]) -> frozenset[str]:
-    return frozenset([value] if isinstance(value, str) else value)
+class AnyOf(frozenset[str]):
+    """Names of which one is enough; made by :func:`any_of`."""
+
+    def __repr__(self) -> str:
+        return f"any_of({', '.join(map(repr, sorted(self)))})"
 
 
-def has_role(user: Any, roles: str | Iterable[str], *, any: bool = False) -> bool:
-    """Whether the user has every one of ``roles`` (or, with ``any=True``, at least one).
+def any_of(*names: str | Iterable[str]) -> AnyOf:
+    """One of these roles or flags is enough: ``any_of("admin", "editor")``.
+
+    The one spelling of "any of" wherever roles or flags are required: decorators
+    (``role_required(any_of("admin", "editor"))``), mixins and REST framework views
+    (``required_roles = any_of(...)``), :func:`has_role` / :func:`has_flag`; in templates,
+    ``user|has_role:"any_of:admin,editor"``. A list (or a plain name) means every one.
+    """
+    flat: list[str] = []
+    for name in names:
+        flat.extend([name] if isinstance(name, str) else name)
+    if not flat or not all(isinstance(name, str) and name for name in flat):
+        raise ValueError(f"any_of() needs one or more names, got {names!r}.")
+    return AnyOf(flat)
+
+
+def wanted(
+    names: str | Iterable[str], *, any: bool | None = None, warn: bool = True
+) -> frozenset[str]:
+    """``names`` as a set: an :class:`AnyOf` stays one. ``any=True`` is the deprecated
+    spelling of :func:`any_of` (warned about unless the caller did already)."""
+    if any is not None and warn:
+        warnings.warn(
+            "The any= argument is deprecated: pass any_of(...) as the names instead.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    if isinstance(names, AnyOf):
+        return names
+    found = frozenset([names] if isinstance(names, str) else names)
+    return AnyOf(found) if any else found
+
+
+def _matches(required: frozenset[str], held: frozenset[str]) -> bool:
+    return bool(required & held) if isinstance(required, AnyOf) else required <= held
+
+
+def has_role(user: Any, roles: str | Iterable[str], *, any: bool | None = None) -> bool:
+    """Whether the user has every one of ``roles`` (or, for :func:`any_of`, one of them).
 
     Superusers have every role unless ``SUPERUSER_HAS_ALL_ROLES`` is False.
     """
+    required = wanted(roles, any=any)
     claims = claims_of(user)
     if claims is None or not claims.is_active:
         return False
-    wanted = _names(roles)
     if claims.is_superuser and get_settings().superuser_has_all_roles:
         return True
-    held = effective_roles(claims)
-    return bool(wanted & held) if any else wanted <= held
+    return _matches(required, effective_roles(claims))
 
 
 def tier_rank(tier: str | None) -> int:
@@ -105,10 +145,10 @@ def has_tier(user: Any, min_tier: str) -> bool:
     return tier_rank(claims.tier) >= order.index(min_tier)
 
 
-def has_flag(user: Any, flags: str | Iterable[str], *, any: bool = False) -> bool:
-    """Whether every one of ``flags`` is on for the user (or, with ``any=True``, one of them)."""
+def has_flag(user: Any, flags: str | Iterable[str], *, any: bool | None = None) -> bool:
+    """Whether every one of ``flags`` is on for the user (or, for :func:`any_of`, one of them)."""
+    required = wanted(flags, any=any)
     claims = claims_of(user)
     if claims is None or not claims.is_active:
         return False
-    wanted = _names(flags)
-    return bool(wanted & claims.flags) if any else wanted <= claims.flags
+    return _matches(required, claims.flags)

@@ -12,7 +12,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register as r
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from . import conf
+from . import conf, project_checks
 from .claims import get_provider
 from .keys import get_key_ring
 
@@ -38,22 +38,19 @@ def register() -> None:
     register_check(check_cache, Tags.caches, "jwtsession")
     register_check(check_strategy, "jwtsession")
     register_check(check_cookie_deploy, Tags.security, deploy=True)
+    register_check(project_checks.check_setting_names, "jwtsession")
+    register_check(project_checks.check_sources, Tags.models, "jwtsession")
+    register_check(project_checks.check_cache_answers, Tags.caches, "jwtsession")
 
 
 def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
-    try:
-        unknown = sorted(set(conf.user_settings()) - set(conf.DEFAULTS))
-        if unknown:
-            return [
-                Error(
-                    f"Unknown JWTSESSION keys: {', '.join(unknown)}.",
-                    hint=f"Valid keys: {', '.join(sorted(conf.DEFAULTS))}.",
-                    id="jwtsession.E001",
-                )
-            ]
-        jwt_settings = conf.get_settings()
-    except ImproperlyConfigured as exc:
-        return [Error(str(exc), id="jwtsession.E002")]
+    problems = conf.settings_problems()
+    if problems:  # each one, with its own id: an unknown key (E001) or an invalid value (E002)
+        return [
+            Error(p.message, hint=p.hint, id="jwtsession.E001" if p.unknown else "jwtsession.E002")
+            for p in problems
+        ]
+    jwt_settings = conf.get_settings()
     errors: list[CheckMessage] = []
     if jwt_settings.is_hmac and (jwt_settings.private_key or jwt_settings.public_keys):
         errors.append(
@@ -144,6 +141,15 @@ def check_middleware(app_configs: Sequence[Any] | None = None, **kwargs: Any) ->
         (OUR_AUTH_MIDDLEWARE, DJANGO_AUTH_MIDDLEWARE, "jwtsession.E007"),
     ):
         count = sum(1 for path in middleware if _is_subclass(path, ours))
+        if count == 0 and django_own in middleware:  # Django's in place of ours: one message
+            errors.append(
+                Error(
+                    f"{django_own!r} is in MIDDLEWARE in place of {ours!r}.",
+                    hint=f"Replace {django_own!r} with {ours!r} (a subclass of it).",
+                    id=missing_id,
+                )
+            )
+            continue
         if count == 0:
             errors.append(
                 Error(f"{ours!r} is not in MIDDLEWARE.", hint=f"Add {ours!r}.", id=missing_id)
@@ -155,7 +161,7 @@ def check_middleware(app_configs: Sequence[Any] | None = None, **kwargs: Any) ->
         if django_own in middleware:
             errors.append(
                 Error(
-                    f"{django_own!r} is in MIDDLEWARE alongside {ours!r}.",
+                    f"{django_own!r} is in MIDDLEWARE alongside {ours!r}: both would run.",
                     hint=f"Remove {django_own!r}: {ours!r} replaces it.",
                     id="jwtsession.E010",
                 )

@@ -8,6 +8,7 @@ feature flags from an attribute path (``"subscription.tier"``, fetched with
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeGuard
@@ -18,12 +19,13 @@ from django.db.models import Model
 from django.utils.module_loading import import_string
 
 from .conf import get_settings
-from .derived import derived
+from .derived import derived, register_reset
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
 
 ClaimsProvider = Callable[["AbstractBaseUser"], "Claims"]
+logger = logging.getLogger("django_jwtsession")
 
 
 @dataclass(frozen=True)
@@ -118,16 +120,43 @@ def resolve_source(user: Model, source: str | Callable[..., Any] | None) -> Any:
     return value() if callable(value) else value
 
 
+_reported: set[tuple[str, str]] = set()
+register_reset(_reported.clear)
+
+
+def read_source(user: Model, key: str, source: str | Callable[..., Any] | None) -> Any:
+    """A claim source's value for ``user``, None when missing: a sign-in never fails over it.
+
+    A missing related object is None (``DEFAULT_TIER`` applies); so is a path the model
+    does not have at all (check ``jwtsession.E016`` names it), reported once per process.
+    """
+    try:
+        return resolve_source(user, source)
+    except AttributeError as exc:
+        if not isinstance(source, str):
+            raise  # a callable's own error: not ours to hide
+        if (key, source) not in _reported:
+            _reported.add((key, source))
+            logger.error(
+                "jwtsession: JWTSESSION[%r] = %r cannot be read (%s): the claim is left "
+                "empty, DEFAULT_TIER applies (see check jwtsession.E016)",
+                key,
+                source,
+                exc,
+            )
+        return None
+
+
 def _roles(user: Model, source: str | Callable[..., Any] | None) -> Iterable[str]:
     if source == "groups":
         return user.groups.values_list("name", flat=True)  # type: ignore[attr-defined,no-any-return]
-    return resolve_source(user, source) or ()
+    return read_source(user, "ROLES_SOURCE", source) or ()
 
 
 def default_provider(user: AbstractBaseUser) -> Claims:
     """Build claims: roles from group names, tier and flags from the configured sources."""
     conf = get_settings()
-    tier = resolve_source(user, conf.tier_source)
+    tier = read_source(user, "TIER_SOURCE", conf.tier_source)
     return Claims(
         user_id=user_id_string(user),
         username=str(user.get_username()),
@@ -136,7 +165,9 @@ def default_provider(user: AbstractBaseUser) -> Claims:
         is_superuser=bool(getattr(user, "is_superuser", False)),
         roles=frozenset(str(role) for role in _roles(user, conf.roles_source)),
         tier=str(tier) if tier is not None else conf.default_tier,
-        flags=frozenset(str(flag) for flag in resolve_source(user, conf.flags_source) or ()),
+        flags=frozenset(
+            str(flag) for flag in read_source(user, "FLAGS_SOURCE", conf.flags_source) or ()
+        ),
     )
 
 

@@ -8,12 +8,13 @@
     @subscription_required("pro")
     async def report(request): ...
 
-    @feature_required(["beta", "new-ui"], any=True, raise_exception=True)
+    @feature_required(any_of("beta", "new-ui"), raise_exception=True)
     def preview(request): ...
 
 They read the claims (no query). Anonymous: a redirect to the login page, or a JSON
 401 for a request that wants JSON; signed in without the claim: ``PermissionDenied``
-(a 403); ``raise_exception=True`` gives the 403 to anonymous requests too.
+(a 403) whose message names what is missing ("This page needs the role editor.");
+``raise_exception=True`` gives the 403 to anonymous requests too.
 ``fresh=True`` checks the database instead (see :func:`guards.fresh_user`).
 Under ``LoginRequiredMiddleware`` a guarded view answers anonymous requests itself
 (a guard implies login), so its ``login_url`` and the JSON 401 apply there too.
@@ -27,13 +28,14 @@ from typing import Any, TypeVar
 
 from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.contrib.auth import REDIRECT_FIELD_NAME
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseBase
 
+from .access import wanted
 from .guards import (
     Test,
     apasses,
     auser_of,
+    denied,
     flag_test,
     fresh_user,
     not_authenticated,
@@ -54,7 +56,7 @@ def claims_passes_test(
     def decorator(view_func: View) -> View:
         def deny(request: HttpRequest, user: Any) -> HttpResponseBase:
             if raise_exception or user.is_authenticated:
-                raise PermissionDenied
+                raise denied(test)
             return not_authenticated(request, login_url, REDIRECT_FIELD_NAME)
 
         wrapper: Callable[..., Any]
@@ -90,22 +92,24 @@ def claims_passes_test(
 
 def role_required(
     roles: str | Iterable[str],
-    any: bool = False,
     login_url: str | None = None,
     raise_exception: bool = False,
+    *,
     fresh: bool = False,
+    any: bool | None = None,
 ) -> Callable[[View], View]:
-    """Every one of ``roles`` (or, with ``any=True``, one), as ``ROLE_HIERARCHY`` implies them.
-
-    Superusers pass unless ``SUPERUSER_HAS_ALL_ROLES`` is False.
-    """
-    return claims_passes_test(role_test(roles, any=any), login_url, raise_exception, fresh)
+    """Every one of ``roles`` (or one of them: ``any_of("admin", "editor")``), as
+    ``ROLE_HIERARCHY`` implies them. Superusers pass unless ``SUPERUSER_HAS_ALL_ROLES`` is
+    False. ``any=True`` is the deprecated spelling of ``any_of``."""
+    test = role_test(wanted(roles, any=any))
+    return claims_passes_test(test, login_url, raise_exception, fresh)
 
 
 def subscription_required(
     min_tier: str,
     login_url: str | None = None,
     raise_exception: bool = False,
+    *,
     fresh: bool = False,
 ) -> Callable[[View], View]:
     """The tier ``min_tier`` or a higher one in ``TIER_ORDER`` (without an order: that tier)."""
@@ -114,10 +118,13 @@ def subscription_required(
 
 def feature_required(
     flags: str | Iterable[str],
-    any: bool = False,
     login_url: str | None = None,
     raise_exception: bool = False,
+    *,
     fresh: bool = False,
+    any: bool | None = None,
 ) -> Callable[[View], View]:
-    """Every one of the feature ``flags`` (or, with ``any=True``, one of them)."""
-    return claims_passes_test(flag_test(flags, any=any), login_url, raise_exception, fresh)
+    """Every one of the feature ``flags`` (or one of them: ``any_of("beta", "new-ui")``).
+    ``any=True`` is the deprecated spelling of ``any_of``."""
+    test = flag_test(wanted(flags, any=any))
+    return claims_passes_test(test, login_url, raise_exception, fresh)

@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import resolve_url
 
@@ -31,35 +33,68 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("django_jwtsession")
 Test = Callable[[Any], bool]
-"""A check on a user (``request.user``, or the claims :func:`fresh_user` rebuilt)."""
+"""A check on a user (``request.user``, or the claims :func:`fresh_user` rebuilt). A test
+may carry a ``requirement`` (what it needs, for people: "the role admin"), which the 403
+names (:func:`denied`)."""
 
 JSON_TYPES = ["text/html", "application/json"]  # ties (e.g. */*) go to HTML
 
 
 def _required(names: str | Iterable[str], what: str) -> frozenset[str]:
-    found = frozenset([names] if isinstance(names, str) else names)
+    found = access.wanted(names)
     if not found or not all(isinstance(name, str) and name for name in found):
         raise ValueError(f"{what} must be a non-empty name or list of names, got {names!r}.")
     return found
 
 
-def role_test(roles: str | Iterable[str], *, any: bool = False) -> Test:
-    """Every one of ``roles`` (or one of them), with the hierarchy and superuser rule."""
-    wanted = _required(roles, "roles")
-    return lambda user: access.has_role(user, wanted, any=any)
+def _listed(kind: str, names: frozenset[str]) -> str:
+    """``the role admin``, ``the roles admin and editor``, ``one of the roles admin, editor``."""
+    ordered = sorted(names)
+    if len(ordered) == 1:
+        return f"the {kind} {ordered[0]}"
+    if isinstance(names, access.AnyOf):
+        return f"one of the {kind}s {', '.join(ordered)}"
+    return f"the {kind}s {', '.join(ordered[:-1])} and {ordered[-1]}"
 
 
-def tier_test(min_tier: str) -> Test:
+@dataclass(frozen=True)
+class ClaimTest:
+    """A test on the claims, and what it needs in words (``requirement``)."""
+
+    check: Callable[[Any], bool]
+    requirement: str
+
+    def __call__(self, user: Any) -> bool:
+        return self.check(user)
+
+
+def role_test(roles: str | Iterable[str]) -> ClaimTest:
+    """Every one of ``roles`` (or one, for ``any_of``), with the hierarchy and superuser rule."""
+    required = _required(roles, "roles")
+    return ClaimTest(lambda user: access.has_role(user, required), _listed("role", required))
+
+
+def tier_test(min_tier: str) -> ClaimTest:
     """The tier ``min_tier`` or a higher one in ``TIER_ORDER``."""
     if not isinstance(min_tier, str) or not min_tier:
         raise ValueError(f"min_tier must be a tier name, got {min_tier!r}.")
-    return lambda user: access.has_tier(user, min_tier)
+    requirement = f"the tier {min_tier} or higher"
+    return ClaimTest(lambda user: access.has_tier(user, min_tier), requirement)
 
 
-def flag_test(flags: str | Iterable[str], *, any: bool = False) -> Test:
-    """Every one of the feature ``flags`` (or one of them)."""
-    wanted = _required(flags, "flags")
-    return lambda user: access.has_flag(user, wanted, any=any)
+def flag_test(flags: str | Iterable[str]) -> ClaimTest:
+    """Every one of the feature ``flags`` (or one, for ``any_of``)."""
+    required = _required(flags, "flags")
+    return ClaimTest(lambda user: access.has_flag(user, required), _listed("flag", required))
+
+
+def denied(failed: Test | None) -> PermissionDenied:
+    """The 403 for a signed-in user who failed ``failed``: its message names what is needed
+    (Django's 403 view passes it to ``403.html`` as ``exception``)."""
+    requirement = getattr(failed, "requirement", None)
+    if requirement:
+        return PermissionDenied(f"This page needs {requirement}.")
+    return PermissionDenied("You do not have what this page needs.")
 
 
 _warned_no_user = False
@@ -184,12 +219,21 @@ def _real_user(user: Any) -> Any:
     return user
 
 
+def failing(user: Any, tests: Iterable[Test]) -> Test | None:
+    """The first test ``user`` fails (None when every one passes). The user must be signed
+    in (callers check first)."""
+    for test in tests:
+        if not test(user):
+            return test
+    return None
+
+
 def passes(user: Any, tests: Iterable[Test]) -> bool:
     """Whether ``user`` is signed in and passes every test (no tests: nobody passes)."""
     tests = list(tests)
     if not tests or not getattr(user, "is_authenticated", False):
         return False  # a guard always requires a signed-in user, whatever its tests say
-    return all(test(user) for test in tests)
+    return failing(user, tests) is None
 
 
 async def apasses(user: Any, tests: Iterable[Test]) -> bool:

@@ -21,6 +21,7 @@ from django.core.cache import caches
 
 from . import exceptions
 from .conf import get_settings
+from .outage import cache_failed
 
 logger = logging.getLogger("django_jwtsession")
 KEY_PREFIX = "jwtsession:metrics:"
@@ -155,7 +156,7 @@ def flush(*, now: float | None = None) -> None:
             _add(cache, key, amount, timeout)
             delivered += 1
     except Exception as exc:  # metrics must never break a request
-        logger.warning("jwtsession: could not flush metrics to the cache (%s), kept for later", exc)
+        cache_failed(exc, "the counts are kept in this process for the next flush")
         with _lock:
             for buffer, entry, _, _, amount in writes[delivered:]:
                 buffer[entry] += amount

@@ -9,12 +9,15 @@
 Anonymous: ``handle_no_permission()`` as Django's (a redirect to ``get_login_url()``,
 or ``PermissionDenied`` with ``raise_exception``), except that a request that wants
 JSON gets a JSON 401; signed in without the claim: ``PermissionDenied`` with
-``permission_denied_message`` (a 403). Combined mixins check together, once. Async
-views (``async def get``) work too. ``fresh = True`` checks the database instead.
+``permission_denied_message``, by default naming what is missing ("This page needs the
+role editor."), a 403. Combined mixins check together, once. Async views
+(``async def get``) work too. ``fresh = True`` checks the database instead. One of
+several roles or flags: ``required_roles = any_of("admin", "editor")``.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,19 +26,23 @@ from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
+from .access import wanted
+from .claims import Claims
 from .guards import (
     Test,
-    apasses,
     auser_of,
+    denied,
+    failing,
     flag_test,
     fresh_user,
     not_authenticated,
-    passes,
     role_test,
     tier_test,
     user_of,
     wants_json,
 )
+
+_DEPRECATED = {"any_role": "required_roles", "any_flag": "required_flags"}
 
 
 class ClaimsAccessMixin(AccessMixin):
@@ -45,6 +52,18 @@ class ClaimsAccessMixin(AccessMixin):
     """Rebuild the claims from the database for the check (see ``guards.fresh_user``)."""
 
     request: HttpRequest
+
+    _failed: Test | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for old, new in _DEPRECATED.items():
+            if cls.__dict__.get(old) is not None:
+                warnings.warn(
+                    f"{cls.__name__}.{old} is deprecated: set {new} = any_of(...) instead.",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
 
     def get_claims_tests(self) -> list[Test]:
         """The tests the user must pass; each mixin adds its own."""
@@ -57,6 +76,12 @@ class ClaimsAccessMixin(AccessMixin):
         view.login_required = False
         return view
 
+    def _passes(self, user: Any, tests: list[Test]) -> bool:
+        if not tests or not user.is_authenticated:
+            return False  # a guard always requires a signed-in user
+        self._failed = failing(user, tests)
+        return self._failed is None
+
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         tests = self.get_claims_tests()
         if getattr(self, "view_is_async", False):
@@ -64,7 +89,7 @@ class ClaimsAccessMixin(AccessMixin):
         user: Any = user_of(request)
         if self.fresh and user.is_authenticated:
             user = fresh_user(request)
-        if not passes(user, tests):
+        if not self._passes(user, tests):
             return self.handle_no_permission()
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
@@ -74,9 +99,17 @@ class ClaimsAccessMixin(AccessMixin):
         user: Any = await auser_of(request)
         if self.fresh and user.is_authenticated:
             user = await sync_to_async(fresh_user)(request)
-        if not await apasses(user, tests):
+        if isinstance(getattr(user, "claims", None), Claims) or not user.is_authenticated:
+            allowed = self._passes(user, tests)
+        else:  # a user without claims: built with SQL
+            allowed = await sync_to_async(self._passes)(user, tests)
+        if not allowed:
             return await sync_to_async(self.handle_no_permission)()
         return await super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+
+    def get_permission_denied_message(self) -> str:
+        """``permission_denied_message`` if set, else what the failed test needs."""
+        return str(self.permission_denied_message or denied(self._failed))
 
     def handle_no_permission(self) -> Any:
         """``AccessMixin``'s, with a JSON 401 for an anonymous request that wants JSON."""
@@ -88,10 +121,11 @@ class ClaimsAccessMixin(AccessMixin):
 
 
 class RoleRequiredMixin(ClaimsAccessMixin):
-    """Every one of ``required_roles`` (or one, with ``any_role = True``), with the hierarchy."""
+    """Every one of ``required_roles`` (or one of them: ``any_of(...)``), with the hierarchy."""
 
     required_roles: str | Iterable[str] | None = None
-    any_role = False
+    any_role: bool | None = None
+    """Deprecated: ``required_roles = any_of(...)``."""
 
     def get_required_roles(self) -> str | Iterable[str]:
         if self.required_roles is None:
@@ -99,7 +133,7 @@ class RoleRequiredMixin(ClaimsAccessMixin):
         return self.required_roles
 
     def get_claims_tests(self) -> list[Test]:
-        test = role_test(self.get_required_roles(), any=self.any_role)
+        test = role_test(wanted(self.get_required_roles(), any=self.any_role, warn=False))
         return [*super().get_claims_tests(), test]
 
 
@@ -118,10 +152,11 @@ class SubscriptionRequiredMixin(ClaimsAccessMixin):
 
 
 class FeatureRequiredMixin(ClaimsAccessMixin):
-    """Every one of ``required_flags`` (or one, with ``any_flag = True``)."""
+    """Every one of ``required_flags`` (or one of them: ``any_of(...)``)."""
 
     required_flags: str | Iterable[str] | None = None
-    any_flag = False
+    any_flag: bool | None = None
+    """Deprecated: ``required_flags = any_of(...)``."""
 
     def get_required_flags(self) -> str | Iterable[str]:
         if self.required_flags is None:
@@ -129,7 +164,7 @@ class FeatureRequiredMixin(ClaimsAccessMixin):
         return self.required_flags
 
     def get_claims_tests(self) -> list[Test]:
-        test = flag_test(self.get_required_flags(), any=self.any_flag)
+        test = flag_test(wanted(self.get_required_flags(), any=self.any_flag, warn=False))
         return [*super().get_claims_tests(), test]
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.utils import timezone
 
+from .installed import ensure_installed
+
+ensure_installed()  # imported without being installed: say so (jwtsession.E014)
 USER_AGENT_MAX_LENGTH = 512
 
 
@@ -77,4 +81,12 @@ class SessionRecord(models.Model):
         indexes = [models.Index(fields=["user", "revoked_at"], name="jwtsession_record_user")]
 
     def __str__(self) -> str:
-        return f"session of {self.user_id} since {self.created:%Y-%m-%d %H:%M}"
+        """``session of bob since 2025-05-01 09:12`` (the admin's page title)."""
+        if self.user_id is None:
+            who = "an anonymous visitor"
+        else:
+            try:
+                who = self.user.get_username() if self.user is not None else str(self.user_id)
+            except ObjectDoesNotExist:  # no database constraint: the user may be gone
+                who = f"deleted user {self.user_id}"
+        return f"session of {who} since {self.created:%Y-%m-%d %H:%M}"

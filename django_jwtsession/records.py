@@ -19,6 +19,7 @@ from django.utils import timezone as django_timezone
 
 from .conf import get_settings
 from .keyspace import STORED_KINDS, cache, stored_session_key
+from .outage import cache_failed
 
 if TYPE_CHECKING:
     from .models import SessionRecord
@@ -145,8 +146,8 @@ def _evict_stored_sessions(hashes: list[str]) -> None:
             target.delete_many(
                 [stored_session_key(value, kind) for value in batch for kind in STORED_KINDS]
             )
-    except Exception:
-        logger.warning("jwtsession: could not evict revoked db sessions from the cache")
+    except Exception as exc:
+        cache_failed(exc, "revoked db sessions stay cached (their revocation is checked anyway)")
 
 
 def prune_records() -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import warnings
 from collections.abc import Iterable
 from contextlib import suppress
 from datetime import timedelta
@@ -32,6 +33,7 @@ from .keyspace import (
     revoked_key,
     session_hash,
 )
+from .outage import cache_failed
 from .records import revoke_records
 from .signals import session_revoked, user_marked
 from .state import entries, forget_memo, from_database
@@ -57,14 +59,14 @@ def _mirror_committed(keys: list[str]) -> None:
             if latest == values:
                 break
             values = latest
-    except Exception:  # the write is safe in the database; the cache may lag: say so, retry
+    except Exception as exc:  # the write is safe in the database; the cache may lag: retry
         with _unmirrored_lock:
             _unmirrored.update(keys)
-        logger.error(
+        cache_failed(exc, "marks and revocations are written to the database first")
+        logger.warning(  # rare (a write), and worth a line each: no traceback
             "jwtsession: a mark or revocation could not be copied to the cache; it is retried "
             "after this process's next request, and readers see it at the latest when the "
-            "cached entry expires (STATE_CACHE_TIMEOUT)",
-            exc_info=True,
+            "cached entry expires (STATE_CACHE_TIMEOUT)"
         )
     else:
         with _unmirrored_lock:
@@ -100,8 +102,8 @@ def bump(keys: Iterable[str], *, using: str | None = None) -> None:
     forget_memo()
     try:
         cache().delete_many([CACHE_PREFIX + key for key in keys])
-    except Exception:
-        logger.warning("jwtsession: cache unreachable, state written to the database only")
+    except Exception as exc:
+        cache_failed(exc, "marks and revocations are written to the database first")
     model = entries()
     with transaction.atomic(using=using):
         model.objects.bulk_create([model(key=key) for key in keys], ignore_conflicts=True)
@@ -162,7 +164,7 @@ def revoke_user(users: Model | QuerySet[Any] | Iterable[Any] | Any, *, keep: Any
         bump(epoch_key(pk) for pk in ids)
         revoke_records(user_ids=ids, keep_hash=session_hash(kept) if kept else None)
     metrics.count("revoke.user", len(ids))
-    _send_on_commit(session_revoked, scope="user", user_ids=ids, session_ids=[], session_hashes=[])
+    _send_on_commit(session_revoked, scope="user", user_ids=ids, session_ids=[])
     if keep is not None and hasattr(keep, "keep_after_revocation"):
         keep.keep_after_revocation()
 
@@ -173,38 +175,51 @@ def revoke_all() -> None:
         bump([GLOBAL_EPOCH])
         revoke_records()
     metrics.count("revoke.all")
-    _send_on_commit(session_revoked, scope="all", user_ids=[], session_ids=[], session_hashes=[])
+    _send_on_commit(session_revoked, scope="all", user_ids=[], session_ids=[])
 
 
-def revoke_session(session_id: str) -> None:
-    """End one session (by its opaque ``session_id``)."""
-    _revoke_hashes([session_hash(session_id)], session_ids=[session_id])
+def revoke_session(session_id: str) -> bool:
+    """End one session, by its public id: ``request.session.public_id``, the ``id`` the REST
+    API, "my sessions" and the signals give (the hash of the session's secret id).
+
+    True when a session had that id and was not revoked yet; False when none did (unknown,
+    or revoked already). The revocation is written either way, so a session whose record
+    is missing ends too. A value that cannot be a public id raises ``ValueError``.
+    """
+    return revoke_sessions([session_id]) > 0
 
 
-def revoke_session_hashes(hashes: Iterable[str]) -> None:
-    """End sessions known by their stored hash (``SessionRecord.session_hash``), as the
-    admin does: it never sees a session id."""
-    hashes = sorted(set(hashes))
-    bad = [value for value in hashes if not _HASH.fullmatch(value)]
+def revoke_sessions(session_ids: Iterable[str]) -> int:
+    """End sessions by their public ids (see :func:`revoke_session`); return how many of
+    them were live sessions not revoked yet."""
+    if isinstance(session_ids, str):
+        raise TypeError("revoke_sessions() takes a list of public ids: use revoke_session(id)")
+    ids = sorted(set(session_ids))
+    bad = [value for value in ids if not isinstance(value, str) or not _HASH.fullmatch(value)]
     if bad:
-        raise ValueError(f"Not a session hash (64 lowercase hex digits): {bad[0]!r}")
-    _revoke_hashes(hashes, session_ids=[])
-
-
-def _revoke_hashes(hashes: list[str], session_ids: list[str]) -> None:
-    if not hashes:
-        return
+        raise ValueError(
+            f"Not a public session id: {bad[0]!r}. A public id is 64 lowercase hexadecimal "
+            "digits: request.session.public_id, or the id the REST API, 'my sessions' and the "
+            "admin show."
+        )
+    if not ids:
+        return 0
     with transaction.atomic():
-        bump(revoked_key(value) for value in hashes)
-        revoke_records(session_hashes=hashes)
-    metrics.count("revoke.session", len(hashes))
-    _send_on_commit(
-        session_revoked,
-        scope="session",
-        user_ids=[],
-        session_ids=session_ids,
-        session_hashes=hashes,
+        bump(revoked_key(value) for value in ids)
+        count = revoke_records(session_hashes=ids)
+    metrics.count("revoke.session", len(ids))
+    _send_on_commit(session_revoked, scope="session", user_ids=[], session_ids=ids)
+    return count
+
+
+def revoke_session_hashes(hashes: Iterable[str]) -> int:
+    """Deprecated: the hashes are the public ids; use :func:`revoke_sessions`."""
+    warnings.warn(
+        "revoke_session_hashes() is deprecated: use revoke_sessions() (the same public ids).",
+        DeprecationWarning,
+        stacklevel=2,
     )
+    return revoke_sessions(hashes)
 
 
 def prune_revoked_sessions() -> int:

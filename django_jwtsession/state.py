@@ -20,6 +20,7 @@ from . import metrics
 from .conf import get_settings
 from .derived import register_reset
 from .keyspace import CACHE_PREFIX, cache, session_key, state_keys
+from .outage import cache_answered, cache_failed
 
 if TYPE_CHECKING:
     from .models import StateEntry
@@ -115,11 +116,12 @@ def read_cached(
         cached = cache().get_many([CACHE_PREFIX + key for key in keys] + extra_keys)
     except Exception as exc:
         if hot_path and get_settings().on_cache_outage == "refuse":
-            logger.warning("jwtsession: cache unreachable, session refused (ON_CACHE_OUTAGE)")
+            cache_failed(exc, "signed-in requests are refused (ON_CACHE_OUTAGE = 'refuse')")
             raise StateUnavailable("cache unreachable") from exc
-        logger.warning("jwtsession: cache unreachable, state read from the database", exc_info=True)
+        cache_failed(exc, "the state of each session is read from the database")
         metrics.count("state.fallback")
         return None, {}
+    cache_answered()
     found = {key: cached[CACHE_PREFIX + key] for key in keys if CACHE_PREFIX + key in cached}
     return found, {key: cached[key] for key in extra_keys if key in cached}
 
@@ -182,5 +184,5 @@ def mirror_missing(values: dict[str, int]) -> None:
     try:
         for key, value in values.items():
             target.add(CACHE_PREFIX + key, value, timeout)
-    except Exception:
-        logger.warning("jwtsession: could not refill the state cache", exc_info=True)
+    except Exception as exc:
+        cache_failed(exc, "the state cache is not refilled")

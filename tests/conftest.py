@@ -21,7 +21,7 @@ from django.conf import settings as django_settings
 from django.core.cache import caches
 from django.test import Client
 
-from django_jwtsession import revocation as revocation_module
+from django_jwtsession import outage, revocation as revocation_module
 from django_jwtsession.conf import STRATEGIES, get_settings
 from tests.browser import require_browser
 from tests.helpers import PASSWORD, Configure, make_user, user_model_has_groups
@@ -96,6 +96,7 @@ def _cache_is_reachable_and_clean(request: pytest.FixtureRequest) -> None:
         request.getfixturevalue("django_db_setup")
     caches["default"].clear()  # the state mirror must not outlive the rolled-back database
     revocation_module._unmirrored.clear()  # nor a previous test's failed copies to retry
+    outage.reset()  # nor an outage a previous test's cache had
 
 
 @pytest.fixture

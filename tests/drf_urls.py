@@ -9,6 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from django_jwtsession import any_of
 from django_jwtsession.contrib.rest_framework.authentication import JWTSessionAuthentication
 from django_jwtsession.contrib.rest_framework.permissions import (
     HasFeature,
@@ -45,10 +46,8 @@ class Guarded(APIView):
 
     authentication_classes = [JWTSessionAuthentication]
     required_roles: Any = "editor"
-    any_role = False
     required_tier: Any = "pro"
     required_flags: Any = "beta"
-    any_flag = False
 
     def get(self, request: Any) -> Response:
         return Response({"ok": True})
@@ -71,11 +70,11 @@ urlpatterns = [
     guarded("editor", HasRole),
     guarded("admin", HasRole, required_roles="admin"),
     guarded("admin-and-editor", HasRole, required_roles=["admin", "editor"]),
-    guarded("admin-or-editor", HasRole, required_roles=["admin", "editor"], any_role=True),
+    guarded("admin-or-editor", HasRole, required_roles=any_of("admin", "editor")),
     guarded("pro", HasSubscription),
     guarded("enterprise", HasSubscription, required_tier="enterprise"),
     guarded("beta", HasFeature),
-    guarded("beta-or-gamma", HasFeature, required_flags=["gamma", "beta"], any_flag=True),
+    guarded("beta-or-gamma", HasFeature, required_flags=any_of("gamma", "beta")),
     guarded("beta-and-gamma", HasFeature, required_flags=["gamma", "beta"]),
     guarded("admin-and-beta", HasRole & HasFeature, required_roles="admin"),
     guarded("admin-or-beta", HasRole | HasFeature, required_roles="admin"),

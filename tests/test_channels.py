@@ -158,7 +158,7 @@ def test_revoked_the_next_connect_is_anonymous(bob_client: Client, bob: Any, sco
         assert await socket.receive_json_from() == BOB
         await socket.disconnect()
         if scope == "session":
-            await sync_to_async(revoke_session)(client_session_id(bob_client))
+            await sync_to_async(revoke_session)(session_hash(client_session_id(bob_client)))
         else:
             await sync_to_async(revoke_user)(bob)
         again = WebsocketCommunicator(application(), "/ws/", headers=cookie_header(bob_client))
@@ -235,7 +235,7 @@ def test_revoked_while_open_the_next_message_closes_the_socket(bob_client: Clien
         assert await socket.receive_json_from() == BOB
         await socket.send_json_to({})
         assert await socket.receive_json_from() == BOB
-        await sync_to_async(revoke_session)(client_session_id(bob_client))
+        await sync_to_async(revoke_session)(session_hash(client_session_id(bob_client)))
         await socket.send_json_to({})
         assert await socket.receive_output() == {"type": "websocket.close", "code": CLOSE_ENDED}
         assert await socket.receive_nothing()  # the consumer saw a disconnect and sent nothing
@@ -273,7 +273,7 @@ def test_within_the_bound_messages_pass_without_a_state_check(
         await socket.connect()
         assert await socket.receive_json_from() == BOB
         assert cache_calls == ["get_many"]
-        await sync_to_async(revoke_session)(client_session_id(bob_client))
+        await sync_to_async(revoke_session)(session_hash(client_session_id(bob_client)))
         cache_calls.clear()
         before = len(queries)
         for _ in range(3):
@@ -301,7 +301,7 @@ def test_after_the_bound_the_next_message_reads_the_session_again(
         await socket.send_json_to({})  # due: read again, one state check, still signed in
         assert await socket.receive_json_from() == BOB
         assert cache_calls == ["get_many"]
-        await sync_to_async(revoke_session)(client_session_id(bob_client))
+        await sync_to_async(revoke_session)(session_hash(client_session_id(bob_client)))
         await asyncio.sleep(bound + 0.1)
         await socket.send_json_to({})
         assert await socket.receive_output() == {"type": "websocket.close", "code": CLOSE_ENDED}

@@ -12,15 +12,27 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.checks import Error, Warning, run_checks
+from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from django_jwtsession import checks
+from django_jwtsession import checks, conf
 from django_jwtsession.middleware import AuthenticationMiddleware, SessionMiddleware
-from tests.helpers import jwtsession_settings
+from tests.helpers import DEAD_REDIS, jwtsession_settings
 from tests.keyfiles import private_pem
 
 ID_PATTERN = re.compile(r"""["']jwtsession\.([EW]\d{3})["']""")
-SOURCE = Path(checks.__file__).read_text()
+PACKAGE = Path(checks.__file__).parent
+SOURCE = "\n".join(
+    (PACKAGE / name).read_text()
+    for name in (
+        "checks.py",
+        "project_checks.py",
+        "installed.py",
+        "contrib/rest_framework/checks.py",
+    )
+)
+OUT_OF_PROCESS = {"jwtsession.E014"}
+"""Ids that cannot be triggered here (the app is installed): tests/test_fresh_project.py."""
 
 OUR_SESSION = checks.OUR_SESSION_MIDDLEWARE
 OUR_AUTH = checks.OUR_AUTH_MIDDLEWARE
@@ -135,6 +147,26 @@ TRIGGERS: dict[str, list[Any]] = {
         {"JWTSESSION": {"MAX_TOKEN_BYTES": 8001}},
         {"JWTSESSION": {"MAX_TOKEN_BYTES": 16384}},
     ],
+    "jwtsession.E015": [
+        {"JWTSESSION": None, "JWT_SESSION": {"ENCRYPT": True}},
+        {"JWTSESSION": None, "JWTSESSIONS": {"ENCRYPT": True}},
+        {"JWTSESSION": None, "JWT_SESSIONS": {}},
+    ],
+    "jwtsession.W010": [{"JWT_SESSION": {"ENCRYPT": True}}],
+    "jwtsession.E016": [
+        {"JWTSESSION": {"TIER_SOURCE": "plam.tier"}},
+        {"JWTSESSION": {"FLAGS_SOURCE": "plan.flagz"}},
+        {"JWTSESSION": {"ROLES_SOURCE": "rolez"}},
+    ],
+    "jwtsession.E017": [
+        {"JWTSESSION": {"MARK_MODELS": {"testapp.Nothing": "user"}}},
+        {"JWTSESSION": {"MARK_MODELS": {"billing.Subscription": "user"}}},
+        {"JWTSESSION": {"MARK_MODELS": {"testapp.Plan": "usr"}}},
+    ],
+    "jwtsession.W011": [{"CACHES": {"default": DEAD_REDIS}}],
+    "jwtsession.E018": [
+        {"INSTALLED_APPS": [app for app in settings.INSTALLED_APPS if app != "rest_framework"]}
+    ],
 }
 DEPLOY_ONLY = {"jwtsession.W004", "jwtsession.W007"}
 SECURE = {"SESSION_COOKIE_SECURE": True, "SESSION_COOKIE_HTTPONLY": True}
@@ -170,7 +202,7 @@ def test_check_ids_are_unique() -> None:
 
 
 def test_every_check_id_has_a_trigger() -> None:
-    assert sorted(TRIGGERS) == sorted(set(source_ids()))
+    assert sorted(TRIGGERS) == sorted(set(source_ids()) - OUT_OF_PROCESS)
 
 
 def test_ids_follow_their_level() -> None:
@@ -184,7 +216,14 @@ def test_ids_follow_their_level() -> None:
 @pytest.mark.parametrize(
     ("check_id", "overrides"),
     [
-        pytest.param(check_id, overrides, id=f"{check_id}-{index}")
+        pytest.param(
+            check_id,
+            overrides,
+            id=f"{check_id}-{index}",
+            # Without JWTSESSION the default ROLES_SOURCE ("groups") applies: E016 too when the
+            # user model has no groups.
+            marks=[pytest.mark.needs_groups] if overrides.get("JWTSESSION", {}) is None else [],
+        )
         for check_id, cases in TRIGGERS.items()
         for index, overrides in enumerate(cases)
     ],
@@ -283,3 +322,108 @@ def test_token_limit_warning_explains_header_limits() -> None:
     assert "16384" in message.msg
     assert "8 KB" in message.msg
     assert "8000" in message.hint
+
+
+# -- every problem, each with its id ------------------------------------------------------------
+
+
+def test_every_invalid_key_is_reported_with_its_own_id() -> None:
+    with jwtsession_settings(CLAIMS_TTL=-1, ENCRYPT="yes", STRATEG="db", CACHE_ALIAS=3):
+        found = [(message.id, message.msg) for message in our_messages()]
+        with pytest.raises(ImproperlyConfigured) as raised:
+            conf.get_settings()
+    assert [check_id for check_id, _ in found] == [
+        "jwtsession.E001",
+        "jwtsession.E002",
+        "jwtsession.E002",
+        "jwtsession.E002",
+    ]
+    for (_, text), key in zip(
+        found, ["STRATEG", "ENCRYPT", "CLAIMS_TTL", "CACHE_ALIAS"], strict=True
+    ):
+        assert repr(key) in text
+    assert "4 problems" in str(raised.value)
+    for key in ("STRATEG", "ENCRYPT", "CLAIMS_TTL", "CACHE_ALIAS"):
+        assert repr(key) in str(raised.value)
+
+
+def test_an_unknown_key_gets_the_closest_setting_as_a_hint() -> None:
+    with jwtsession_settings(CLAIM_TTL=60):
+        (message,) = our_messages()
+    assert message.hint.startswith("Did you mean 'CLAIMS_TTL'?")
+
+
+@pytest.mark.needs_groups  # without JWTSESSION, the default ROLES_SOURCE ("groups") applies
+def test_a_misspelled_setting_name_says_encryption_is_off() -> None:
+    with override_settings(JWTSESSION=None, JWT_SESSION={"ENCRYPT": True}):
+        (message,) = our_messages()
+    assert message.id == "jwtsession.E015"
+    assert "JWT_SESSION" in message.msg
+    assert "did you mean JWTSESSION?" in message.msg
+    assert "not encrypted" in message.msg
+
+
+def test_settings_unrelated_to_ours_are_not_near_misses() -> None:
+    with override_settings(JWT_AUTH={}, SESSION={}, SIMPLE_JWT={}, SESSION_JWT_SECRET="x"):
+        assert our_ids() == set()
+
+
+def test_a_claim_source_typo_names_the_model_and_the_close_name() -> None:
+    with jwtsession_settings(TIER_SOURCE="plam.tier"):
+        (message,) = our_messages()
+    user_model = settings.AUTH_USER_MODEL.rsplit(".", 1)[-1]
+    assert (
+        message.msg == f"JWTSESSION['TIER_SOURCE'] = 'plam.tier': {user_model} has no field, "
+        "relation or attribute 'plam'."
+    )
+    assert message.hint.startswith("Did you mean 'plan'?")
+
+
+@pytest.mark.parametrize(
+    "source", ["plan.tier", "plan.flags", "plan", "email", "get_username", "plan.user.email"]
+)
+def test_claim_sources_the_models_have_pass(source: str) -> None:
+    with jwtsession_settings(TIER_SOURCE=source):
+        assert "jwtsession.E016" not in our_ids()
+
+
+def test_django_middleware_in_place_of_ours_is_one_message_that_says_so() -> None:
+    middleware = [
+        checks.DJANGO_SESSION_MIDDLEWARE if path == OUR_SESSION else path
+        for path in BASE_MIDDLEWARE
+    ]
+    with override_settings(MIDDLEWARE=middleware):
+        (message,) = our_messages()
+    assert message.id == "jwtsession.E006"
+    assert message.msg == (
+        f"{checks.DJANGO_SESSION_MIDDLEWARE!r} is in MIDDLEWARE in place of {OUR_SESSION!r}."
+    )
+    assert "alongside" not in message.msg
+    with override_settings(MIDDLEWARE=[*BASE_MIDDLEWARE, checks.DJANGO_SESSION_MIDDLEWARE]):
+        (message,) = our_messages()
+    assert message.id == "jwtsession.E010"
+    assert "alongside" in message.msg
+
+
+def test_an_unreachable_cache_names_it_and_what_happens_meanwhile() -> None:
+    with override_settings(CACHES={**settings.CACHES, "down": DEAD_REDIS}):
+        with jwtsession_settings(CACHE_ALIAS="down"):
+            (message,) = our_messages()
+        assert message.id == "jwtsession.W011"
+        assert "'down'" in message.msg
+        assert "ConnectionError" in message.msg
+        assert "reads the database instead" in message.msg
+        with jwtsession_settings(CACHE_ALIAS="down", ON_CACHE_OUTAGE="refuse"):
+            (message,) = our_messages()
+        assert "is refused" in message.msg
+
+
+def test_the_browsable_api_check_is_silent_without_the_browsable_renderer() -> None:
+    without_drf = [app for app in settings.INSTALLED_APPS if app != "rest_framework"]
+    json_only = {"DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]}
+    with override_settings(INSTALLED_APPS=without_drf, REST_FRAMEWORK=json_only):
+        assert our_ids() == set()
+    with override_settings(INSTALLED_APPS=without_drf):
+        (message,) = our_messages()
+    assert message.id == "jwtsession.E018"
+    assert "'rest_framework'" in message.hint

@@ -234,3 +234,32 @@ def test_refresh_asks_the_backends_own_get_user(bob: User) -> None:
     assert whoami(client)["username"] == "bob"  # claims built at login
     make_claims_stale(client)
     assert whoami(client) == {"authenticated": False}
+
+
+@pytest.mark.parametrize("source", ["plam.tier", "subscriptoin.tier", "plan.teir"])
+def test_a_source_the_user_model_lacks_never_fails_a_sign_in(
+    bob: User, source: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A wrong path (check jwtsession.E016 names it) leaves the claim empty, logged once."""
+    with jwtsession_settings(TIER_SOURCE=source, FLAGS_SOURCE=source, DEFAULT_TIER="free"):
+        for _ in range(2):
+            client = Client()
+            response = client.post(
+                "/accounts/login/", {"username": "bob", "password": "test-password"}
+            )
+            assert response.status_code == 302, response.content[:300]
+            data = whoami(client)
+            assert (data["username"], data["tier"], data["flags"]) == ("bob", "free", [])
+    errors = [record for record in caplog.records if record.name == "django_jwtsession"]
+    assert [record.levelname for record in errors] == ["ERROR", "ERROR"]  # tier, flags: once
+    assert f"JWTSESSION['TIER_SOURCE'] = {source!r} cannot be read" in errors[0].getMessage()
+    assert "jwtsession.E016" in errors[0].getMessage()
+    assert all(record.exc_info is None for record in errors)
+
+
+def test_a_callable_source_that_fails_is_not_hidden(bob: User) -> None:
+    def broken(user: Any) -> str:
+        raise AttributeError("a bug in the project's source")
+
+    with jwtsession_settings(TIER_SOURCE=broken), pytest.raises(AttributeError, match="a bug"):
+        Client().force_login(bob)

@@ -216,3 +216,14 @@ def anchors(markdown: str) -> set[str]:
         slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
         result.add(slug)
     return result
+
+
+# -- metrics ------------------------------------------------------------------------------
+def test_every_counter_is_documented() -> None:
+    from django_jwtsession import metrics
+
+    documented = set(
+        re.findall(r"`((?:decode|state|refresh|revoke|store)\.\w+)`", read("docs/metrics.md"))
+    )
+    assert set(metrics.NAMES) - documented == set()
+    assert documented - set(metrics.NAMES) == set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -542,6 +543,42 @@ def test_my_sessions_are_listed_with_the_current_one_flagged(bob: User) -> None:
     assert {"created", "last_seen", "expires", "strategy"} <= set(listed[phone_id])
     by_bearer = Client().get("/api/sessions/", headers=bearer(phone_token)).json()
     assert [row["id"] for row in by_bearer if row["current"]] == [phone_id]
+
+
+ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
+@pytest.mark.parametrize("use_tz", [True, False])
+def test_every_timestamp_is_iso_8601_utc_to_the_second(
+    bob: User, settings: Any, use_tz: bool
+) -> None:
+    """One format in every answer, whatever TIME_ZONE, USE_TZ or DRF's DATETIME_FORMAT say."""
+    settings.TIME_ZONE = "Asia/Kathmandu"  # +05:45: an offset nobody rounds to
+    settings.USE_TZ = use_tz
+    settings.REST_FRAMEWORK = {"DATETIME_FORMAT": "%d/%m/%Y %H:%M"}
+    client = Client(headers={"User-Agent": "curl/8.5.0"})
+    client.post("/accounts/login/", {"username": "bob", "password": PASSWORD})
+    session = client.get("/api/session/").json()["session"]
+    [listed] = client.get("/api/sessions/").json()
+    refreshed = client.post("/api/session/refresh/", {"force": True}, "application/json").json()
+    stamps = [
+        *(session[name] for name in ("created", "expires", "claims_at")),
+        *(listed[name] for name in ("created", "last_seen", "expires")),
+        *(refreshed["session"][name] for name in ("created", "expires", "claims_at")),
+    ]
+    assert all(ISO_UTC.fullmatch(stamp) for stamp in stamps), stamps
+    now = time.strftime("%Y-%m-%dT%H:%M", time.gmtime())
+    assert session["created"][:16] <= now <= session["expires"][:16]  # UTC, not local time
+    assert listed["created"] == session["created"]
+
+
+def test_what_the_user_agent_does_not_tell_is_null(bob: User) -> None:
+    client = Client(headers={"User-Agent": "curl/8.5.0"})
+    client.post("/accounts/login/", {"username": "bob", "password": PASSWORD})
+    [listed] = client.get("/api/sessions/").json()
+    assert listed["device"] is None
+    assert listed["os"] is None
+    assert listed["browser"] == "curl 8"
 
 
 def test_revoked_sessions_are_not_listed(bob: User, bob_client: Client) -> None:

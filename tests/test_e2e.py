@@ -24,7 +24,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -45,34 +44,23 @@ from tests.browser import (
     require_browser,
     submit,
 )
-from tests.processes import free_port, stop_process
+from tests.processes import (
+    SANDBOX_PASSWORD as PASSWORD,
+    free_port,
+    sandbox_env,
+    stop_process,
+    wait_until_serving,
+)
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = ROOT / "sandbox_project" / "manage.py"
-PASSWORD = "sandbox-password"  # seed_demo's default (shared/SANDBOX.md)
-START_SECONDS = 30
-"""How long the sandbox may take to migrate, seed and answer."""
 VIEWPORT = (1200, 800)
 """Every browser's viewport, so screenshots (and the docs' copies) have a fixed size."""
 DOCS_IMAGES = ROOT / "docs" / "images"
 DOCS_SHOTS = ("home", "my-sessions", "staff-user", "admin-metrics")
 """The screenshots docs/quickstart.md shows, as ``docs/images/sandbox-<name>.png``."""
-# The sandbox's settings, with a file cache of its own: the default one
-# (sandbox_project/.cache/) is shared with any sandbox run on this machine.
-SETTINGS_MODULE = """\
-from sandbox.settings import *  # noqa: F403
-
-CACHES = {{
-    "default": {{
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": {cache!r},
-    }}
-}}
-# Counters reach the cache after every request, so the metrics page shows them all.
-JWTSESSION = {{**JWTSESSION, "METRICS_FLUSH_SECONDS": 0}}  # noqa: F405
-"""
 
 
 @dataclass(frozen=True)
@@ -84,7 +72,9 @@ class Sandbox:
     """Whether screenshots are copied into docs/images/ too."""
 
     def screenshot(self, driver: WebDriver, name: str) -> None:
-        """Save what ``driver`` shows as ``<name>.png`` (and the docs' copy, if asked)."""
+        """Save what ``driver`` shows as ``<name>.png`` (and the docs' copy, if asked), once
+        the page is checked to fit the viewport: no column cut, no time wrapped."""
+        assert layout_problems(driver) == {}, name
         path = self.artifacts / f"{name}.png"
         assert driver.save_screenshot(str(path)), path
         if self.docs and name in DOCS_SHOTS:
@@ -92,45 +82,31 @@ class Sandbox:
             shutil.copyfile(path, DOCS_IMAGES / f"sandbox-{name}.png")
 
 
-def sandbox_env(directory: Path, strategy: str) -> dict[str, str]:
-    """The server's environment: its own database and cache, none of the tests' settings."""
-    (directory / "e2e_settings.py").write_text(
-        SETTINGS_MODULE.format(cache=str(directory / "cache")), encoding="utf-8"
-    )
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "PYTHONPATH"}
-        and not name.startswith("JWTSESSION_")
-    }
-    env.update(
-        DATABASE_URL=f"sqlite:///{directory / 'db.sqlite3'}",
-        DJANGO_SETTINGS_MODULE="e2e_settings",
-        PYTHONPATH=str(directory),
-        JWTSESSION_STRATEGY=strategy,
-        PYTHONUNBUFFERED="1",
-    )
-    return env
+LAYOUT_PROBLEMS = """
+const problems = {};
+if (document.documentElement.scrollWidth > window.innerWidth) {
+  problems.page = `${document.documentElement.scrollWidth} px wide`;
+}
+const cut = [...document.querySelectorAll("table")]
+  .filter(table => table.scrollWidth > table.parentElement.clientWidth + 1)
+  .map(table => `${table.id || table.className || "table"}: ${table.scrollWidth} px in `
+    + `${table.parentElement.clientWidth} px`);
+if (cut.length) problems.cut = cut;
+const oneLine = "td time, #result_list td, #result_list th, table.sessions th, "
+  + "table.sessions td:not(.actions)";
+const wrapped = [...document.querySelectorAll(oneLine)]
+  .filter(element => element.getClientRects().length > 1)
+  .map(element => element.textContent.trim());
+if (wrapped.length) problems.wrapped = wrapped;
+return problems;
+"""
 
 
-def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    """Return once ``/whoami/`` answers; fail (with the server's log) after START_SECONDS."""
-    host, port = url.removeprefix("http://").split(":")
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the sandbox exited ({process.returncode}):\n{log.read_text()[-3000:]}")
-        connection = http.client.HTTPConnection(host, int(port), timeout=2)
-        try:
-            connection.request("GET", "/whoami/")
-            if connection.getresponse().status == 200:
-                return
-        except (OSError, http.client.HTTPException):
-            pass  # not listening yet
-        finally:
-            connection.close()
-        time.sleep(0.1)
-    pytest.fail(f"the sandbox did not answer within {START_SECONDS} s:\n{log.read_text()[-3000:]}")
+def layout_problems(driver: WebDriver) -> dict[str, Any]:
+    """What does not fit the viewport: a page wider than it, a table wider than its box (the
+    admin's list scrolls inside one), a time or a cell of a session list broken over lines."""
+    problems: dict[str, Any] = driver.execute_script(LAYOUT_PROBLEMS)
+    return problems
 
 
 @pytest.fixture(scope="module", params=["jwt", "db"])

@@ -9,6 +9,7 @@ OS processes can share.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import select
 import shutil
@@ -29,7 +30,8 @@ from django.db import connection
 from django.http import HttpResponseBase
 from django.test import Client
 
-from django_jwtsession.keyspace import CACHE_PREFIX, GLOBAL_EPOCH, session_key
+from django_jwtsession import metrics
+from django_jwtsession.keyspace import CACHE_PREFIX, GLOBAL_EPOCH, session_hash, session_key
 from django_jwtsession.revocation import revoke_all, revoke_session, revoke_user
 from tests.helpers import PASSWORD, Configure, make_user, session_token, token_session_id
 from tests.processes import free_port, stop_process
@@ -218,7 +220,7 @@ def cached(key: str) -> int | None:
 def revoke(scope: str, bob: User, tokens: dict[str, str]) -> None:
     """The revocation ``scope``, always hitting bob's first session."""
     if scope == "session":
-        revoke_session(sid(tokens["bob_first"]))
+        revoke_session(session_hash(sid(tokens["bob_first"])))
     elif scope == "user":
         revoke_user(bob)
     else:
@@ -279,6 +281,36 @@ def test_revoked_while_redis_is_down_stays_revoked_when_it_is_back(
     assert cached(GLOBAL_EPOCH) == (scope == "all")  # the database's values, refilled
 
 
+@pytest.mark.parametrize("policy", ["database", "refuse"])
+def test_an_outage_is_one_log_line_and_its_end_another(
+    outage: RedisServer, configure: Configure, caplog: pytest.LogCaptureFixture, policy: str
+) -> None:
+    """Not a traceback per request: one line when the cache stops answering (what happens
+    meanwhile), one when it answers again; every request meanwhile is in the metrics."""
+    configure(ON_CACHE_OUTAGE=policy)
+    _, tokens = three_sessions()
+    metrics.reset()
+    outage.stop()
+    with caplog.at_level(logging.DEBUG, logger="django_jwtsession"):
+        for _ in range(3):
+            signed_in(tokens)  # 9 requests
+        logged = [r for r in caplog.records if r.levelno >= logging.INFO]
+        assert [r.levelname for r in logged] == ["ERROR"], [r.getMessage() for r in logged]
+        assert logged[0].exc_info is None
+        assert "the cache 'default' is unreachable (ConnectionError" in logged[0].getMessage()
+        assert "Logged once until it answers again" in logged[0].getMessage()
+        caplog.clear()
+        outage.start()
+        signed_in(tokens)
+        signed_in(tokens)
+    logged = [r for r in caplog.records if r.levelno >= logging.INFO]
+    assert [r.levelname for r in logged] == ["WARNING"], [r.getMessage() for r in logged]
+    assert "the cache 'default' answers again after" in logged[0].getMessage()
+    metrics.flush()
+    counted = metrics.totals()["state.refused" if policy == "refuse" else "state.fallback"]
+    assert counted == 9
+
+
 def test_ignore_exceptions_turns_an_outage_into_a_miss(
     db: None, settings: Any, redis_server: RedisServer
 ) -> None:
@@ -288,7 +320,7 @@ def test_ignore_exceptions_turns_an_outage_into_a_miss(
         _, tokens = three_sessions()
         redis_server.stop()
         assert caches["default"].get_many(["probe"]) == {}  # an outage looks like a miss
-        revoke_session(sid(tokens["bob_first"]))
+        revoke_session(session_hash(sid(tokens["bob_first"])))
         assert signed_in(tokens) == still_signed_in("session")
     finally:
         disconnect(redis_server.url)
@@ -374,7 +406,7 @@ def test_refuse_never_brings_back_a_session_revoked_during_the_outage(
 
     outage.stop()
     with django_capture_on_commit_callbacks(execute=True):
-        revoke_session(sid(tokens["bob_first"]))
+        revoke_session(session_hash(sid(tokens["bob_first"])))
     assert signed_in(tokens) == dict.fromkeys(SESSIONS, False)
 
     outage.start()
@@ -401,7 +433,7 @@ def test_a_writer_cut_off_from_the_cache_catches_up_after_its_next_request(
     settings.CACHES = {**settings.CACHES, "cut_off": redis_cache("redis://127.0.0.1:1/0")}
     configure(CACHE_ALIAS="cut_off")
     with django_capture_on_commit_callbacks(execute=True):
-        revoke_session(sid(tokens["bob_first"]))
+        revoke_session(session_hash(sid(tokens["bob_first"])))
     assert "could not be copied to the cache" in caplog.text
     configure(CACHE_ALIAS="default")  # readers reach the cache; the writer's copy failed
     # The stale entry is trusted, as documented; at this request's end the retry runs.

@@ -25,6 +25,7 @@ from django_jwtsession.cookies import CHUNK_SIZE
 from django_jwtsession.keyspace import mark_key, session_hash
 from django_jwtsession.models import SessionRecord, StateEntry
 from django_jwtsession.revocation import revoke_session
+from django_jwtsession.timestamps import iso
 from sandbox.asgi import application as asgi_application
 from sandbox.settings import JWTSESSION as SANDBOX_JWTSESSION
 from tests.helpers import client_session_id, session_token
@@ -84,11 +85,11 @@ class Hooks(HTMLParser):
 
     VOID = frozenset({"br", "hr", "img", "input", "link", "meta", "source", "wbr"})
 
-    def __init__(self, response: Any) -> None:
+    def __init__(self, response: Any, status: int = 200) -> None:
         super().__init__()
         self.found: list[tuple[str, Element]] = []
         self._open: list[tuple[str, Element | None]] = []
-        assert response.status_code == 200, response.status_code
+        assert response.status_code == status, response.status_code
         self.feed(response.content.decode())
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -157,7 +158,7 @@ def test_seed_demo_is_idempotent() -> None:
     first = snapshot()
     counts = (User.objects.count(), Group.objects.count(), Subscription.objects.count())
     output = seed()
-    assert output.split() == ["updated", "alice", "updated", "bob", "updated", "carol"]
+    assert output.split() == ["unchanged", "alice", "unchanged", "bob", "unchanged", "carol"]
     assert snapshot() == first
     assert (User.objects.count(), Group.objects.count(), Subscription.objects.count()) == counts
 
@@ -171,9 +172,37 @@ def test_seed_demo_resets_changed_users() -> None:
     bob.set_password("something-else")
     bob.save()
     Subscription.objects.filter(user=bob).update(tier="enterprise", flags=[])
-    seed()
+    assert "updated bob (is_staff, password, roles, subscription)" in seed()
     assert {key: snapshot()["bob"][key] for key in CONTRACT["bob"]} == CONTRACT["bob"]
     assert User.objects.get(username="bob").check_password(DEFAULT_PASSWORD)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("sandbox_urls")
+def test_seeding_again_keeps_everyone_signed_in(
+    strategy: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """``run_sandbox`` seeds at every start: that must end no session, revoke nothing (the
+    statistics page shows no revocation nobody made) and mark nobody."""
+    seed()
+    clients = {}
+    for username in CONTRACT:
+        clients[username] = Client()
+        assert clients[username].login(username=username, password=DEFAULT_PASSWORD)
+    before = {name: whoami(client) for name, client in clients.items()}
+    entries = dict(StateEntry.objects.values_list("key", "version"))
+    metrics.reset()
+    with django_capture_on_commit_callbacks(execute=True):
+        seed()
+        seed()
+    for name, client in clients.items():
+        assert whoami(client) == before[name], name
+    assert dict(StateEntry.objects.values_list("key", "version")) == entries
+    metrics.flush()
+    assert {name: count for name, count in metrics.totals().items() if count} == {
+        "decode.ok": 3,
+        "state.hit": 3,
+    }
 
 
 @pytest.mark.django_db
@@ -271,7 +300,7 @@ def test_the_websocket_says_who_is_connected_until_the_session_is_revoked() -> N
         assert (await socket.connect())[0]
         assert await socket.receive_json_from() == over_http
         await socket.disconnect()
-        await sync_to_async(revoke_session)(client_session_id(client))
+        await sync_to_async(revoke_session)(session_hash(client_session_id(client)))
         again = WebsocketCommunicator(asgi_application, "/ws/whoami/", headers=headers)
         assert (await again.connect())[0]
         assert (await again.receive_json_from())["authenticated"] is False
@@ -357,16 +386,19 @@ def test_sandbox_settings_mark_the_user_when_a_subscription_changes() -> None:
         ("post", "/staff/users/{bob}/logout/"),
     ],
 )
-def test_staff_pages_send_anonymous_and_non_staff_users_to_the_login_page(
+def test_staff_pages_send_anonymous_users_to_the_login_page_and_refuse_non_staff(
     seeded: dict[str, User], method: str, url: str
 ) -> None:
     url = url.format(bob=seeded["bob"].pk)
+    data = access_form(seeded["bob"], tier="enterprise") if method == "post" else None
+    response = getattr(Client(), method)(url, data)
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/login/?next={url}"
     bob = signed_in("bob")
-    for client in (Client(), bob, signed_in("carol")):
-        data = access_form(seeded["bob"], tier="enterprise") if method == "post" else None
-        response = getattr(client, method)(url, data)
-        assert response.status_code == 302
-        assert response["Location"] == f"/accounts/login/?next={url}"
+    for client in (bob, signed_in("carol")):  # signed in: a 403 that says why, no login form
+        reason = Hooks(getattr(client, method)(url, data), status=403)
+        assert reason.text("forbidden-reason") == "This page needs staff status."
+        assert not reason.has("login-form")
     assert whoami(bob)["tier"] == "pro"  # nothing changed, nobody logged out
     assert whoami(bob)["authenticated"] is True
 
@@ -632,6 +664,33 @@ def test_guarded_pages_send_anonymous_users_to_the_login_page(url: str) -> None:
 
 
 @pytest.mark.usefixtures("sandbox_urls")
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("/guarded/admin/", "This page needs the role admin."),
+        ("/guarded/pro/", "This page needs the tier pro or higher."),
+        ("/guarded/beta/", "This page needs the flag beta."),
+    ],
+)
+def test_the_403_page_names_the_missing_role_tier_or_flag(
+    seeded: dict[str, User], url: str, reason: str
+) -> None:
+    page = Hooks(signed_in("carol").get(url), status=403)
+    assert page.text("forbidden-reason") == reason
+    assert page.text("current-user") == "carol"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("sandbox_urls")
+def test_the_login_page_says_why_it_was_reached() -> None:
+    plain = Hooks(Client().get("/accounts/login/"))
+    assert not plain.has("login-hint")
+    redirected = Client().get("/guarded/pro/", follow=True)
+    hint = Hooks(redirected).text("login-hint")
+    assert hint == "/guarded/pro/ is for signed-in users: log in to continue there."
+
+
+@pytest.mark.usefixtures("sandbox_urls")
 @pytest.mark.parametrize("url", sorted(GUARDED))
 def test_guarded_pages_let_in_only_who_has_the_claim(seeded: dict[str, User], url: str) -> None:
     for username in CONTRACT:
@@ -766,7 +825,7 @@ def test_home_shows_the_claims_and_this_session(
     sid = session_hash(client_session_id(bob))
     assert home.text("whoami-session-id") == me["session_id"] == sid
     claims_at = int(home.one("whoami-claims-at").attrs["data-unix"])
-    assert claims_at == me["claims_at"]
+    assert iso(claims_at) == me["claims_at"]  # ISO 8601, as the REST API gives it
     due = int(home.one("whoami-refresh-due").attrs["data-unix"])
     assert due == claims_at + get_settings().claims_ttl
     assert int(home.one("whoami-claims-age").attrs["data-seconds"]) >= 0

@@ -36,7 +36,7 @@ from django_jwtsession.contrib.sentinel import (
     FencedSSLConnection,
     SentinelConnectionPool,
 )
-from django_jwtsession.keyspace import CACHE_PREFIX, session_key
+from django_jwtsession.keyspace import CACHE_PREFIX, session_hash, session_key
 from django_jwtsession.revocation import revoke_session, revoke_user
 from tests.helpers import PASSWORD, make_user, session_token, token_session_id
 from tests.sentinel import (
@@ -172,7 +172,7 @@ def test_killing_the_primary_mid_traffic_never_accepts_a_revoked_session(
     for token in tokens.values():
         assert caches["default"].get(CACHE_PREFIX + session_key(token_session_id(token))) == 0
 
-    revoke_session(token_session_id(tokens["revoked_before"]))
+    revoke_session(session_hash(token_session_id(tokens["revoked_before"])))
     revoked.add("revoked_before")
     check_every_session()
 
@@ -184,7 +184,7 @@ def test_killing_the_primary_mid_traffic_never_accepts_a_revoked_session(
         check_every_session()
         rounds += 1
         if rounds == 1:  # the primary is gone, the replica not promoted yet
-            revoke_session(token_session_id(tokens["revoked_during"]))
+            revoke_session(session_hash(token_session_id(tokens["revoked_during"])))
             revoke_user(bob)
             revoked.update({"revoked_during", "user_revoked_during"})
     assert rounds >= 2, "the failover came before traffic saw the primary gone"

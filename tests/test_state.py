@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from django_jwtsession import claims as claims_module
 from django_jwtsession.conf import get_settings
-from django_jwtsession.keyspace import CACHE_PREFIX, epoch_key, mark_key
+from django_jwtsession.keyspace import CACHE_PREFIX, epoch_key, mark_key, session_hash
 from django_jwtsession.models import StateEntry
 from django_jwtsession.revocation import mark_for_refresh, revoke_all, revoke_session, revoke_user
 from django_jwtsession.signals import claims_refreshed
@@ -276,7 +276,7 @@ def test_a_mark_during_a_refresh_is_not_lost(bob: User, bob_client: Client) -> N
 def test_revoke_session_ends_only_that_session(bob: User) -> None:
     first, second = login(), login()
     first_id = token_payload(session_token(first))["sid"]
-    revoke_session(first_id)
+    revoke_session(session_hash(first_id))
     assert whoami(first) == {"authenticated": False}
     assert whoami(second)["authenticated"] is True
 
@@ -341,7 +341,7 @@ def test_deactivated_or_deleted_user_loses_sessions_at_once(
 def test_unreachable_cache_falls_back_to_the_database(bob: User, settings: Any) -> None:
     """With the cache down, no 500 and no revoked session is accepted."""
     first, second = login(), login()
-    revoke_session(token_payload(session_token(first))["sid"])
+    revoke_session(session_hash(token_payload(session_token(first))["sid"]))
     add_dead_cache(settings)
     with jwtsession_settings(CACHE_ALIAS="down"):
         assert whoami(first) == {"authenticated": False}
@@ -457,12 +457,12 @@ def test_read_state_defaults(db: None) -> None:
 
 def test_clearsessions_prunes_old_revoked_session_entries(bob: User) -> None:
     client = login()
-    revoke_session(token_payload(session_token(client))["sid"])
+    revoke_session(session_hash(token_payload(session_token(client))["sid"]))
     revoke_user(bob)
     old = timezone.now() - timedelta(days=31)
     StateEntry.objects.filter(key__startswith="s:").update(updated=old)
     fresh = login()
-    revoke_session(token_payload(session_token(fresh))["sid"])
+    revoke_session(session_hash(token_payload(session_token(fresh))["sid"]))
     call_command("clearsessions")
     remaining = set(StateEntry.objects.values_list("key", flat=True))
     assert sum(key.startswith("s:") for key in remaining) == 1  # the fresh one

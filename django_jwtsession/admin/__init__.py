@@ -11,7 +11,8 @@ from django.apps import apps
 from django.contrib import admin
 
 from ..models import SessionRecord
-from .sessions import SessionRecordAdmin, StatusFilter
+from .columns import StatusFilter
+from .sessions import SessionRecordAdmin
 from .users import SessionsUserAdminMixin, install as install_user_admin
 
 __all__ = ["SessionRecordAdmin", "SessionsUserAdminMixin", "StatusFilter", "install_user_admin"]

@@ -1,27 +1,29 @@
 """The session admin: who is signed in, where from, on what; revoke, log out, refresh.
 
-Read-only. Never shows or filters on what identifies a session (its hash, the
-``db`` strategy's data): only people-facing facts. Every action and both delete
-paths go through ``state.py``, so the cache is updated and the signals fire.
+Read-only. Shows a session's public id (what the REST API, "my sessions" and the signals
+give, and ``revoke_session()`` takes; searchable in full), never what lets anyone act as
+the session (the token, the ``db`` strategy's key or data). Every action and both delete
+paths go through :mod:`~django_jwtsession.revocation`, so the cache is updated and the
+signals fire.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING, Any, cast
+import re
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename, get_user_model
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.urls import NoReverseMatch, URLPattern, path, reverse
-from django.utils import timezone
-from django.utils.html import format_html
+from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _, ngettext
 
 from .. import revocation
-from ..models import SessionRecord, SessionRecordQuerySet
+from ..models import SessionRecord
 from . import agents, stats
+from .columns import SessionColumns, StatusFilter
 
 if TYPE_CHECKING:
     _ModelAdmin = admin.ModelAdmin[SessionRecord]
@@ -29,37 +31,8 @@ else:
     _ModelAdmin = admin.ModelAdmin  # not subscriptable at run time
 
 HIDDEN_FIELDS = frozenset({"session_hash", "data", "meta", "key_hash"})
-"""Fields the admin never shows, searches, sorts or filters on."""
-
-ACTIVE, EXPIRED, REVOKED = "active", "expired", "revoked"
-STATUS_LABELS = {ACTIVE: _("Active"), EXPIRED: _("Expired"), REVOKED: _("Revoked")}
-
-
-def record_status(record: SessionRecord) -> str:
-    """``revoked`` once revoked, else ``expired`` past its expiry, else ``active``."""
-    if record.revoked_at is not None:
-        return REVOKED
-    return EXPIRED if record.expires <= timezone.now() else ACTIVE
-
-
-class StatusFilter(admin.SimpleListFilter):
-    title = _("status")
-    parameter_name = "status"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return list(STATUS_LABELS.items())
-
-    def queryset(
-        self, request: HttpRequest, queryset: QuerySet[SessionRecord]
-    ) -> QuerySet[SessionRecord]:
-        now = timezone.now()
-        if self.value() == ACTIVE:  # the admin's queryset comes from SessionRecord.objects
-            return cast(SessionRecordQuerySet, queryset).live()
-        if self.value() == EXPIRED:
-            return queryset.filter(revoked_at=None, expires__lte=now)
-        if self.value() == REVOKED:
-            return queryset.exclude(revoked_at=None)
-        return queryset
+"""Fields the URL may not filter on (a session's id is found by searching for all of it)."""
+_PUBLIC_ID = re.compile(r"[0-9a-f]{64}")
 
 
 def _user_ids(records: QuerySet[SessionRecord]) -> list[str]:
@@ -72,28 +45,26 @@ def end_user_sessions(request: HttpRequest, ids: list[str]) -> None:
     revocation.revoke_user(ids, keep=request.session if own else None)
 
 
-class SessionRecordAdmin(_ModelAdmin):
+class SessionRecordAdmin(SessionColumns, _ModelAdmin):
     """Signed-in sessions, newest activity first. See ``docs/admin.md``."""
 
     list_display = (
         "user_link",
         "ip",
-        "device",
-        "os",
-        "browser",
-        "strategy",
-        "created",
-        "last_seen",
-        "expires",
+        "client",
+        "created_at",
+        "last_seen_at",
+        "expires_at",
         "status",
     )
-    list_display_links = ("created",)
+    list_display_links = ("created_at",)
     list_filter = (StatusFilter, "strategy")
     list_select_related = ("user",)
     empty_value_display = agents.UNKNOWN
-    search_help_text = _("A username (or part of one), or an exact IP address.")
+    search_help_text = _("A username (or part of one), an exact IP address or a session id.")
     fields = (
         "user_link",
+        "public_id",
         "status",
         "strategy",
         "ip",
@@ -123,8 +94,11 @@ class SessionRecordAdmin(_ModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[SessionRecord], search_term: str
     ) -> tuple[QuerySet[SessionRecord], bool]:
-        """Usernames by ``icontains``; a term that is an IP address also matches that IP."""
+        """Usernames by ``icontains``; a term that is an IP address also matches that IP, and
+        a session's public id (all 64 digits) that session."""
         found, duplicates = super().get_search_results(request, queryset, search_term)
+        if _PUBLIC_ID.fullmatch(search_term.strip()):
+            return found | queryset.filter(session_hash=search_term.strip()), duplicates
         try:
             address = ipaddress.ip_address(search_term.strip())
         except ValueError:
@@ -138,37 +112,6 @@ class SessionRecordAdmin(_ModelAdmin):
         return super().lookup_allowed(lookup, value, request)
 
     # -- columns ----------------------------------------------------------------------------------
-
-    @admin.display(description=_("user"), ordering="user")
-    def user_link(self, record: SessionRecord) -> str:
-        user = record.user  # fetched with the record (select_related: no query)
-        if user is None:
-            return self.get_empty_value_display()
-        opts = user._meta
-        try:
-            url = reverse(
-                f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change",
-                args=[user.pk],
-            )
-        except NoReverseMatch:  # the user model is not in this admin site
-            return user.get_username()
-        return format_html('<a href="{}">{}</a>', url, user.get_username())
-
-    @admin.display(description=_("device"))
-    def device(self, record: SessionRecord) -> str:
-        return agents.parse(record.user_agent).device
-
-    @admin.display(description=_("OS"))
-    def os(self, record: SessionRecord) -> str:
-        return agents.parse(record.user_agent).os
-
-    @admin.display(description=_("browser"))
-    def browser(self, record: SessionRecord) -> str:
-        return agents.parse(record.user_agent).browser
-
-    @admin.display(description=_("status"))
-    def status(self, record: SessionRecord) -> str:
-        return str(STATUS_LABELS[record_status(record)])
 
     # -- read-only --------------------------------------------------------------------------------
 
@@ -223,13 +166,21 @@ class SessionRecordAdmin(_ModelAdmin):
             messages.SUCCESS,
         )
 
+    def get_actions(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Ours first: "Revoke selected sessions" above Django's "Delete selected" (which
+        revokes too, then drops the records)."""
+        actions: dict[str, Any] = super().get_actions(request, *args, **kwargs)
+        deleting = actions.pop("delete_selected", None)
+        if deleting is not None:
+            actions["delete_selected"] = deleting
+        return actions
+
     # -- deleting is revoking ---------------------------------------------------------------------
 
     def _revoke(self, queryset: QuerySet[SessionRecord]) -> int:
         """Revoke the sessions not revoked yet (expired ones too: revoking is harmless)."""
-        hashes = list(queryset.filter(revoked_at=None).values_list("session_hash", flat=True))
-        revocation.revoke_session_hashes(hashes)
-        return len(hashes)
+        ids = list(queryset.filter(revoked_at=None).values_list("session_hash", flat=True))
+        return revocation.revoke_sessions(ids)
 
     def delete_model(self, request: HttpRequest, obj: SessionRecord) -> None:
         """Revoke the session, then delete its record (the revocation outlives the row)."""

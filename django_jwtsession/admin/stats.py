@@ -179,6 +179,7 @@ def render_stats(model_admin: ModelAdmin[Any], request: HttpRequest) -> HttpResp
         "title": _("Session statistics"),
         "opts": opts,
         "minutes": minutes,
+        "flush_seconds": get_settings().metrics_flush_seconds,
         "windows": WINDOWS,
         "error": error,
         "sections": [] if error else sections(totals),

@@ -26,6 +26,7 @@ from django.db import Error as DatabaseError
 from ..conf import get_settings
 from ..exceptions import TokenError
 from ..identity import SessionIdentity
+from ..keyspace import session_hash
 from ..revocation import revoke_session
 from ..state import StateUnavailable
 from .db_keys import is_db_key
@@ -119,7 +120,7 @@ def end(origin: Origin | None) -> None:
     if origin is None:
         return
     if origin.session_id is not None:
-        revoke_session(origin.session_id)
+        revoke_session(session_hash(origin.session_id))
     elif origin.store is not None and not isinstance(origin.store, signed_cookies.SessionStore):
         try:
             origin.store.delete()

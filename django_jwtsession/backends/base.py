@@ -25,6 +25,7 @@ from ..claims import Claims
 from ..conf import get_settings
 from ..exceptions import AmbiguousCookie, TokenError
 from ..identity import SessionIdentity
+from ..keyspace import session_hash
 from ..signals import claims_refreshed
 from ..state import State, StateUnavailable, new_session_id_issued
 from . import adopt, freshness
@@ -126,6 +127,16 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
         """The opaque id of this session (stable until ``cycle_key()``)."""
         identity = self.identity
         return None if identity is None else identity.session_id
+
+    @property
+    def public_id(self) -> str | None:
+        """This session's public id: the hash of :attr:`session_id`, as the REST API, "my
+        sessions", the admin and the signals give it, and as ``revoke_session()`` takes it.
+
+        Safe to show and log: it is what is stored, and nobody can act as the session with it.
+        """
+        session_id = self.session_id
+        return None if session_id is None else session_hash(session_id)
 
     @property
     def started_at(self) -> int | None:

@@ -22,6 +22,7 @@ from django.utils import timezone
 from ..claims import build_claims, user_id_string
 from ..conf import get_settings
 from ..identity import SessionIdentity
+from ..keyspace import session_hash
 from ..refresh import hash_key_id, session_user
 from ..revocation import revoke_session
 from ..state import (
@@ -157,7 +158,7 @@ def rebuild(
         old_id = identity.session_id
         identity = identity.successor(new_session_id())
         new_session_id_issued(identity.session_id)
-        revoke_session(old_id)
+        revoke_session(session_hash(old_id))
     rebuilt = claims_for(user, identity, state, now)
     if upgraded_hash is not None and new_session_id is None:
         # The hash still needs its upgrade: keep the old key's fingerprint, so the next

@@ -27,6 +27,7 @@ from ..exceptions import ExpiredToken, MalformedToken, UnknownSession
 from ..identity import SessionIdentity
 from ..keyspace import cache, session_hash, state_keys, stored_session_key
 from ..models import SessionRecord, StateEntry
+from ..outage import cache_failed
 from ..records import as_datetime, client_ip, user_agent
 from ..revocation import revoke_session
 from ..state import StateUnavailable, complete_state, read_cached
@@ -50,8 +51,8 @@ def _cache_entry(entry: str, stored: dict[str, str], expires_in: int, *, replace
             cache().set(entry, stored, timeout)
         else:
             cache().add(entry, stored, timeout)  # never over a concurrent writer's newer one
-    except Exception:
-        logger.warning("jwtsession: could not cache a db session", exc_info=True)
+    except Exception as exc:
+        cache_failed(exc, "db sessions are read from the database")
         if replace:  # never leave an older copy behind
             evict_entry(entry)
 
@@ -59,8 +60,8 @@ def _cache_entry(entry: str, stored: dict[str, str], expires_in: int, *, replace
 def evict_entry(entry: str) -> None:
     try:
         cache().delete(entry)
-    except Exception:
-        logger.warning("jwtsession: could not evict a db session", exc_info=True)
+    except Exception as exc:
+        cache_failed(exc, "a db session could not be evicted from the cache")
 
 
 def _live_rows(session_id: str, strategy: str) -> Any:
@@ -186,8 +187,8 @@ class TableStorage(Storage):
         try:
             if isinstance(cache().get(entry_key(sid, self._kind)), dict):
                 return True
-        except Exception:
-            logger.warning("jwtsession: cache unreachable, session looked up in the database")
+        except Exception as exc:
+            cache_failed(exc, "db sessions are looked up in the database")
         return bool(_live_rows(sid, self.strategy).exists())
 
     # -- writing ----------------------------------------------------------------------------
@@ -272,7 +273,7 @@ class TableStorage(Storage):
         """A signed-in session is revoked (its record kept, its data cleared); an
         anonymous one's row is deleted. Either way its cache entry goes."""
         if signed_in:
-            revoke_session(session_id)  # also clears the row and evicts the entry
+            revoke_session(session_hash(session_id))  # also clears the row and evicts the entry
             return
         SessionRecord.objects.filter(session_hash=session_hash(session_id), user=None).delete()
         evict_entry(entry_key(session_id, self._kind))

@@ -120,7 +120,7 @@ class TokenStorage(Storage):
         if session_id in self._spilled_ids:
             self._spill.discard(session_id, signed_in=signed_in)
         elif signed_in:
-            revoke_session(session_id)
+            revoke_session(session_hash(session_id))
 
     def peek(self, key: str) -> tuple[str, bool] | None:
         if self._spill.recognizes(key):

@@ -4,17 +4,19 @@
 
     {% if request.user|has_role:"editor" %}…{% endif %}
     {% if user|has_role:"admin,editor" %}both roles{% endif %}
-    {% if user|has_any_role:"admin,editor" %}one of them{% endif %}
+    {% if user|has_role:"any_of:admin,editor" %}one of them{% endif %}
     {% if user|has_tier:"pro" %}pro or higher{% endif %}
     {% if user|has_flag:"beta" %}…{% endif %}
 
-A comma-separated argument names several roles or flags: ``has_role`` and
-``has_flag`` need every one, ``has_any_role`` and ``has_any_flag`` one of them. An
-empty argument, an anonymous user or a missing variable gives False.
+A comma-separated argument names several roles or flags: every one is needed, or one of
+them after ``any_of:`` (the spelling of ``any_of()`` in Python). An empty argument, an
+anonymous user or a missing variable gives False. ``has_any_role`` and ``has_any_flag``
+are deprecated spellings of ``any_of:``.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from django import template
@@ -23,23 +25,40 @@ from .. import access
 
 register = template.Library()
 
+ANY_OF = "any_of:"
 
-def _names(argument: Any) -> list[str]:
-    return [name.strip() for name in str(argument).split(",") if name.strip()]
+
+def _names(argument: Any) -> frozenset[str]:
+    text = str(argument)
+    one_of = text.startswith(ANY_OF)
+    names = [name.strip() for name in text.removeprefix(ANY_OF).split(",") if name.strip()]
+    if not names:
+        return frozenset()
+    return access.any_of(names) if one_of else frozenset(names)
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(
+        f'The {old} filter is deprecated: use {new}:"any_of:…" instead.',
+        DeprecationWarning,
+        stacklevel=3,
+    )
 
 
 @register.filter
 def has_role(user: Any, roles: Any) -> bool:
-    """Every one of the comma-separated ``roles`` (with ``ROLE_HIERARCHY``, superusers pass)."""
+    """Every one of the comma-separated ``roles``, or one after ``any_of:`` (with
+    ``ROLE_HIERARCHY``; superusers pass)."""
     names = _names(roles)
     return bool(names) and access.has_role(user, names)
 
 
 @register.filter
 def has_any_role(user: Any, roles: Any) -> bool:
-    """One of the comma-separated ``roles``."""
+    """Deprecated: ``has_role:"any_of:…"``."""
+    _deprecated("has_any_role", "has_role")
     names = _names(roles)
-    return bool(names) and access.has_role(user, names, any=True)
+    return bool(names) and access.has_role(user, access.any_of(names))
 
 
 @register.filter
@@ -51,13 +70,14 @@ def has_tier(user: Any, tier: Any) -> bool:
 
 @register.filter
 def has_flag(user: Any, flags: Any) -> bool:
-    """Every one of the comma-separated feature ``flags``."""
+    """Every one of the comma-separated feature ``flags``, or one after ``any_of:``."""
     names = _names(flags)
     return bool(names) and access.has_flag(user, names)
 
 
 @register.filter
 def has_any_flag(user: Any, flags: Any) -> bool:
-    """One of the comma-separated feature ``flags``."""
+    """Deprecated: ``has_flag:"any_of:…"``."""
+    _deprecated("has_any_flag", "has_flag")
     names = _names(flags)
-    return bool(names) and access.has_flag(user, names, any=True)
+    return bool(names) and access.has_flag(user, access.any_of(names))

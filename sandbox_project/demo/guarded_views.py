@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from django_jwtsession.decorators import feature_required, role_required, subscription_required
+from django_jwtsession import feature_required, role_required, subscription_required
 
 
 def guarded_page(request: HttpRequest, title: str, needs: str, note: str = "") -> HttpResponse:

@@ -12,7 +12,6 @@ from django.http import HttpRequest
 
 from django_jwtsession.conf import get_settings
 from django_jwtsession.cookies import CHUNK_SIZE, read_session_cookie
-from django_jwtsession.keyspace import session_hash
 
 
 def _moment(timestamp: int | None) -> datetime | None:
@@ -74,8 +73,8 @@ def cookie_count(cookies: dict[str, str]) -> int:
 
 def public_session_id(request: HttpRequest) -> str | None:
     """The session's public id (its hash, as in "my sessions" and the API); None if none."""
-    sid = getattr(request.session, "session_id", None)
-    return session_hash(sid) if sid else None
+    public_id: str | None = getattr(request.session, "public_id", None)
+    return public_id
 
 
 def session_facts(request: HttpRequest) -> SessionFacts | None:

@@ -19,10 +19,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from django_jwtsession import revoke_session, revoke_user
 from django_jwtsession.admin.agents import Agent, parse
 from django_jwtsession.claims import Claims
 from django_jwtsession.models import SessionRecord
-from django_jwtsession.revocation import revoke_session_hashes, revoke_user
 from django_jwtsession.users import ClaimsUser
 
 from .session_info import public_session_id
@@ -135,7 +135,7 @@ def revoke_my_session(request: HttpRequest, session_id: str) -> HttpResponse:
         logout(request)
         messages.info(request, "You revoked this session: you are logged out.")
         return redirect("login")
-    revoke_session_hashes([session_id])
+    revoke_session(session_id)
     agent = parse(record.user_agent)
     messages.success(
         request,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
@@ -11,8 +10,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from django_jwtsession import claims_passes_test, mark_for_refresh, revoke_user
 from django_jwtsession.conf import get_settings
-from django_jwtsession.revocation import mark_for_refresh, revoke_user
+from django_jwtsession.timestamps import iso
 
 from .forms import UserAccessForm
 from .session_info import public_session_id, session_facts
@@ -51,7 +51,7 @@ def whoami_payload(request: HttpRequest) -> dict[str, object]:
         "strategy": strategy,
         "is_staff": user.is_staff,
         "is_superuser": user.is_superuser,
-        "claims_at": getattr(request.session, "claims_at", None),
+        "claims_at": iso(getattr(request.session, "claims_at", None)),  # as the API gives it
         "session_id": public_session_id(request),
     }
 
@@ -71,11 +71,20 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 # -- staff pages: change a user's roles, tier and flags; their next request shows it -----------
-# Staff only (others are sent to the login page), plus Django's user permissions, as in
-# the admin: ``auth.view_user`` to list, ``auth.change_user`` to change.
+# Staff only, plus Django's user permissions, as in the admin: ``auth.view_user`` to list,
+# ``auth.change_user`` to change. Anonymous: the login page; signed in without staff status:
+# a 403 that says so (not a login form for someone already signed in).
 
 
-@staff_member_required(login_url="login")
+def is_staff(user: object) -> bool:
+    return bool(getattr(user, "is_staff", False))
+
+
+is_staff.requirement = "staff status"  # type: ignore[attr-defined]  # the 403 names it
+staff_member_required = claims_passes_test(is_staff, login_url="login")
+
+
+@staff_member_required
 @permission_required("auth.view_user", raise_exception=True)
 def staff_users(request: HttpRequest) -> HttpResponse:
     users = (
@@ -88,7 +97,7 @@ def staff_users(request: HttpRequest) -> HttpResponse:
     return render(request, "demo/staff_users.html", {"page": page})
 
 
-@staff_member_required(login_url="login")
+@staff_member_required
 @permission_required("auth.change_user", raise_exception=True)
 def staff_user(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(get_user_model(), pk=pk)
@@ -108,7 +117,7 @@ def staff_user(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "demo/staff_user.html", {"target": user, "form": form})
 
 
-@staff_member_required(login_url="login")
+@staff_member_required
 @permission_required("auth.change_user", raise_exception=True)
 @require_POST
 def staff_user_refresh(request: HttpRequest, pk: int) -> HttpResponse:
@@ -121,7 +130,7 @@ def staff_user_refresh(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("staff_user", pk=user.pk)
 
 
-@staff_member_required(login_url="login")
+@staff_member_required
 @permission_required("auth.change_user", raise_exception=True)
 @require_POST
 def staff_user_logout(request: HttpRequest, pk: int) -> HttpResponse:

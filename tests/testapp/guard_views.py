@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import engines
 from django.views import View
 
+from django_jwtsession import any_of
 from django_jwtsession.access import claims_of
 from django_jwtsession.decorators import feature_required, role_required, subscription_required
 from django_jwtsession.mixins import (
@@ -47,7 +48,7 @@ def role_all(request: HttpRequest) -> HttpResponse:
     return ok(request)
 
 
-@role_required(["admin", "editor"], any=True)
+@role_required(any_of("admin", "editor"))
 def role_any(request: HttpRequest) -> HttpResponse:
     return ok(request)
 
@@ -72,7 +73,7 @@ def flag_all(request: HttpRequest) -> HttpResponse:
     return ok(request)
 
 
-@feature_required(["beta", "early"], any=True)
+@feature_required(any_of("beta", "early"))
 def flag_any(request: HttpRequest) -> HttpResponse:
     return ok(request)
 
@@ -143,8 +144,7 @@ class RoleAdminView(RoleRequiredMixin, OkView):
 
 
 class RoleAnyView(RoleRequiredMixin, OkView):
-    required_roles = ["admin", "editor"]
-    any_role = True
+    required_roles = any_of("admin", "editor")
 
 
 class RoleFromUrlView(RoleRequiredMixin, OkView):
@@ -161,8 +161,7 @@ class FlagBetaView(FeatureRequiredMixin, OkView):
 
 
 class FlagAnyView(FeatureRequiredMixin, OkView):
-    required_flags = ["beta", "early"]
-    any_flag = True
+    required_flags = any_of("beta", "early")
 
 
 class EditorWithBetaView(RoleRequiredMixin, FeatureRequiredMixin, OkView):
@@ -218,12 +217,12 @@ FILTERS_TEMPLATE = """{% load jwtsession %}
 {% if request.user|has_role:"editor" %}role:editor {% endif %}
 {% if request.user|has_role:"viewer" %}role:viewer {% endif %}
 {% if user|has_role:"admin,editor" %}role:admin+editor {% endif %}
-{% if user|has_any_role:"admin, editor" %}role:admin|editor {% endif %}
+{% if user|has_role:"any_of:admin, editor" %}role:admin|editor {% endif %}
 {% if user|has_tier:"pro" %}tier:pro {% endif %}
 {% if user|has_tier:"enterprise" %}tier:enterprise {% endif %}
 {% if user|has_flag:"beta" %}flag:beta {% endif %}
 {% if user|has_flag:"beta,early" %}flag:beta+early {% endif %}
-{% if user|has_any_flag:"beta,early" %}flag:beta|early {% endif %}
+{% if user|has_flag:"any_of:beta,early" %}flag:beta|early {% endif %}
 {% if user|has_role:"" %}role:empty {% endif %}
 {% if missing|has_role:"admin" %}missing:admin {% endif %}
 """

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import time
 from typing import Any
 
 from django.contrib.auth import authenticate, get_user_model
-from django.utils import timezone as django_timezone
 from rest_framework import serializers
 
 from ...backends.base import ClaimsSessionBase
 from ...claims import Claims
-from ...keyspace import session_hash
 from ...models import SessionRecord
+from ...timestamps import iso
 
 
 class LoginSerializer(serializers.Serializer[None]):
@@ -41,14 +40,6 @@ class RefreshSerializer(serializers.Serializer[None]):
     force = serializers.BooleanField(required=False, default=False)
 
 
-def _moment(timestamp: int | None) -> Any:
-    if timestamp is None:
-        return None
-    return serializers.DateTimeField().to_representation(
-        datetime.fromtimestamp(timestamp, tz=timezone.utc)
-    )
-
-
 def claims_data(claims: Claims) -> dict[str, Any]:
     return {
         "user_id": claims.user_id,
@@ -64,23 +55,34 @@ def claims_data(claims: Claims) -> dict[str, Any]:
 
 
 def session_data(store: ClaimsSessionBase, *, bearer: bool) -> dict[str, Any]:
-    """The session's metadata: its opaque id (as in the sessions list), never the token."""
-    sid = store.session_id
-    expires = django_timezone.now() + timedelta(seconds=max(store.get_expiry_age(), 0))
+    """The session's metadata: its public id (as in the sessions list), never the token.
+    Times are ISO 8601 in UTC (:mod:`~django_jwtsession.timestamps`)."""
+    expires = int(time.time()) + max(store.get_expiry_age(), 0)
     return {
-        "id": session_hash(sid) if sid else None,
+        "id": store.public_id,
         "strategy": store.strategy,
         "transport": "bearer" if bearer else "cookie",
-        "created": _moment(store.started_at),
-        "expires": serializers.DateTimeField().to_representation(expires),
-        "claims_at": _moment(store.claims_at),
+        "created": iso(store.started_at),
+        "expires": iso(expires),
+        "claims_at": iso(store.claims_at),
     }
 
 
+class Timestamp(serializers.ReadOnlyField):
+    """A datetime in the one format of every answer (ISO 8601, UTC, seconds, ``Z``)."""
+
+    def to_representation(self, value: Any) -> str | None:
+        return iso(value)
+
+
 class SessionRecordSerializer(serializers.ModelSerializer[SessionRecord]):
-    """One of my sessions; ``context["current"]`` is the current session's hash."""
+    """One of my sessions; ``context["current"]`` is the current session's public id. What
+    the user agent does not tell (``device``, ``os``, ``browser``) is ``null``."""
 
     id = serializers.CharField(source="session_hash", read_only=True)
+    created = Timestamp()
+    last_seen = Timestamp()
+    expires = Timestamp()
     device = serializers.SerializerMethodField()
     os = serializers.SerializerMethodField()
     browser = serializers.SerializerMethodField()
@@ -108,14 +110,21 @@ class SessionRecordSerializer(serializers.ModelSerializer[SessionRecord]):
 
         return parse(record.user_agent)
 
-    def get_device(self, record: SessionRecord) -> str:
-        return str(self._agent(record).device)
+    def get_device(self, record: SessionRecord) -> str | None:
+        return _known(self._agent(record).device)
 
-    def get_os(self, record: SessionRecord) -> str:
-        return str(self._agent(record).os)
+    def get_os(self, record: SessionRecord) -> str | None:
+        return _known(self._agent(record).os)
 
-    def get_browser(self, record: SessionRecord) -> str:
-        return str(self._agent(record).browser)
+    def get_browser(self, record: SessionRecord) -> str | None:
+        return _known(self._agent(record).browser)
 
     def get_current(self, record: SessionRecord) -> bool:
         return bool(record.session_hash == self.context.get("current"))
+
+
+def _known(value: str) -> str | None:
+    """A parsed user agent part, or None where the admin shows "—" (unknown)."""
+    from ...admin.agents import UNKNOWN
+
+    return None if value == UNKNOWN else str(value)

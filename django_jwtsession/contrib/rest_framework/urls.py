@@ -12,11 +12,13 @@ from __future__ import annotations
 from django.urls import path
 
 from . import views
+from .checks import CheckedURLPattern
 
 app_name = "jwtsession"
 
 urlpatterns = [
-    path("session/", views.SessionView.as_view(), name="session"),
+    # Checked with Django's URL checks: the browsable API needs "rest_framework" installed.
+    CheckedURLPattern.wrap(path("session/", views.SessionView.as_view(), name="session")),
     path("session/refresh/", views.RefreshView.as_view(), name="session-refresh"),
     path("sessions/", views.SessionListView.as_view(), name="sessions"),
     path(

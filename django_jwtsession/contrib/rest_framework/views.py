@@ -26,9 +26,8 @@ from rest_framework.views import APIView
 from ...backends.base import ClaimsSessionBase
 from ...backends.session import SessionStore
 from ...keys import get_key_ring
-from ...keyspace import session_hash
 from ...models import SessionRecord, SessionRecordQuerySet
-from ...revocation import revoke_session_hashes, revoke_user
+from ...revocation import revoke_session, revoke_user
 from ...users import ClaimsUser
 from .authentication import JWTSessionAuthentication, current_session, is_bearer, reissue
 from .serializers import (
@@ -218,9 +217,8 @@ class SessionListView(SessionAPIView):
 
     def get(self, request: Request) -> Response:
         store = session_of(request)
-        sid = store.session_id
         records = my_records(request).live().order_by("-last_seen")
-        context = {"current": session_hash(sid) if sid else None}
+        context = {"current": store.public_id}
         return Response(SessionRecordSerializer(records, many=True, context=context).data)
 
 
@@ -232,10 +230,9 @@ class SessionDetailView(SessionAPIView):
             raise exceptions.NotFound()
         if not my_records(request).filter(session_hash=session_id, revoked_at=None).exists():
             raise exceptions.NotFound()
-        store = session_of(request)
-        if store.session_id and session_hash(store.session_id) == session_id:
+        if session_of(request).public_id == session_id:
             return log_out(request)  # this very session
-        revoke_session_hashes([session_id])
+        revoke_session(session_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -51,6 +51,10 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(report, indent=2))
             return
         self.stdout.write(f"django-jwtsession counters, last {minutes} minute(s)")
+        self.stdout.write(
+            f"(each process adds its counts every {get_settings().metrics_flush_seconds} s, "
+            "METRICS_FLUSH_SECONDS, at its next request: the latest may not show yet)"
+        )
         width = max(len(name.partition(".")[2]) for name in metrics.NAMES)
         for title, names in SECTIONS:
             if names is metrics.STATE_NAMES:

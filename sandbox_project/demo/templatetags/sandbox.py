@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import template
+from django.utils import dateformat, timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from django_jwtsession.conf import get_settings
+from django_jwtsession.timestamps import iso
 
 register = template.Library()
 
@@ -28,3 +34,17 @@ def duration(seconds: int | None) -> str:
     if minutes:
         return f"{minutes} min {secs} s" if secs else f"{minutes} min"
     return f"{secs} s"
+
+
+@register.simple_tag
+def moment(value: datetime | None) -> SafeString | str:
+    """A time that fits on one line (``Dec 6, 08:22``, in the current time zone; with the
+    year when not this one), in a ``<time>`` whose ``datetime`` and tooltip are the exact
+    ISO 8601 UTC time."""
+    if value is None:
+        return "—"
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    this_year = timezone.localtime().year if timezone.is_aware(value) else datetime.now().year
+    shown = dateformat.format(local, "M j, H:i" if local.year == this_year else "Y-m-d H:i")
+    exact = iso(value)
+    return format_html('<time datetime="{}" title="{}">{}</time>', exact, exact, shown)

@@ -1,0 +1,124 @@
+"""What the session admin shows of a record: its columns, its status and the status filter."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from django.conf import settings
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils import dateformat, timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from ..models import SessionRecord, SessionRecordQuerySet
+from ..timestamps import iso
+from . import agents
+
+ACTIVE, EXPIRED, REVOKED = "active", "expired", "revoked"
+STATUS_LABELS = {ACTIVE: _("Active"), EXPIRED: _("Expired"), REVOKED: _("Revoked")}
+
+
+def record_status(record: SessionRecord) -> str:
+    """``revoked`` once revoked, else ``expired`` past its expiry, else ``active``."""
+    if record.revoked_at is not None:
+        return REVOKED
+    return EXPIRED if record.expires <= timezone.now() else ACTIVE
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return list(STATUS_LABELS.items())
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[SessionRecord]
+    ) -> QuerySet[SessionRecord]:
+        now = timezone.now()
+        if self.value() == ACTIVE:  # the admin's queryset comes from SessionRecord.objects
+            return cast(SessionRecordQuerySet, queryset).live()
+        if self.value() == EXPIRED:
+            return queryset.filter(revoked_at=None, expires__lte=now)
+        if self.value() == REVOKED:
+            return queryset.exclude(revoked_at=None)
+        return queryset
+
+
+def moment(value: datetime) -> str:
+    """A compact local time that never wraps (``Dec 6, 08:22``; with the year when it is not
+    this one), the exact UTC time on hover."""
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    this_year = (timezone.localtime() if settings.USE_TZ else datetime.now()).year
+    shown = dateformat.format(local, "M j, H:i" if local.year == this_year else "Y-m-d H:i")
+    exact = iso(value)
+    return format_html('<time datetime="{}" title="{}">{}</time>', exact, exact, shown)
+
+
+class SessionColumns:
+    """The session admin's columns (``list_display``) and read-only fields."""
+
+    if TYPE_CHECKING:  # from the ModelAdmin it is mixed into
+        admin_site: admin.AdminSite
+
+        def get_empty_value_display(self) -> SafeString: ...
+
+    @admin.display(description=_("user"), ordering="user")
+    def user_link(self, record: SessionRecord) -> str:
+        user = record.user  # fetched with the record (select_related: no query)
+        if user is None:
+            return self.get_empty_value_display()
+        opts = user._meta
+        try:
+            url = reverse(
+                f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change",
+                args=[user.pk],
+            )
+        except NoReverseMatch:  # the user model is not in this admin site
+            return user.get_username()
+        return format_html('<a href="{}">{}</a>', url, user.get_username())
+
+    @admin.display(description=_("session id"))
+    def public_id(self, record: SessionRecord) -> str:
+        """The public id: ``revoke_session()`` takes it; nobody can act as the session with it."""
+        return record.session_hash
+
+    @admin.display(description=_("device, OS, browser"))
+    def client(self, record: SessionRecord) -> str:
+        """``iPhone · iOS 17.5 · Mobile Safari 17`` (what is known), the full agent on hover."""
+        agent = agents.parse(record.user_agent)
+        known = [part for part in agent if part != agents.UNKNOWN] or [agents.UNKNOWN]
+        return format_html('<span title="{}">{}</span>', record.user_agent, " · ".join(known))
+
+    @admin.display(description=_("created"), ordering="created")
+    def created_at(self, record: SessionRecord) -> str:
+        return moment(record.created)
+
+    @admin.display(description=_("last seen"), ordering="last_seen")
+    def last_seen_at(self, record: SessionRecord) -> str:
+        return moment(record.last_seen)
+
+    @admin.display(description=_("expires"), ordering="expires")
+    def expires_at(self, record: SessionRecord) -> str:
+        return moment(record.expires)
+
+    @admin.display(description=_("device"))
+    def device(self, record: SessionRecord) -> str:
+        return agents.parse(record.user_agent).device
+
+    @admin.display(description=_("OS"))
+    def os(self, record: SessionRecord) -> str:
+        return agents.parse(record.user_agent).os
+
+    @admin.display(description=_("browser"))
+    def browser(self, record: SessionRecord) -> str:
+        return agents.parse(record.user_agent).browser
+
+    @admin.display(description=_("status"))
+    def status(self, record: SessionRecord) -> str:
+        return str(STATUS_LABELS[record_status(record)])
