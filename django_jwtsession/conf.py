@@ -15,6 +15,7 @@ from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .derived import derived
+from .mirror_conf import DEFAULTS as MIRROR_DEFAULTS, mirror_settings
 
 SETTING_NAME = "JWTSESSION"
 
@@ -54,6 +55,7 @@ DEFAULTS: dict[str, Any] = {
     "ROLE_HIERARCHY": {},
     "TIER_ORDER": (),
     "SUPERUSER_HAS_ALL_ROLES": True,
+    **MIRROR_DEFAULTS,  # MIRROR, MIRROR_HEALTH_SECONDS, ... (mirror_conf.py)
 }
 
 
@@ -90,6 +92,11 @@ class JWTSessionSettings:
     role_hierarchy: dict[str, tuple[str, ...]]
     tier_order: tuple[str, ...]
     superuser_has_all_roles: bool
+    mirror: bool  # MIRROR and the four below: mirror_conf.py
+    mirror_health_seconds: float
+    mirror_max_entries: int
+    cache_socket_timeout: float
+    replay_seconds: float
 
     @property
     def is_hmac(self) -> bool:
@@ -221,6 +228,7 @@ def get_settings() -> JWTSessionSettings:
         role_hierarchy=_role_hierarchy(raw.get("ROLE_HIERARCHY", DEFAULTS["ROLE_HIERARCHY"])),
         tier_order=_tier_order(raw.get("TIER_ORDER", DEFAULTS["TIER_ORDER"])),
         superuser_has_all_roles=_bool_setting(raw, "SUPERUSER_HAS_ALL_ROLES"),
+        **mirror_settings(raw),
     )
 
 

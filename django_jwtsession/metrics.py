@@ -21,6 +21,8 @@ from django.core.cache import caches
 
 from . import exceptions
 from .conf import get_settings
+from .mirror import DOWN, MIRROR
+from .redis_link import link
 
 logger = logging.getLogger("django_jwtsession")
 KEY_PREFIX = "jwtsession:metrics:"
@@ -55,9 +57,18 @@ REFRESH_NAMES = (
     "refresh.mark",
     "refresh.key",
     "refresh.forced",
+    "refresh.shared",
 )
 REVOKE_NAMES = ("revoke.session", "revoke.user", "revoke.all")
-NAMES = (*DECODE_NAMES, *STATE_NAMES, *REFRESH_NAMES, *REVOKE_NAMES)
+MIRROR_NAMES = (
+    "mirror.hits",
+    "mirror.misses",
+    "mirror.invalidations",
+    "mirror.flushes",
+    "mirror.reconnects",
+    "mirror.degraded_ms",
+)
+NAMES = (*DECODE_NAMES, *STATE_NAMES, *REFRESH_NAMES, *REVOKE_NAMES, *MIRROR_NAMES)
 _KNOWN = frozenset(NAMES)
 STRATEGIES = ("jwt", "db")
 PER_STRATEGY_NAMES = (*DECODE_NAMES, *REFRESH_NAMES, "state.revoked")
@@ -115,12 +126,12 @@ def running_key(name: str, strategy: str | None) -> str:
     return f"{KEY_PREFIX}total:{name}" + ("" if strategy is None else f":{strategy}")
 
 
-def _add(cache: Any, key: str, amount: int, timeout: int | None) -> None:
+def _add(cache: Any, key: str, amount: int, timeout: int | None, **client: Any) -> None:
     try:
-        cache.incr(key, amount)
+        cache.incr(key, amount, **client)
     except ValueError:  # no key yet: create it, or add to the one a racing process made
-        if not cache.add(key, amount, timeout):
-            cache.incr(key, amount)
+        if not cache.add(key, amount, timeout, **client):
+            cache.incr(key, amount, **client)
 
 
 def flush(*, now: float | None = None) -> None:
@@ -149,8 +160,12 @@ def flush(*, now: float | None = None) -> None:
     delivered = 0
     try:
         cache = caches[get_settings().cache_alias]
+        redis = link()  # with django-redis: bounded sockets, and no call while Redis is down
+        if redis is not None and MIRROR.mode() == DOWN:
+            raise ConnectionError("the mirror's listener lost Redis")
+        client = {} if redis is None else {"client": redis.bounded}
         for _, _, key, timeout, amount in writes:
-            _add(cache, key, amount, timeout)
+            _add(cache, key, amount, timeout, **client)
             delivered += 1
     except Exception as exc:  # metrics must never break a request
         logger.warning("jwtsession: could not flush metrics to the cache (%s), kept for later", exc)

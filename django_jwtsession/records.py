@@ -17,8 +17,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone as django_timezone
 
+from . import cache_access
 from .conf import get_settings
-from .keyspace import cache, stored_session_key
+from .keyspace import stored_session_key
 
 if TYPE_CHECKING:
     from .models import SessionRecord
@@ -139,10 +140,10 @@ def revoke_records(
 def _evict_stored_sessions(hashes: list[str]) -> None:
     """Drop the db strategy's cached sessions (their revocation is checked anyway)."""
     try:
-        target = cache()
         for start in range(0, len(hashes), 500):
-            target.delete_many([stored_session_key(value) for value in hashes[start : start + 500]])
-    except Exception:
+            keys = [stored_session_key(value) for value in hashes[start : start + 500]]
+            cache_access.delete_many(keys)
+    except cache_access.Unreachable:
         logger.warning("jwtsession: could not evict revoked db sessions from the cache")
 
 

@@ -56,8 +56,9 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
         self.rejected: str | None = None
         """Why the incoming session was refused (a ``TokenError.reason``), else None."""
         self.refresh_reason: str | None = None
-        """Why this store rebuilt the claims (``"login"``, ``"ttl"``, ``"mark"``,
-        ``"forced"``), else None: the claims came as they were."""
+        """Why this store rebuilt the claims (``"login"``, ``"ttl"``, ``"mark"``, ``"key"``,
+        ``"forced"``), ``"shared"`` when it took another request's rebuild, else None: the
+        claims came as they were."""
         self._epochs_stale = False  # a new session id: read the epochs before saving
         self._record_due = False  # signed in, refreshed or re-issued: write the record
         self._suspended = False  # the state check could not run: anonymous, cookie kept
@@ -213,6 +214,10 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
         self._identity = checked.identity
         if checked.rebuilt is not None:
             self._rebuilt(*checked.rebuilt)
+        elif checked.shared:  # another request's rebuild: re-issued, no record, no signal
+            self.modified = True
+            self.refresh_reason = "shared"
+            metrics.count("refresh.shared", strategy=self.strategy)
 
     def _rebuilt(self, user: AbstractBaseUser, reason: str) -> None:
         self.modified = True

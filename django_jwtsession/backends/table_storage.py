@@ -21,11 +21,11 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import IntegerField, Subquery
 from django.utils import timezone
 
-from .. import metrics, strict_json
+from .. import cache_access, metrics, strict_json
 from ..conf import get_settings
 from ..exceptions import ExpiredToken, MalformedToken, UnknownSession
 from ..identity import SessionIdentity
-from ..keyspace import cache, session_hash, state_keys, stored_session_key
+from ..keyspace import session_hash, state_keys, stored_session_key
 from ..models import SessionRecord, StateEntry
 from ..records import as_datetime, client_ip, user_agent
 from ..revocation import revoke_session
@@ -47,10 +47,10 @@ def _cache_entry(entry: str, stored: dict[str, str], expires_in: int, *, replace
     timeout = max(expires_in, 1)
     try:
         if replace:
-            cache().set(entry, stored, timeout)
+            cache_access.store(entry, stored, timeout)
         else:
-            cache().add(entry, stored, timeout)  # never over a concurrent writer's newer one
-    except Exception:
+            cache_access.add(entry, stored, timeout)  # never over a concurrent writer's newer one
+    except cache_access.Unreachable:
         logger.warning("jwtsession: could not cache a db session", exc_info=True)
         if replace:  # never leave an older copy behind
             evict_entry(entry)
@@ -58,8 +58,8 @@ def _cache_entry(entry: str, stored: dict[str, str], expires_in: int, *, replace
 
 def evict_entry(entry: str) -> None:
     try:
-        cache().delete(entry)
-    except Exception:
+        cache_access.delete(entry)
+    except cache_access.Unreachable:
         logger.warning("jwtsession: could not evict a db session", exc_info=True)
 
 
@@ -175,9 +175,9 @@ class TableStorage(Storage):
             return False
         sid = parsed.session_id
         try:
-            if cache().get(entry_key(sid)) is not None:
+            if cache_access.read([entry_key(sid)]):
                 return True
-        except Exception:
+        except cache_access.Unreachable:
             logger.warning("jwtsession: cache unreachable, session looked up in the database")
         return bool(_live_rows(sid).exists())
 
