@@ -157,11 +157,12 @@ class Listener(threading.Thread):
     def _lost(self, exc: Exception) -> None:
         if not self.current():
             return
-        if MIRROR.ready:
+        was_serving = MIRROR.ready
+        MIRROR.ready, MIRROR.lost = False, True  # first: not one more answer from the mirror
+        MIRROR.clear()
+        if was_serving:
             metrics.count("mirror.reconnects")
             logger.warning("jwtsession: the mirror lost Redis (%s); it serves again once back", exc)
-        MIRROR.ready, MIRROR.lost = False, True
-        MIRROR.clear()
         if self._degraded_since is None:
             self._degraded_since = time.monotonic()
         self._count_degraded()
