@@ -60,11 +60,12 @@ def _call(call: Callable[[], Any]) -> Any:
         raise Unreachable(str(exc) or type(exc).__name__) from exc
 
 
-def _write(keys: Iterable[str], operation: str, *args: Any) -> Any:
+def _write(keys: Iterable[str], operation: str, *args: Any, gated: bool = True) -> Any:
     """Run the cache's ``operation`` on ``keys``, evicting them here before and after.
 
     With django-redis, through its client (errors are seen, whatever ``IGNORE_EXCEPTIONS``
-    says: a writer must know when its copy failed), on the bounded connections.
+    says: a writer must know when its copy failed), on the bounded connections; not at all
+    while Redis is known down, unless not ``gated`` (the listener's own catching up).
     """
     keys = list(keys)
     MIRROR.invalidate(keys)
@@ -72,7 +73,7 @@ def _write(keys: Iterable[str], operation: str, *args: Any) -> Any:
     try:
         if redis is None:
             return _call(lambda: getattr(cache(), operation)(*args))
-        if MIRROR.mode() == DOWN:
+        if gated and MIRROR.mode() == DOWN:
             raise Unreachable("the mirror's listener lost Redis")
         return _call(lambda: getattr(redis.cache.client, operation)(*args, client=redis.bounded))
     finally:
@@ -99,8 +100,8 @@ def add(key: str, value: Any, timeout: float) -> bool:
     return bool(_write([key], "add", key, value, timeout))
 
 
-def store_many(values: dict[str, Any], timeout: float) -> None:
-    _write(values, "set_many", values, timeout)
+def store_many(values: dict[str, Any], timeout: float, *, gated: bool = True) -> None:
+    _write(values, "set_many", values, timeout, gated=gated)
 
 
 def delete(key: str) -> None:

@@ -87,22 +87,21 @@ class Listener(threading.Thread):
         client.execute_command("SUBSCRIBE", CHANNEL)
         connection.register_connect_callback(self._on_reconnect)
         self._reconnected = False
-        self._heard()
-        self._catch_up()
+        self._catch_up(connection)
         ping_sent: float | None = None
         waiting: list[threading.Event] = []
         interval = self.health / 4
         next_replay = time.monotonic() + self.replay_seconds
         while self.current():
+            self._fresh()
             now = time.monotonic()
             if ping_sent is None and (self._syncs or now - MIRROR.heard >= interval):
                 connection.send_command("PING")
                 with self._syncs_lock:
                     ping_sent, waiting, self._syncs = now, self._syncs, []
-            elif ping_sent is not None and now - ping_sent >= self.health:
-                raise TimeoutError(f"no PONG from Redis within {self.health} s")
             if connection.can_read(timeout=POLL_SECONDS):
                 message = connection.read_response()
+                self._fresh()  # an answer after the bound does not make the mirror current
                 self._heard()
                 if message[0] == b"pong":
                     ping_sent = None
@@ -115,6 +114,12 @@ class Listener(threading.Thread):
             if self.replay_seconds and time.monotonic() >= next_replay:
                 self._replay()
                 next_replay = time.monotonic() + self.replay_seconds
+
+    def _fresh(self) -> None:
+        """Once the mirror has stopped answering (nothing heard within the bound), only a new
+        connection, caught up, may make it answer again: drop this one."""
+        if time.monotonic() - MIRROR.heard >= self.health:
+            raise TimeoutError(f"nothing heard from Redis within {self.health} s")
 
     def _on_reconnect(self, connection: Any) -> None:
         self._reconnected = True
@@ -135,11 +140,21 @@ class Listener(threading.Thread):
         MIRROR.invalidate(cache_keys)
         metrics.count("mirror.invalidations", len(cache_keys))
 
-    def _catch_up(self) -> None:
-        """A new connection: empty, the pending writes copied, then serving."""
+    def _catch_up(self, connection: Any) -> None:
+        """A new connection: an empty mirror, the pending writes copied, a PONG, then serving."""
         MIRROR.clear()
         self._replay()
+        connection.send_command("PING")
+        deadline = time.monotonic() + self.health
+        while True:  # invalidations may come first: the mirror is empty, they change nothing
+            if not connection.can_read(timeout=max(deadline - time.monotonic(), 0)):
+                raise TimeoutError(f"no PONG from Redis within {self.health} s")
+            message = connection.read_response()
+            if message[0] == b"pong":
+                break
+            self._invalidate(message)
         if self.current():
+            self._heard()
             MIRROR.ready, MIRROR.lost = True, False
             self._count_degraded()
             self._degraded_since = None

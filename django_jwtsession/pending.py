@@ -48,12 +48,13 @@ def from_database(keys: list[str]) -> dict[str, int]:
     return {key: found.get(key, 0) for key in keys}
 
 
-def copy_committed(keys: list[str], *, reachable: bool = True) -> bool:
+def copy_committed(keys: list[str], *, reachable: bool = True, gated: bool = True) -> bool:
     """Copy the committed values of ``keys`` to the cache and clear their ``pending`` flags.
 
     On failure (or when the writer already found the cache unreachable), the keys are
     remembered for this process's next request and the flags stay for any process's
-    replay; the error is logged. True when copied.
+    replay; the error is logged. True when copied. Not ``gated``: even while this process's
+    listener has lost Redis (it is the listener catching up).
     """
     try:
         if not reachable:
@@ -62,7 +63,7 @@ def copy_committed(keys: list[str], *, reachable: bool = True) -> bool:
         timeout = get_settings().state_cache_timeout
         for _ in range(3):  # a concurrent writer may set an older value over a newer one:
             cache_access.store_many(  # re-read, and write again until the database agrees
-                {CACHE_PREFIX + key: value for key, value in values.items()}, timeout
+                {CACHE_PREFIX + key: value for key, value in values.items()}, timeout, gated=gated
             )
             latest = from_database(keys)
             if latest == values:
@@ -106,7 +107,8 @@ def retry_unmirrored(**kwargs: Any) -> bool:
 
 
 def replay() -> int:
-    """Copy up to ``REPLAY_BATCH`` pending entries, whoever wrote them; return how many."""
+    """Copy up to ``REPLAY_BATCH`` pending entries, whoever wrote them; return how many.
+    The mirror's listener runs it, also while catching up after losing Redis."""
     keys = list(
         entries()
         .objects.filter(pending=True)
@@ -114,5 +116,5 @@ def replay() -> int:
         .values_list("key", flat=True)[:REPLAY_BATCH]
     )
     if keys:
-        copy_committed(keys)
+        copy_committed(keys, gated=False)
     return len(keys)

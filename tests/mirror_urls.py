@@ -7,7 +7,9 @@ from django_jwtsession import listener, metrics
 
 
 def status(request: HttpRequest) -> JsonResponse:
-    """This process's listener, and how many reads its mirror answered (not yet flushed)."""
+    """This process's listener (started if need be, as a state check would), and how many
+    reads its mirror answered (not yet flushed)."""
+    listener.ensure()
     hits = metrics._buffer["mirror.hits"]  # the test settings flush once an hour
     return JsonResponse({**listener.status(), "hits": hits})
 

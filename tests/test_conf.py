@@ -567,9 +567,16 @@ def _cache_socket_timeout(configure: Configure, request: pytest.FixtureRequest) 
     assert redis is not None
     assert redis.bounded.connection_pool.connection_kwargs["socket_timeout"] == 0.2
     answers: list[Any] = []
+
+    def check() -> None:
+        try:
+            answers.append(read_state("1", None))
+        finally:
+            connection.close()  # this thread's own
+
     server.pause()
     try:
-        worker = threading.Thread(target=lambda: answers.append(read_state("1", None)))
+        worker = threading.Thread(target=check)
         worker.start()
         worker.join(10)  # the database answers once the bounded call times out
         assert [state.mark for state in answers] == [0]
