@@ -25,7 +25,7 @@ import threading
 import time
 from typing import Any
 
-from django.db import close_old_connections
+from django.db import connections
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeout
 
 from . import metrics, pending
@@ -54,11 +54,19 @@ class Listener(threading.Thread):
         self._syncs_lock = threading.Lock()
         self._reconnected = False
         self._degraded_since: float | None = time.monotonic()
+        self.running = True
+        """Until its thread ends (set before it starts: :func:`ensure` starts one once)."""
 
     def current(self) -> bool:
         return _current is self and not self.stopping.is_set()
 
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            self.running = False
+
+    def _run(self) -> None:
         delay = POLL_SECONDS
         while not self.stopping.is_set():
             began = time.monotonic()
@@ -161,13 +169,14 @@ class Listener(threading.Thread):
             logger.info("jwtsession: the mirror is serving (pid %s)", self.pid)
 
     def _replay(self) -> None:
-        """Copy the writes the cache missed (in its own database connection)."""
+        """Copy the writes the cache missed, in a database connection of its own, closed
+        right after (one query every REPLAY_SECONDS does not need a connection kept open)."""
         try:
             pending.replay()
         except Exception as exc:  # logged; tried again after REPLAY_SECONDS
             logger.warning("jwtsession: the mirror's replay could not run (%s)", exc)
         finally:
-            close_old_connections()
+            connections.close_all()  # this thread's connections only
 
     def _lost(self, exc: Exception) -> None:
         if not self.current():
@@ -205,31 +214,22 @@ class Listener(threading.Thread):
 
 def ensure() -> None:
     """Start this process's listener when the mirror is on and none runs (cheap when one does)."""
-    listener = _current
-    if listener is not None and listener.pid == os.getpid() and listener.is_alive():
+    global _current
+    listener = _current  # None after a fork (_after_fork) or a stop
+    if listener is not None and listener.running:
         return
     conf = get_settings()
-    if not conf.mirror:
-        return
-    redis = link()
+    redis = link() if conf.mirror else None
     if redis is None or (_refused is not None and _refused[1] is redis):
         return
-    _start(redis, conf.mirror_health_seconds, conf.replay_seconds)
-
-
-def _start(redis: RedisLink, health: float, replay_seconds: float) -> None:
-    global _current
     with _lock:
-        listener = _current
-        if listener is not None and listener.pid == os.getpid() and listener.is_alive():
+        if _current is not None and _current.running:
             return
         MIRROR.reset()
-        MIRROR.configure(
-            max_entries=get_settings().mirror_max_entries,
-            ttl=float(get_settings().state_cache_timeout),
-            health=health,
-        )
-        _current = Listener(redis, health, replay_seconds)
+        health = conf.mirror_health_seconds
+        ttl = float(conf.state_cache_timeout)
+        MIRROR.configure(max_entries=conf.mirror_max_entries, ttl=ttl, health=health)
+        _current = Listener(redis, health, conf.replay_seconds)
         _current.start()
 
 
@@ -275,7 +275,7 @@ def status() -> dict[str, Any]:
     listener = _current
     return {
         "pid": os.getpid(),
-        "running": listener is not None and listener.pid == os.getpid() and listener.is_alive(),
+        "running": listener is not None and listener.running,
         "mode": MIRROR.mode(),
         "entries": len(MIRROR),
     }

@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 SERVING = "serving"
@@ -37,6 +37,7 @@ class Mirror:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self._derived: OrderedDict[Hashable, tuple[int, float, Sequence[str], Any]] = OrderedDict()
         self._stamps: OrderedDict[str, int] = OrderedDict()
         self._seq = 0
         self._floor = 0
@@ -101,6 +102,41 @@ class Mirror:
                 entries.popitem(last=False)
         return added
 
+    def remember(self, name: Hashable, value: Any, keys: Sequence[str], ticket: int) -> None:
+        """Keep ``value``, computed from the entries ``keys`` as read since ``ticket``, for
+        :meth:`recall` while none of them changes (and none expires)."""
+        with self._lock:
+            if ticket < self._floor or not self.ready:
+                return
+            expires = float("inf")
+            for key in keys:
+                entry = self._entries.get(key)
+                if entry is None or self._stamps.get(key, 0) > ticket:
+                    return  # not all from the mirror, or changed meanwhile
+                expires = min(expires, entry[0])
+            self._derived[name] = (ticket, expires, keys, value)
+            self._derived.move_to_end(name)
+            while len(self._derived) > self.max_entries:
+                self._derived.popitem(last=False)
+
+    def recall(self, name: Hashable) -> Any:
+        """What :meth:`remember` kept under ``name``, if the mirror serves and none of its
+        entries changed or expired since; else None. No lock: reads only."""
+        kept = self._derived.get(name)
+        if kept is None:
+            return None
+        ticket, expires, keys, value = kept
+        if ticket < self._floor or not self.ready:
+            return None
+        now = time.monotonic()
+        if now >= expires or now - self.heard >= self.health:
+            return None
+        stamps = self._stamps
+        for key in keys:
+            if stamps.get(key, 0) > ticket:
+                return None
+        return value
+
     def invalidate(self, keys: Iterable[str]) -> None:
         """Drop ``keys``: Redis said they changed, or this process writes them."""
         with self._lock:
@@ -122,6 +158,7 @@ class Mirror:
             self._floor = self._seq
             self._entries.clear()
             self._stamps.clear()
+            self._derived.clear()
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -166,8 +167,12 @@ def test_while_redis_is_paused_the_outage_policy_answers_without_asking_redis(
     assert whoami(client)["authenticated"]
 
 
-def test_other_caches_keep_the_round_trip(db: None, configure: Configure) -> None:
-    configure(MIRROR=True)  # the test cache is a file cache: no push, so no mirror
+def test_other_caches_keep_the_round_trip(
+    db: None, settings: Any, configure: Configure, tmp_path: Path
+) -> None:
+    file_cache = "django.core.cache.backends.filebased.FileBasedCache"
+    settings.CACHES = {"default": {"BACKEND": file_cache, "LOCATION": str(tmp_path)}}
+    configure(MIRROR=True)  # no push from a file cache, so no mirror
     make_user("bob")
     client = Client()
     assert client.login(username="bob", password=PASSWORD)
