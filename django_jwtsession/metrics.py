@@ -11,6 +11,7 @@ where one applies (``running_totals()``: what Prometheus scrapes).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -82,6 +83,8 @@ RUNNING_TOTALS: tuple[tuple[str, str | None], ...] = tuple(
 """Every running total: (counter, strategy), the strategy None for the others."""
 
 _lock = threading.Lock()
+if hasattr(os, "register_at_fork"):  # a thread (the mirror's listener) may hold it at fork()
+    os.register_at_fork(after_in_child=lambda: globals().update(_lock=threading.Lock()))
 _buffer: Counter[str] = Counter()  # counter name -> count, for the per-minute buckets
 _running: Counter[tuple[str, str | None]] = Counter()  # (name, strategy) -> count
 _last_flush = time.monotonic()

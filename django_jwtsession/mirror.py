@@ -164,15 +164,19 @@ class Mirror:
         return len(self._entries)
 
     def reset(self) -> None:
-        """A new process (after ``fork()``) or a stopped listener: empty, not serving."""
-        self._lock = threading.Lock()  # another thread may have held it when the process forked
+        """A stopped listener: empty, not serving."""
         self.ready = self.lost = False
         self.heard = 0.0
         self.clear()
+
+    def after_fork(self) -> None:
+        """A new process: another thread may have held the lock when it forked."""
+        self._lock = threading.Lock()
+        self.reset()
 
 
 MIRROR = Mirror()
 """This process's mirror."""
 
 if hasattr(os, "register_at_fork"):  # not on Windows, where processes are never forked
-    os.register_at_fork(after_in_child=MIRROR.reset)
+    os.register_at_fork(after_in_child=MIRROR.after_fork)

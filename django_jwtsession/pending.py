@@ -14,6 +14,7 @@ for longer than that.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,8 @@ REPLAY_BATCH = 500
 _unmirrored: set[str] = set()
 """Keys this process could not copy to the cache: retried after each of its requests."""
 _unmirrored_lock = threading.Lock()
+if hasattr(os, "register_at_fork"):  # the mirror's listener may hold it at fork()
+    os.register_at_fork(after_in_child=lambda: globals().update(_unmirrored_lock=threading.Lock()))
 
 
 def entries() -> type[StateEntry]:

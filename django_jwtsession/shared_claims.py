@@ -26,6 +26,7 @@ Concurrent rebuilds of one user's claims in one process are single-flight
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import threading
@@ -118,8 +119,8 @@ def adopt(
         return None
     if not constant_time_compare(user_hash, session_hash) or entry.get("hk") != hash_key_id():
         return None
-    try:
-        claims = Claims.from_dict(entry["clm"])
+    try:  # a copy: the mirror hands every request the same entry
+        claims = Claims.from_dict(copy.deepcopy(entry["clm"]))
     except (ValueError, TypeError, KeyError):
         return None
     if claims.user_id != data.get(SESSION_KEY):
