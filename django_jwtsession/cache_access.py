@@ -6,7 +6,8 @@ With a django-redis cache (:func:`~django_jwtsession.redis_link.link`):
   makes one ``get_many`` round trip for what the mirror lacks, whose answers it inserts;
 - every call waits at most ``CACHE_SOCKET_TIMEOUT`` (its own pool, no retry);
 - while the mirror's listener has lost Redis (``mirror.DOWN``) no call is made: each raises
-  :class:`Unreachable` at once, and the caller applies the outage policy;
+  :class:`Unreachable` at once, and the caller applies the outage policy — except the writes a
+  caller cannot leave undone (``gated=False``: a db session's new data), which still try, bounded;
 - a write drops its keys from this process's mirror before and after it runs, so this
   process reads its own writes at once, whatever the push's timing.
 
@@ -91,8 +92,8 @@ def client_kwargs() -> dict[str, Any]:
     return {"client": redis.bounded}
 
 
-def store(key: str, value: Any, timeout: float) -> None:
-    _write([key], "set", key, value, timeout)
+def store(key: str, value: Any, timeout: float, *, gated: bool = True) -> None:
+    _write([key], "set", key, value, timeout, gated=gated)
 
 
 def add(key: str, value: Any, timeout: float) -> bool:
@@ -104,8 +105,8 @@ def store_many(values: dict[str, Any], timeout: float, *, gated: bool = True) ->
     _write(values, "set_many", values, timeout, gated=gated)
 
 
-def delete(key: str) -> None:
-    _write([key], "delete", key)
+def delete(key: str, *, gated: bool = True) -> None:
+    _write([key], "delete", key, gated=gated)
 
 
 def delete_many(keys: list[str]) -> None:

@@ -46,8 +46,8 @@ def _cache_entry(entry: str, stored: dict[str, str], expires_in: int, *, replace
     """Cache a stored session until it expires (``add`` unless ``replace``)."""
     timeout = max(expires_in, 1)
     try:
-        if replace:
-            cache_access.store(entry, stored, timeout)
+        if replace:  # tried even while Redis is thought down: never leave older data cached
+            cache_access.store(entry, stored, timeout, gated=False)
         else:
             cache_access.add(entry, stored, timeout)  # never over a concurrent writer's newer one
     except cache_access.Unreachable:
@@ -58,7 +58,7 @@ def _cache_entry(entry: str, stored: dict[str, str], expires_in: int, *, replace
 
 def evict_entry(entry: str) -> None:
     try:
-        cache_access.delete(entry)
+        cache_access.delete(entry, gated=False)
     except cache_access.Unreachable:
         logger.warning("jwtsession: could not evict a db session", exc_info=True)
 
