@@ -40,6 +40,9 @@ DB_TITLES = {
 }
 TARGET_VS_DB = 1 / 20
 TARGET_VS_SIMPLEJWT = 1 / 3
+TARGET_PUSHED_VS_MEMO = 1.25
+TARGET_PUSHED_VS_SIMPLEJWT_AUTH = 2 / 3
+PUSHED_ROWS = (("jwt_pushed", "jwt, pushed mirror"), ("db_pushed", "db warm, pushed mirror"))
 DB_STRATEGY_ROWS = (
     ("db_warm", "warm"),
     ("db_cold_entry", "session entry evicted"),
@@ -55,24 +58,28 @@ def run_worker(db: str, requests: int, rounds: int) -> dict[str, Any]:
     from django.db import connection
     from django.test.utils import override_settings
 
-    from bench.stacks import STACKS, credential_headers, evictor
+    from bench.stacks import credential_headers, evictor, mirror_serving, stacks_for
+
+    stacks = stacks_for(db)  # the pushed mirror needs django-redis
 
     user = harness.prepare_database()
     per_round = max(1, requests // rounds)
-    samples: dict[str, list[int]] = {stack.key: [] for stack in STACKS}
+    samples: dict[str, list[int]] = {stack.key: [] for stack in stacks}
     io: dict[str, tuple[float, float]] = {}
     started = time.perf_counter()
     for round_index in range(rounds):
-        offset = round_index % len(STACKS)
-        for stack in STACKS[offset:] + STACKS[:offset]:  # rotate the order every round
+        offset = round_index % len(stacks)
+        for stack in stacks[offset:] + stacks[:offset]:  # rotate the order every round
             with override_settings(**stack.overrides):
                 handler = WSGIHandler()
                 headers = credential_headers(stack, user, harness.ROLES)
                 base = harness.base_environ(stack.path, headers)
                 before = evictor(stack, headers)  # cold-cache stacks: untimed, before each
+                if stack.mirror:
+                    mirror_serving(handler, lambda h, base=base: harness.request(h, base))
                 answers_user = stack.credential != "none" and stack.path != "/bare/"
                 harness.check_response(handler, base, answers_user, before)
-                if getattr(stack, "expect_cache", None) == 0:
+                if stack.path == "/bare/" and stack.credential == "session":  # untouched
                     _check_no_vary(handler, base, stack.key)
                 harness.time_requests(handler, base, WARMUP, before)
                 samples[stack.key] += harness.time_requests(handler, base, per_round, before)
@@ -86,7 +93,7 @@ def run_worker(db: str, requests: int, rounds: int) -> dict[str, Any]:
         )
         db_version = cursor.fetchone()[0]
     rows = []
-    for stack in STACKS:
+    for stack in stacks:
         values = sorted(samples[stack.key])
         rows.append(
             {
@@ -165,6 +172,27 @@ def checks(result: dict[str, Any]) -> list[tuple[str, float, float, float, bool]
     return out
 
 
+def pushed_checks(result: dict[str, Any]) -> list[tuple[str, float, float, float, bool]]:
+    """Issue 12's ratios (PostgreSQL + Redis): each pushed row's overhead against the memo
+    row's and against simplejwt stateless authentication's (its overhead over bare DRF)."""
+    over = _overheads(result)
+    if "jwt_pushed" not in over:
+        return []
+    memo = over["jwt_hs256"]
+    auth_only = over["simplejwt_stateless"] - over["drf"]
+    out = []
+    for key, name in PUSHED_ROWS:
+        ours = over[key]
+        for theirs, what, target in (
+            (memo, "the memo row", TARGET_PUSHED_VS_MEMO),
+            (auth_only, "simplejwt stateless auth over DRF", TARGET_PUSHED_VS_SIMPLEJWT_AUTH),
+        ):
+            out.append(
+                (f"{name} / {what}", ours, theirs, target, theirs > 0 and ours <= target * theirs)
+            )
+    return out
+
+
 def _aligned(cells: tuple[str, ...], widths: list[int]) -> str:
     first, *rest = zip(cells, widths, strict=True)
     return "  ".join([first[0].ljust(first[1]), *(cell.rjust(width) for cell, width in rest)])
@@ -222,6 +250,11 @@ def render(result: dict[str, Any], markdown: bool) -> str:
         f"{bullet}db strategy overhead against Django cached_db + auth ({cached_db:+.1f} µs): "
         f"{compared}"
     )
+    for name, ours, theirs, target, passed in pushed_checks(result):
+        lines.append(
+            f"{bullet}{name} = {ours:.1f} / {theirs:.1f} µs = {ours / theirs:.2f} "
+            f"(target ≤ {target:.2f}): {'PASS' if passed else 'FAIL'}"
+        )
     lines.append("")
     return "\n".join(lines)
 
@@ -289,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     for result in results:
         print(render(result, args.markdown))
         if result["db"] == "postgres":
-            failed = failed or not all(passed for *_, passed in checks(result))
+            ratios = [*checks(result), *pushed_checks(result)]
+            failed = failed or not all(passed for *_, passed in ratios)
     return 1 if failed else 0
 
 

@@ -39,7 +39,7 @@ BENCH_DB = os.environ.get("BENCH_DB", "sqlite")
 
 SECRET_KEY = "bench-secret-key-9c1e5a7b3d2f8e4a6c0b1d9f7e3a5c2b8d4f6a0e1c3b5d7f"
 DEBUG = False
-ALLOWED_HOSTS = ["testserver"]
+ALLOWED_HOSTS = ["testserver", "127.0.0.1"]  # 127.0.0.1: the HTTP benchmarks
 USE_TZ = True
 TIME_ZONE = "UTC"
 ROOT_URLCONF = "bench.urls"

@@ -35,6 +35,10 @@ class Stack:
     """SQL queries per request the stack must show (checked after counting), if set."""
     expect_cache: float | None = None
     """Cache calls per request the stack must show (checked after counting), if set."""
+    mirror: bool = False
+    """Timed only once the pushed mirror serves (and holds the session's entries)."""
+    redis_only: bool = False
+    """Only with django-redis (the PostgreSQL + Redis run): the pushed mirror needs it."""
 
 
 def _django(engine: str) -> dict[str, Any]:
@@ -117,9 +121,20 @@ STACKS: tuple[Stack, ...] = (
         "jwt_hs256_state",
         "django-jwtsession jwt, HS256 + state check (1 cache round trip)",
         "/whoami/",
+        _ours(MIRROR=False),
+        "session",
+        expect_sql=0,
+    ),
+    Stack(
+        "jwt_pushed",
+        "django-jwtsession jwt, pushed mirror",
+        "/whoami/",
         _ours(),
         "session",
         expect_sql=0,
+        expect_cache=0,
+        mirror=True,
+        redis_only=True,
     ),
     Stack(
         "jwt_untouched",
@@ -134,15 +149,26 @@ STACKS: tuple[Stack, ...] = (
         "db_warm",
         "django-jwtsession db, warm cache (1 cache round trip)",
         "/whoami/",
+        _ours_db(MIRROR=False),
+        "session",
+        expect_sql=0,
+    ),
+    Stack(
+        "db_pushed",
+        "django-jwtsession db warm, pushed mirror",
+        "/whoami/",
         _ours_db(),
         "session",
         expect_sql=0,
+        expect_cache=0,
+        mirror=True,
+        redis_only=True,
     ),
     Stack(
         "db_cold_entry",
         "django-jwtsession db, cold: session entry evicted",
         "/whoami/",
-        _ours_db(),
+        _ours_db(MIRROR=False),
         "session",
         evict="session",
         expect_sql=1,
@@ -151,12 +177,31 @@ STACKS: tuple[Stack, ...] = (
         "db_cold_all",
         "django-jwtsession db, cold: cache flushed",
         "/whoami/",
-        _ours_db(),
+        _ours_db(MIRROR=False),
         "session",
         evict="all",
         expect_sql=1,
     ),
 )
+
+
+def stacks_for(db: str) -> tuple[Stack, ...]:
+    """The stacks a run on ``db`` ("sqlite" or "postgres") times."""
+    return tuple(stack for stack in STACKS if db == "postgres" or not stack.redis_only)
+
+
+def mirror_serving(handler: Any, request: Any) -> None:
+    """Wait until the pushed mirror serves and holds the stack's entries (``request(handler)``
+    sends one request): its listener restarts whenever settings change."""
+    from django_jwtsession import listener
+
+    if not listener.wait_serving(10):
+        raise RuntimeError("the pushed mirror did not serve within 10 s")
+    for _ in range(2):  # refill Redis from the database; then a round trip the mirror keeps
+        request(handler)
+        if not listener.sync():
+            raise RuntimeError("the pushed mirror stopped serving")
+    request(handler)
 
 
 def credential_headers(stack: Stack, user: AbstractBaseUser, roles: list[str]) -> dict[str, str]:

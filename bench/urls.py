@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
@@ -48,6 +50,19 @@ def whoami(request: HttpRequest) -> JsonResponse:
     return JsonResponse(_payload(request.user))
 
 
+def probe(request: HttpRequest) -> JsonResponse:
+    """For bench/propagation.py: who answered, when, and what the session said."""
+    return JsonResponse({**_payload(request.user), "pid": os.getpid(), "at": time.time()})
+
+
+def mirror_status(request: HttpRequest) -> JsonResponse:
+    """For bench/http_load.py and bench/propagation.py: this worker's pushed mirror."""
+    from django_jwtsession import listener
+
+    listener.ensure()
+    return JsonResponse(listener.status())
+
+
 class DRFBare(APIView):
     """A DRF APIView with no authentication: what DRF itself costs."""
 
@@ -76,6 +91,8 @@ class SimpleJWTStatelessWhoAmI(DRFWhoAmI):
 urlpatterns = [
     path("bare/", bare),
     path("whoami/", whoami),
+    path("probe/", probe),
+    path("mirror/", mirror_status),
     path("drf/bare/", DRFBare.as_view()),
     path("drf/simplejwt/", SimpleJWTWhoAmI.as_view()),
     path("drf/simplejwt-stateless/", SimpleJWTStatelessWhoAmI.as_view()),

@@ -26,6 +26,7 @@ from .conf_values import (
     STRATEGIES,
 )
 from .derived import derived
+from .mirror_conf import DEFAULTS as MIRROR_DEFAULTS, READERS as MIRROR_READERS
 
 __all__ = [
     "ALGORITHMS",
@@ -72,6 +73,7 @@ DEFAULTS: dict[str, Any] = {
     "ROLE_HIERARCHY": {},
     "TIER_ORDER": (),
     "SUPERUSER_HAS_ALL_ROLES": True,
+    **MIRROR_DEFAULTS,  # MIRROR, MIRROR_HEALTH_SECONDS, ... (mirror_conf.py)
 }
 
 
@@ -108,6 +110,11 @@ class JWTSessionSettings:
     role_hierarchy: dict[str, tuple[str, ...]]
     tier_order: tuple[str, ...]
     superuser_has_all_roles: bool
+    mirror: bool  # MIRROR and the four below: mirror_conf.py
+    mirror_health_seconds: float
+    mirror_max_entries: int
+    cache_socket_timeout: float
+    replay_seconds: float
 
     @property
     def is_hmac(self) -> bool:
@@ -144,6 +151,7 @@ READERS: dict[str, read.Reader] = {
     "ROLE_HIERARCHY": read.role_hierarchy,
     "TIER_ORDER": read.tier_order,
     "SUPERUSER_HAS_ALL_ROLES": read.boolean,
+    **MIRROR_READERS,
 }
 """How each key is read (:mod:`~django_jwtsession.conf_values`); its field is its lowercase name."""
 

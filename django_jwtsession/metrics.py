@@ -11,6 +11,7 @@ where one applies (``running_totals()``: what Prometheus scrapes).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -21,7 +22,9 @@ from django.core.cache import caches
 
 from . import exceptions
 from .conf import get_settings
+from .mirror import DOWN, MIRROR
 from .outage import cache_failed
+from .redis_link import link
 
 logger = logging.getLogger("django_jwtsession")
 KEY_PREFIX = "jwtsession:metrics:"
@@ -56,11 +59,27 @@ REFRESH_NAMES = (
     "refresh.mark",
     "refresh.key",
     "refresh.forced",
+    "refresh.shared",
 )
 REVOKE_NAMES = ("revoke.session", "revoke.user", "revoke.all")
 STORE_NAMES = ("store.spill",)
 """``store.spill``: a jwt session too large for a token, stored in its record instead."""
-NAMES = (*DECODE_NAMES, *STATE_NAMES, *REFRESH_NAMES, *REVOKE_NAMES, *STORE_NAMES)
+MIRROR_NAMES = (
+    "mirror.hits",
+    "mirror.misses",
+    "mirror.invalidations",
+    "mirror.flushes",
+    "mirror.reconnects",
+    "mirror.degraded_ms",
+)
+NAMES = (
+    *DECODE_NAMES,
+    *STATE_NAMES,
+    *REFRESH_NAMES,
+    *REVOKE_NAMES,
+    *STORE_NAMES,
+    *MIRROR_NAMES,
+)
 _KNOWN = frozenset(NAMES)
 STRATEGIES = ("jwt", "db")
 PER_STRATEGY_NAMES = (*DECODE_NAMES, *REFRESH_NAMES, "state.revoked", *STORE_NAMES)
@@ -74,6 +93,8 @@ RUNNING_TOTALS: tuple[tuple[str, str | None], ...] = tuple(
 """Every running total: (counter, strategy), the strategy None for the others."""
 
 _lock = threading.Lock()
+if hasattr(os, "register_at_fork"):  # a thread (the mirror's listener) may hold it at fork()
+    os.register_at_fork(after_in_child=lambda: globals().update(_lock=threading.Lock()))
 _buffer: Counter[str] = Counter()  # counter name -> count, for the per-minute buckets
 _running: Counter[tuple[str, str | None]] = Counter()  # (name, strategy) -> count
 _last_flush = time.monotonic()
@@ -118,12 +139,12 @@ def running_key(name: str, strategy: str | None) -> str:
     return f"{KEY_PREFIX}total:{name}" + ("" if strategy is None else f":{strategy}")
 
 
-def _add(cache: Any, key: str, amount: int, timeout: int | None) -> None:
+def _add(cache: Any, key: str, amount: int, timeout: int | None, **client: Any) -> None:
     try:
-        cache.incr(key, amount)
+        cache.incr(key, amount, **client)
     except ValueError:  # no key yet: create it, or add to the one a racing process made
-        if not cache.add(key, amount, timeout):
-            cache.incr(key, amount)
+        if not cache.add(key, amount, timeout, **client):
+            cache.incr(key, amount, **client)
 
 
 def flush(*, now: float | None = None) -> None:
@@ -152,8 +173,12 @@ def flush(*, now: float | None = None) -> None:
     delivered = 0
     try:
         cache = caches[get_settings().cache_alias]
+        redis = link()  # with django-redis: bounded sockets, and no call while Redis is down
+        if redis is not None and MIRROR.mode() == DOWN:
+            raise ConnectionError("the mirror's listener lost Redis")
+        client = {} if redis is None else {"client": redis.bounded}
         for _, _, key, timeout, amount in writes:
-            _add(cache, key, amount, timeout)
+            _add(cache, key, amount, timeout, **client)
             delivered += 1
     except Exception as exc:  # metrics must never break a request
         cache_failed(exc, "the counts are kept in this process for the next flush")

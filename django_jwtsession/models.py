@@ -19,16 +19,24 @@ class StateEntry(models.Model):
     Keys (see ``state.py``): ``u:<user id>:m`` (mark version), ``u:<user id>:r`` (the
     user's revocation epoch), ``g:r`` (the global revocation epoch) and
     ``s:<session hash>`` (1 once that session is revoked). The configured cache
-    mirrors this table key for key; a cache flush loses nothing.
+    mirrors this table key for key; a cache flush loses nothing. ``pending`` is set with
+    each new version and cleared once the cache has it (``pending.py``).
     """
 
     key = models.CharField(max_length=100, primary_key=True)
     version = models.BigIntegerField(default=0)
     updated = models.DateTimeField(auto_now=True, db_index=True)
+    pending = models.BooleanField(default=False)
+    """A version the cache may not have yet: any process copies it there."""
 
     class Meta:
         verbose_name = "session state entry"
         verbose_name_plural = "session state entries"
+        indexes = [
+            models.Index(
+                fields=["key"], condition=models.Q(pending=True), name="jwtsession_state_pending"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.key} = {self.version}"

@@ -21,7 +21,10 @@ _down: dict[str, tuple[float, int]] = {}
 
 
 def cache_failed(error: BaseException, consequence: str) -> None:
-    """A cache operation failed; ``consequence`` says what is done instead (for the log)."""
+    """A cache operation failed; ``consequence`` says what is done instead (for the log).
+
+    A wrapped error (``cache_access.Unreachable``) is logged as what the client raised."""
+    shown = error.__cause__ if error.__cause__ is not None else error
     alias = get_settings().cache_alias
     with _lock:
         since, failures = _down.get(alias, (time.monotonic(), 0))
@@ -32,8 +35,8 @@ def cache_failed(error: BaseException, consequence: str) -> None:
             "answers again; the requests meanwhile are counted in the metrics "
             "(state.fallback, state.refused).",
             alias,
-            type(error).__name__,
-            error,
+            type(shown).__name__,
+            shown,
             consequence,
         )
     else:

@@ -17,8 +17,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone as django_timezone
 
+from . import cache_access
 from .conf import get_settings
-from .keyspace import STORED_KINDS, cache, stored_session_key
+from .keyspace import STORED_KINDS, stored_session_key
 from .outage import cache_failed
 
 if TYPE_CHECKING:
@@ -140,13 +141,12 @@ def revoke_records(
 def _evict_stored_sessions(hashes: list[str]) -> None:
     """Drop the db strategy's cached sessions (their revocation is checked anyway)."""
     try:
-        target = cache()
         for start in range(0, len(hashes), 500):
             batch = hashes[start : start + 500]
-            target.delete_many(
+            cache_access.delete_many(
                 [stored_session_key(value, kind) for value in batch for kind in STORED_KINDS]
             )
-    except Exception as exc:
+    except cache_access.Unreachable as exc:
         cache_failed(exc, "revoked db sessions stay cached (their revocation is checked anyway)")
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import warnings
 from collections.abc import Iterable
 from contextlib import suppress
@@ -22,68 +21,29 @@ from django.db.models import F, Model, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 
-from . import metrics
+from . import cache_access, metrics
 from .conf import get_settings
 from .keyspace import (
     CACHE_PREFIX,
     GLOBAL_EPOCH,
-    cache,
     epoch_key,
     mark_key,
     revoked_key,
     session_hash,
 )
 from .outage import cache_failed
+from .pending import (
+    _unmirrored as _unmirrored,  # the keys this process could not copy (tests clear it)
+    copy_committed,
+    entries,
+    retry_unmirrored as retry_unmirrored,
+)
 from .records import revoke_records
 from .signals import session_revoked, user_marked
-from .state import entries, forget_memo, from_database
+from .state import forget_memo
 
 logger = logging.getLogger("django_jwtsession")
 _HASH = re.compile(r"[0-9a-f]{64}")
-
-_unmirrored: set[str] = set()
-"""Keys whose committed values could not be copied to the cache: retried after each request."""
-_unmirrored_lock = threading.Lock()
-
-
-def _mirror_committed(keys: list[str]) -> None:
-    """Copy committed values to the cache; on failure, remember the keys to retry."""
-    try:
-        values = from_database(keys)
-        for _ in range(3):  # a concurrent writer may set an older value over a newer one:
-            cache().set_many(  # re-read, and write again until the database agrees
-                {CACHE_PREFIX + key: value for key, value in values.items()},
-                get_settings().state_cache_timeout,
-            )
-            latest = from_database(keys)
-            if latest == values:
-                break
-            values = latest
-    except Exception as exc:  # the write is safe in the database; the cache may lag: retry
-        with _unmirrored_lock:
-            _unmirrored.update(keys)
-        cache_failed(exc, "marks and revocations are written to the database first")
-        logger.warning(  # rare (a write), and worth a line each: no traceback
-            "jwtsession: a mark or revocation could not be copied to the cache; it is retried "
-            "after this process's next request, and readers see it at the latest when the "
-            "cached entry expires (STATE_CACHE_TIMEOUT)"
-        )
-    else:
-        with _unmirrored_lock:
-            _unmirrored.difference_update(keys)
-
-
-def retry_unmirrored(**kwargs: Any) -> bool:
-    """Copy what an earlier mirror could not (cheap when none); True when nothing is left.
-
-    Connected to ``request_finished``; commands and task workers call it after writing.
-    """
-    if not _unmirrored:
-        return True
-    with _unmirrored_lock:
-        keys = sorted(_unmirrored)
-    _mirror_committed(keys)
-    return not _unmirrored
 
 
 def bump(keys: Iterable[str], *, using: str | None = None) -> None:
@@ -92,23 +52,27 @@ def bump(keys: Iterable[str], *, using: str | None = None) -> None:
     The counters commit (or roll back) with the change that caused them, so a mark
     is never lost and never announces a change that did not happen. The cache
     entries are dropped now (a reader refills them from the database) and set to
-    the committed values on commit; if that fails, the keys are retried after the
-    next request of this process, and in the worst case the old cache entry lives
-    until ``STATE_CACHE_TIMEOUT``.
+    the committed values on commit. The new versions are flagged ``pending`` in the
+    same transaction until the cache has them: if the copy fails, or the cache was
+    already unreachable (then the writer does not wait for it again), any process's
+    mirror listener copies them within ``REPLAY_SECONDS`` (``pending.py``). A writer
+    waits at most ``CACHE_SOCKET_TIMEOUT`` per cache call (django-redis).
     """
     keys = sorted(set(keys))
     if not keys:
         return
     forget_memo()
+    reachable = True
     try:
-        cache().delete_many([CACHE_PREFIX + key for key in keys])
-    except Exception as exc:
+        cache_access.delete_many([CACHE_PREFIX + key for key in keys])
+    except cache_access.Unreachable as exc:
+        reachable = False
         cache_failed(exc, "marks and revocations are written to the database first")
     model = entries()
     with transaction.atomic(using=using):
         model.objects.bulk_create([model(key=key) for key in keys], ignore_conflicts=True)
-        model.objects.filter(key__in=keys).update(version=F("version") + 1)
-    transaction.on_commit(lambda: _mirror_committed(keys), using=using)
+        model.objects.filter(key__in=keys).update(version=F("version") + 1, pending=True)
+    transaction.on_commit(lambda: copy_committed(keys, reachable=reachable), using=using)
 
 
 def _send_on_commit(signal: Signal, **kwargs: Any) -> None:

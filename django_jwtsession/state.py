@@ -1,10 +1,11 @@
 """The state check: is this session revoked, and are its claims marked stale?
 
-The hot path asks one question per authenticated request, in ONE cache round
-trip (``get_many``): is this session revoked, were this user's sessions or all
-sessions revoked after it started, and is the user's mark version newer than
-the one its claims were built against? A cache miss reads the database once and
-refills the cache; an unreachable cache falls back to the database. The writers
+The hot path asks one question per authenticated request: is this session revoked,
+were this user's sessions or all sessions revoked after it started, and is the user's
+mark version newer than the one its claims were built against? With django-redis the
+pushed mirror answers it in-process while it is current (:mod:`~django_jwtsession.mirror`);
+otherwise it costs ONE cache round trip (``get_many``). A cache miss reads the database
+once and refills the cache; an unreachable cache falls back to the database. The writers
 (marks and revocations) are in :mod:`django_jwtsession.revocation`.
 """
 
@@ -12,18 +13,17 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import Error as DatabaseError
 
-from . import metrics
+from . import cache_access, listener, metrics
 from .conf import get_settings
 from .derived import register_reset
-from .keyspace import CACHE_PREFIX, cache, session_key, state_keys
+from .keyspace import CACHE_PREFIX, session_key, state_keys
+from .mirror import MIRROR
 from .outage import cache_answered, cache_failed
-
-if TYPE_CHECKING:
-    from .models import StateEntry
+from .pending import entries as entries, from_database as from_database
 
 logger = logging.getLogger("django_jwtsession")
 
@@ -40,19 +40,6 @@ class State(NamedTuple):
     global_epoch: int
     """The global revocation epoch (``revoke_all``)."""
     session_revoked: bool
-
-
-def entries() -> type[StateEntry]:
-    """The ``StateEntry`` model, imported late: this module loads before the app registry."""
-    from .models import StateEntry
-
-    return StateEntry
-
-
-def from_database(keys: list[str]) -> dict[str, int]:
-    """The committed values of ``keys`` (0 for a key never written)."""
-    found = dict(entries().objects.filter(key__in=keys).values_list("key", "version"))
-    return {key: found.get(key, 0) for key in keys}
 
 
 _memo: dict[tuple[str, str | None], tuple[float, State]] = {}
@@ -82,6 +69,12 @@ def read_state(user_id: str, session_id: str | None, *, hot_path: bool = False) 
         if remembered is not None and remembered[0] > time.monotonic():
             metrics.count("state.memo")
             return remembered[1]
+    recalled = MIRROR.recall((user_id, session_id))  # the same entries, unchanged: no work
+    if recalled is not None:
+        metrics.count("mirror.hits")
+        metrics.count("state.hit")
+        return recalled  # type: ignore[no-any-return]
+    ticket = MIRROR.ticket()
     keys = state_keys(user_id, session_id)
     try:
         found, _ = read_cached(keys, [], hot_path=hot_path)
@@ -89,6 +82,7 @@ def read_state(user_id: str, session_id: str | None, *, hot_path: bool = False) 
     except StateUnavailable:
         metrics.count("state.refused")
         raise
+    MIRROR.remember((user_id, session_id), state, [CACHE_PREFIX + key for key in keys], ticket)
     if memo_seconds:
         if len(_memo) >= _MEMO_MAX_ENTRIES:
             _memo.clear()
@@ -105,16 +99,19 @@ def read_state_from_database(user_id: str, session_id: str | None) -> State:
 def read_cached(
     keys: list[str], extra_keys: list[str], *, hot_path: bool
 ) -> tuple[dict[str, int] | None, dict[str, Any]]:
-    """ONE cache round trip for the state entries ``keys`` and a caller's ``extra_keys``.
+    """The state entries ``keys`` and a caller's ``extra_keys``: from the pushed mirror
+    while it is current, else in ONE cache round trip (:mod:`~django_jwtsession.cache_access`).
 
     Returns the state values found (None when the cache is unreachable: the caller
     falls back to the database) and the extra entries found. Raises
     :class:`StateUnavailable` instead when ``ON_CACHE_OUTAGE`` is ``"refuse"`` and
     this is an incoming session's check (``hot_path``).
     """
+    listener.ensure()  # this process's mirror listener, started on first use
+    wanted = [CACHE_PREFIX + key for key in keys]
     try:
-        cached = cache().get_many([CACHE_PREFIX + key for key in keys] + extra_keys)
-    except Exception as exc:
+        cached = cache_access.read([*wanted, *extra_keys] if extra_keys else wanted)
+    except cache_access.Unreachable as exc:
         if hot_path and get_settings().on_cache_outage == "refuse":
             cache_failed(exc, "signed-in requests are refused (ON_CACHE_OUTAGE = 'refuse')")
             raise StateUnavailable("cache unreachable") from exc
@@ -122,7 +119,7 @@ def read_cached(
         metrics.count("state.fallback")
         return None, {}
     cache_answered()
-    found = {key: cached[CACHE_PREFIX + key] for key in keys if CACHE_PREFIX + key in cached}
+    found = {key: cached[entry] for key, entry in zip(keys, wanted, strict=True) if entry in cached}
     return found, {key: cached[key] for key in extra_keys if key in cached}
 
 
@@ -179,10 +176,9 @@ def new_session_id_issued(session_id: str) -> None:
 
 def mirror_missing(values: dict[str, int]) -> None:
     """Refill with ``add``: a concurrent writer's fresher ``set`` is never overwritten."""
-    target = cache()
     timeout = get_settings().state_cache_timeout
     try:
         for key, value in values.items():
-            target.add(CACHE_PREFIX + key, value, timeout)
-    except Exception as exc:
+            cache_access.add(CACHE_PREFIX + key, value, timeout)
+    except cache_access.Unreachable as exc:
         cache_failed(exc, "the state cache is not refilled")

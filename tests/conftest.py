@@ -13,7 +13,8 @@ import functools
 import inspect
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from django_jwtsession import outage, revocation as revocation_module
 from django_jwtsession.conf import STRATEGIES, get_settings
 from tests.browser import require_browser
 from tests.helpers import PASSWORD, Configure, make_user, user_model_has_groups
+from tests.processes import RedisServer, redis_binary
 
 _NO_GROUPS = pytest.StashKey[int]()
 
@@ -97,6 +99,18 @@ def _cache_is_reachable_and_clean(request: pytest.FixtureRequest) -> None:
     caches["default"].clear()  # the state mirror must not outlive the rolled-back database
     revocation_module._unmirrored.clear()  # nor a previous test's failed copies to retry
     outage.reset()  # nor an outage a previous test's cache had
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A ``redis-server`` of this test's own on a free port (skipped without the binary,
+    failed instead when ``REQUIRE_REDIS_URL`` is set)."""
+    server = RedisServer(redis_binary(), tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

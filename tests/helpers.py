@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -215,3 +216,39 @@ def refresh_queries(claims: int, records: int = 1) -> Iterator[None]:
     assert len(written) == records, f"{len(written)} session record writes:\n" + "\n".join(sql)
     assert all(query.startswith(("INSERT", "UPDATE")) for query in written), written
     assert len(others) <= claims, f"{len(others)} queries besides the record:\n" + "\n".join(sql)
+
+
+# -- a Redis of the tests' own (tests/processes.py starts it) --------------------------------------
+
+
+def redis_cache(url: str, **options: Any) -> dict[str, Any]:
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5, **options},
+    }
+
+
+def use_cache(settings: Any, url: str, **options: Any) -> None:
+    """Make the Redis at ``url`` the default cache (restored by the ``settings`` fixture)."""
+    settings.CACHES = {**settings.CACHES, "default": redis_cache(url, **options)}
+    caches["default"].clear()
+
+
+def disconnect(url: str) -> None:
+    """Close the process-wide django-redis pool for ``url`` (its server is gone)."""
+    from django_redis.pool import ConnectionFactory
+
+    pool = ConnectionFactory._pools.pop(url, None)
+    if pool is not None:
+        pool.disconnect()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
+    """Poll ``condition`` until it holds (True) or ``timeout`` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

@@ -564,6 +564,21 @@ def test_stats_page_shows_the_counters_and_charts(staff: Client, counted: None) 
     assert re.search(r'<rect [^>]*height="80(\.0)?"', svgs[0])  # the busiest minute: full height
 
 
+def test_stats_page_shows_the_pushed_mirror(staff: Client) -> None:
+    metrics.reset()
+    metrics.count("mirror.hits", 3)
+    metrics.count("mirror.misses", 1)
+    metrics.count("mirror.reconnects", 2)
+    metrics.count("mirror.degraded_ms", 1500)
+    metrics.flush()
+    page = html(staff.get(STATS))
+    assert "Pushed mirror" in page
+    for label, value in [("hits", 3), ("misses", 1), ("reconnects", 2), ("degraded ms", 1500)]:
+        assert f'<th scope="row">{label}</th><td>{value}</td>' in page, label
+    assert '<th scope="row">mirror hit rate</th><td>75.0%</td>' in page
+    metrics.reset()
+
+
 def test_stats_window(staff: Client, counted: None) -> None:
     assert staff.get(STATS, {"minutes": "15"}).context["minutes"] == 15
     for bad in ("abc", "0", "-5", "99999", "1.5", ""):

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,7 +37,15 @@ from django_jwtsession.exceptions import (
     UnknownKey,
 )
 from django_jwtsession.keys import get_key_ring
-from tests.helpers import Configure, add_dead_cache, jwtsession_settings, make_user
+from tests.helpers import (
+    Configure,
+    add_dead_cache,
+    disconnect,
+    jwtsession_settings,
+    make_user,
+    use_cache,
+    wait_until,
+)
 from tests.keyfiles import private_pem, public_pem
 from tests.testapp.models import Plan
 
@@ -482,6 +491,113 @@ def _superuser_has_all_roles(configure: Configure, request: pytest.FixtureReques
     assert not has_role(root, "anything")
 
 
+DJANGO_REDIS = {"BACKEND": "django_redis.cache.RedisCache"}
+
+
+def _own_redis(request: pytest.FixtureRequest, **options: Any) -> Any:
+    """The default cache becomes a redis-server of this test's own (tests/processes.py)."""
+    server = request.getfixturevalue("redis_server")
+    use_cache(request.getfixturevalue("settings"), server.url, **options)
+    request.addfinalizer(lambda: disconnect(server.url))
+    return server
+
+
+def _mirror(configure: Configure, request: pytest.FixtureRequest) -> None:
+    from django_jwtsession import listener
+    from django_jwtsession.state import read_state
+
+    _own_redis(request)
+    configure(MIRROR=True)
+    assert listener.wait_serving(5)
+    read_state("1", None)  # refills the cache; the refill's invalidations arrive:
+    assert listener.sync()
+    read_state("1", None)  # a round trip whose answers the mirror keeps
+    calls = request.getfixturevalue("cache_calls")
+    assert read_state("1", None).mark == 0
+    assert calls == []  # answered in-process
+    configure(MIRROR=False)
+    read_state("1", None)
+    assert calls == ["get_many"]
+    assert not listener.status()["running"]
+
+
+def _mirror_health_seconds(configure: Configure, request: pytest.FixtureRequest) -> None:
+    from django_jwtsession import listener
+    from django_jwtsession.mirror import DOWN, MIRROR
+
+    server = _own_redis(request)
+    configure(MIRROR=True, MIRROR_HEALTH_SECONDS=0.2)
+    assert listener.wait_serving(5)
+    assert MIRROR.health == 0.2
+    server.pause()  # no PONG: the mirror stops answering once the bound passes
+    try:
+        assert wait_until(lambda: MIRROR.mode() == DOWN, 5)
+    finally:
+        server.resume()
+    assert listener.wait_serving(5)
+
+
+def _mirror_max_entries(configure: Configure, request: pytest.FixtureRequest) -> None:
+    from django_jwtsession import listener
+    from django_jwtsession.mirror import MIRROR
+    from django_jwtsession.state import read_state
+
+    _own_redis(request)
+    configure(MIRROR=True, MIRROR_MAX_ENTRIES=2)
+    assert listener.wait_serving(5)
+    for user_id in ("1", "2", "3"):
+        read_state(user_id, None)
+    assert listener.sync()
+    for user_id in ("1", "2", "3"):
+        read_state(user_id, None)  # three entries each, kept
+    assert len(MIRROR) == 2
+
+
+def _cache_socket_timeout(configure: Configure, request: pytest.FixtureRequest) -> None:
+    from django_jwtsession.redis_link import link
+    from django_jwtsession.state import read_state
+
+    server = request.getfixturevalue("redis_server")
+    settings = request.getfixturevalue("settings")  # no SOCKET_TIMEOUT: django-redis would wait
+    settings.CACHES = {"default": {**DJANGO_REDIS, "LOCATION": server.url}}
+    request.addfinalizer(lambda: disconnect(server.url))
+    configure(CACHE_SOCKET_TIMEOUT=0.2)
+    read_state("1", None)
+    redis = link()
+    assert redis is not None
+    assert redis.bounded.connection_pool.connection_kwargs["socket_timeout"] == 0.2
+    answers: list[Any] = []
+
+    def check() -> None:
+        try:
+            answers.append(read_state("1", None))
+        finally:
+            connection.close()  # this thread's own
+
+    server.pause()
+    try:
+        worker = threading.Thread(target=check)
+        worker.start()
+        worker.join(10)  # the database answers once the bounded call times out
+        assert [state.mark for state in answers] == [0]
+    finally:
+        server.resume()
+
+
+def _replay_seconds(configure: Configure, request: pytest.FixtureRequest) -> None:
+    from django_jwtsession import listener, pending
+
+    replays: list[int] = []
+    real = pending.replay
+    request.getfixturevalue("monkeypatch").setattr(
+        pending, "replay", lambda: replays.append(1) or real()
+    )
+    _own_redis(request)
+    configure(MIRROR=True, REPLAY_SECONDS=0.05)
+    assert listener.wait_serving(5)
+    assert wait_until(lambda: len(replays) >= 3, 5)  # every 0.05 s, in the listener's thread
+
+
 EXERCISES: dict[str, Callable[[Configure, pytest.FixtureRequest], None]] = {
     "STRATEGY": _strategy,
     "ALGORITHM": _algorithm,
@@ -512,6 +628,11 @@ EXERCISES: dict[str, Callable[[Configure, pytest.FixtureRequest], None]] = {
     "ROLE_HIERARCHY": _role_hierarchy,
     "TIER_ORDER": _tier_order,
     "SUPERUSER_HAS_ALL_ROLES": _superuser_has_all_roles,
+    "MIRROR": _mirror,
+    "MIRROR_HEALTH_SECONDS": _mirror_health_seconds,
+    "MIRROR_MAX_ENTRIES": _mirror_max_entries,
+    "CACHE_SOCKET_TIMEOUT": _cache_socket_timeout,
+    "REPLAY_SECONDS": _replay_seconds,
 }
 
 
@@ -592,6 +713,15 @@ INVALID = [
     ("TIER_ORDER", "free,pro"),
     ("TIER_ORDER", ["free", "free"]),
     ("SUPERUSER_HAS_ALL_ROLES", "yes"),
+    ("MIRROR", "yes"),
+    ("MIRROR_HEALTH_SECONDS", 0),
+    ("MIRROR_HEALTH_SECONDS", "1"),
+    ("MIRROR_HEALTH_SECONDS", float("nan")),
+    ("MIRROR_MAX_ENTRIES", 0),
+    ("MIRROR_MAX_ENTRIES", 1.5),
+    ("CACHE_SOCKET_TIMEOUT", -1),
+    ("CACHE_SOCKET_TIMEOUT", True),
+    ("REPLAY_SECONDS", None),
 ]
 
 

@@ -12,8 +12,6 @@ import json
 import logging
 import os
 import select
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -33,8 +31,17 @@ from django.test import Client
 from django_jwtsession import metrics
 from django_jwtsession.keyspace import CACHE_PREFIX, GLOBAL_EPOCH, session_hash, session_key
 from django_jwtsession.revocation import revoke_all, revoke_session, revoke_user
-from tests.helpers import PASSWORD, Configure, make_user, session_token, token_session_id
-from tests.processes import free_port, stop_process
+from tests.helpers import (
+    PASSWORD,
+    Configure,
+    disconnect,
+    make_user,
+    redis_cache,
+    session_token,
+    token_session_id,
+    use_cache,
+)
+from tests.processes import RedisServer, redis_binary, require, stop_process
 
 User = get_user_model()
 
@@ -44,108 +51,6 @@ ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
 SCOPES = ("session", "user", "all")
 SESSIONS = ("bob_first", "bob_second", "carol")
-
-
-def require(condition: bool, reason: str, required_by: str) -> None:
-    """Skip when ``condition`` is false, unless the environment variable ``required_by`` is set."""
-    if condition:
-        return
-    if os.environ.get(required_by):
-        pytest.fail(f"{reason} ({required_by} is set)")
-    pytest.skip(reason)
-
-
-class RedisServer:
-    """A ``redis-server`` of our own on 127.0.0.1: started, stopped, restarted (empty)."""
-
-    def __init__(self, binary: str, directory: Path) -> None:
-        self.binary = binary
-        self.directory = directory
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.directory),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self._pong():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(f"redis-server did not start on port {self.port}")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_process(self.process)
-            self.process = None
-
-    def _pong(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
-                conn.sendall(b"PING\r\n")
-                return conn.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-
-def redis_binary() -> str:
-    binary = shutil.which("redis-server")
-    require(binary is not None, "redis-server is not installed", "REQUIRE_REDIS_URL")
-    assert binary is not None
-    return binary
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(redis_binary(), tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def redis_cache(url: str, **options: Any) -> dict[str, Any]:
-    return {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": url,
-        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5, **options},
-    }
-
-
-def use_cache(settings: Any, url: str, **options: Any) -> None:
-    """Make the Redis at ``url`` the default cache (restored by the ``settings`` fixture)."""
-    settings.CACHES = {**settings.CACHES, "default": redis_cache(url, **options)}
-    caches["default"].clear()
-
-
-def disconnect(url: str) -> None:
-    """Close the process-wide django-redis pool for ``url`` (its server is gone)."""
-    from django_redis.pool import ConnectionFactory
-
-    pool = ConnectionFactory._pools.pop(url, None)
-    if pool is not None:
-        pool.disconnect()
 
 
 @pytest.fixture

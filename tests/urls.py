@@ -28,5 +28,6 @@ urlpatterns = [
     path("permissions/", views.permissions),
     path("admin/", admin.site.urls),
     path("guarded/", include("tests.guard_urls")),
+    path("mirror/", include("tests.mirror_urls")),
     path("", include("tests.drf_urls")),
 ]

@@ -86,7 +86,7 @@ def _rows(totals: dict[str, int], names: Sequence[str]) -> list[Row]:
 
 
 def sections(totals: dict[str, int]) -> list[Section]:
-    """The counters in four groups, each with a one-line summary."""
+    """The counters in five groups, each with a one-line summary."""
     rate = metrics.hit_rate(totals)
     failures = sum(totals[name] for name in DECODE_FAILURES)
     return [
@@ -106,11 +106,22 @@ def sections(totals: dict[str, int]) -> list[Section]:
             Row(_("in all"), sum(totals[name] for name in metrics.REVOKE_NAMES)),
         ),
         Section(
+            _("Pushed mirror"),
+            _rows(totals, metrics.MIRROR_NAMES),
+            Row(_("mirror hit rate"), _mirror_rate(totals)),
+        ),
+        Section(
             _("Token decodes"),
             _rows(totals, metrics.DECODE_NAMES),
             Row(_("failed"), failures),
         ),
     ]
+
+
+def _mirror_rate(totals: dict[str, int]) -> str:
+    """The state checks the mirror answered without a round trip."""
+    hits, misses = totals["mirror.hits"], totals["mirror.misses"]
+    return f"{hits / (hits + misses):.1%}" if hits + misses else _("no checks")
 
 
 def chart(title: str, points: list[tuple[datetime, int]]) -> Chart:

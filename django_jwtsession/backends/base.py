@@ -58,7 +58,8 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
         """Why the incoming session was refused (a ``TokenError.reason``), else None."""
         self.refresh_reason: str | None = None
         """Why this store rebuilt the claims (``"login"``, ``"ttl"``, ``"mark"``, ``"key"``,
-        ``"forced"``), else None: the claims came as they were."""
+        ``"forced"``), ``"shared"`` when it took another request's rebuild, else None: the
+        claims came as they were."""
         self._epochs_stale = False  # a new session id: read the epochs before saving
         self._verified_hash: Any = None  # the auth hash the state check passed with
         self._record_due = False  # signed in, refreshed or re-issued: write the record
@@ -240,6 +241,10 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
         self._verified_hash = checked.data.get(HASH_SESSION_KEY)
         if checked.rebuilt is not None:
             self._rebuilt(*checked.rebuilt)
+        elif checked.shared:  # another request's rebuild: re-issued, no record, no signal
+            self.modified = True
+            self.refresh_reason = "shared"
+            metrics.count("refresh.shared", strategy=self.strategy)
 
     def _rebuilt(self, user: AbstractBaseUser, reason: str) -> None:
         self.modified = True

@@ -19,6 +19,7 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.db import Error as DatabaseError
 from django.utils import timezone
 
+from .. import shared_claims
 from ..claims import build_claims, user_id_string
 from ..conf import get_settings
 from ..identity import SessionIdentity
@@ -51,6 +52,8 @@ class Checked(NamedTuple):
     data: dict[str, Any]
     identity: SessionIdentity
     rebuilt: Rebuilt | None = None
+    shared: bool = False
+    """The claims came from another request's rebuild (:mod:`~django_jwtsession.shared_claims`)."""
 
 
 def expired(data: dict[str, Any]) -> bool:
@@ -120,6 +123,28 @@ def check(loaded: Loaded, now: int, new_session_id: Callable[[], str] | None) ->
     reason = stale_reason(identity, state, user_id, now)
     if reason is None:
         return Checked(data, identity)
+    if reason not in shared_claims.SHAREABLE:
+        return _rebuilt(data, identity, state, reason, now, new_session_id)
+    taken = shared_claims.take(data, identity, state.mark, reason, now)
+    if taken is not None:  # another session of this user rebuilt them: no SQL
+        return Checked(data, taken, shared=True)
+    with shared_claims.single_flight(user_id, state.mark) as leader:
+        if not leader:  # another request of this process rebuilt them meanwhile
+            taken = shared_claims.take(data, identity, state.mark, reason, now)
+            if taken is not None:
+                return Checked(data, taken, shared=True)
+        return _rebuilt(data, identity, state, reason, now, new_session_id)
+
+
+def _rebuilt(
+    data: dict[str, Any],
+    identity: SessionIdentity,
+    state: State,
+    reason: str,
+    now: int,
+    new_session_id: Callable[[], str] | None,
+) -> Checked:
+    """:func:`rebuild` for the state check: a database error leaves the session unchecked."""
     try:
         checked = rebuild(data, identity, state, reason, now, new_session_id)
     except DatabaseError as exc:
@@ -165,6 +190,7 @@ def rebuild(
         # request that can move the session checks it again (and ends it once no key
         # verifies it).
         rebuilt = dataclasses.replace(rebuilt, hash_key=upgraded.hash_key)
+    shared_claims.publish(data, rebuilt)
     return Checked(data, rebuilt, Rebuilt(user, reason))
 
 

@@ -21,11 +21,11 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import IntegerField, Subquery
 from django.utils import timezone
 
-from .. import metrics, strict_json
+from .. import cache_access, metrics, strict_json
 from ..conf import get_settings
 from ..exceptions import ExpiredToken, MalformedToken, UnknownSession
 from ..identity import SessionIdentity
-from ..keyspace import cache, session_hash, state_keys, stored_session_key
+from ..keyspace import session_hash, state_keys, stored_session_key
 from ..models import SessionRecord, StateEntry
 from ..outage import cache_failed
 from ..records import as_datetime, client_ip, user_agent
@@ -47,11 +47,11 @@ def _cache_entry(entry: str, stored: dict[str, str], expires_in: int, *, replace
     """Cache a stored session until it expires (``add`` unless ``replace``)."""
     timeout = max(expires_in, 1)
     try:
-        if replace:
-            cache().set(entry, stored, timeout)
+        if replace:  # tried even while Redis is thought down: never leave older data cached
+            cache_access.store(entry, stored, timeout, gated=False)
         else:
-            cache().add(entry, stored, timeout)  # never over a concurrent writer's newer one
-    except Exception as exc:
+            cache_access.add(entry, stored, timeout)  # never over a concurrent writer's newer one
+    except cache_access.Unreachable as exc:
         cache_failed(exc, "db sessions are read from the database")
         if replace:  # never leave an older copy behind
             evict_entry(entry)
@@ -59,8 +59,8 @@ def _cache_entry(entry: str, stored: dict[str, str], expires_in: int, *, replace
 
 def evict_entry(entry: str) -> None:
     try:
-        cache().delete(entry)
-    except Exception as exc:
+        cache_access.delete(entry, gated=False)
+    except cache_access.Unreachable as exc:
         cache_failed(exc, "a db session could not be evicted from the cache")
 
 
@@ -185,9 +185,9 @@ class TableStorage(Storage):
             return False
         sid = parsed.session_id
         try:
-            if isinstance(cache().get(entry_key(sid, self._kind)), dict):
+            if cache_access.read([entry_key(sid, self._kind)]):
                 return True
-        except Exception as exc:
+        except cache_access.Unreachable as exc:
             cache_failed(exc, "db sessions are looked up in the database")
         return bool(_live_rows(sid, self.strategy).exists())
 

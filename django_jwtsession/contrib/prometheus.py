@@ -92,6 +92,19 @@ FAMILIES = (
         None,
         metrics.STORE_NAMES,
     ),
+    Family(
+        "jwtsession_mirror_events",
+        "The pushed mirror: state checks it answered (hits) or not (misses), invalidations and "
+        "flushes received from Redis, listener reconnects.",
+        "event",
+        tuple(name for name in metrics.MIRROR_NAMES if name != "mirror.degraded_ms"),
+    ),
+    Family(
+        "jwtsession_mirror_degraded_milliseconds",
+        "Time the mirror's listeners spent without a current mirror (connecting, Redis lost).",
+        None,
+        ("mirror.degraded_ms",),
+    ),
 )
 UP = "jwtsession_metrics_up"
 UP_DOCUMENTATION = "1 when the counters could be read from the cache (CACHE_ALIAS), else 0."

@@ -16,11 +16,15 @@ SECTIONS = (
     ("Refreshes", metrics.REFRESH_NAMES),
     ("Revocations", metrics.REVOKE_NAMES),
     ("Storage", metrics.STORE_NAMES),
+    ("Pushed mirror", metrics.MIRROR_NAMES),
 )
 
 
 class Command(BaseCommand):
-    help = "Show the django-jwtsession counters (decodes, state checks, refreshes, revocations)."
+    help = (
+        "Show the django-jwtsession counters (decodes, state checks, refreshes, revocations, "
+        "the pushed mirror)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
