@@ -58,4 +58,3 @@ class Memo(Generic[_V]):
 def flat(data: dict[str, Any]) -> bool:
     """Whether every value of ``data`` is a scalar (a shallow copy is then a full one)."""
     return all(type(value) in _SCALARS for value in data.values())
-
