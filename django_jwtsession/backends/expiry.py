@@ -1,21 +1,43 @@
 """Session expiry: Django's (``SESSION_COOKIE_AGE``, ``set_expiry()``), capped by the
-absolute ``MAX_LIFETIME`` counted from the sign-in, and ``clearsessions``."""
+absolute ``MAX_LIFETIME`` counted from the sign-in; the end of a session that idled out
+(``IDLE_TIMEOUT``, :mod:`~django_jwtsession.clocks`); and ``clearsessions``."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
+from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
+from django.db import DatabaseError
 from django.utils import timezone
 
 from ..conf import get_settings
 from ..records import as_datetime, prune_records
 from ..revocation import prune_revoked_sessions
+from . import adopt
 
 if TYPE_CHECKING:
     from ..identity import SessionIdentity
+    from .storage import Loaded, Storage
+
+logger = logging.getLogger("django_jwtsession")
+
+
+def end_idle(storage: Storage, loaded: Loaded) -> None:
+    """End a session that idled out, once, as a logout ends it (reason ``"idle"``): a
+    signed-in one is revoked (its record closed), a db one's row goes. A copy of its cookie
+    replayed later is refused as revoked, with no further write. The request is anonymous
+    and the cookie goes whatever happens here: a database error is logged, not raised."""
+    try:
+        if loaded.origin is not None:  # our other strategy's session, not taken over yet
+            adopt.end(loaded.origin)
+        else:  # TODO(issue 15, at merge): pass end reason "idle" through this revocation
+            storage.discard(loaded.identity.session_id, signed_in=SESSION_KEY in loaded.data)
+    except DatabaseError:
+        logger.warning("jwtsession: could not end a session that idled out", exc_info=True)
 
 
 class CappedExpiry(SessionBase):
