@@ -282,3 +282,14 @@ def test_rest_framework_permission_anonymous_and_combined(bob: Any, clock: Clock
 def test_rest_framework_view_without_a_max_age_names_it(bob: Any) -> None:
     with pytest.raises(ImproperlyConfigured, match="fresh_login_max_age"):
         signed_in().get("/fresh/api/no-max-age/")
+
+
+def test_the_session_endpoint_says_when_the_user_last_signed_in(bob: Any, clock: Clock) -> None:
+    client = signed_in()
+    session = client.get("/api/session/").json()["session"]
+    assert session["created"] <= session["signed_in"]  # the sign-in started the session
+    clock.advance(STALE)
+    sign_in_again(client, "/")
+    again = client.get("/api/session/").json()["session"]
+    assert again["created"] == session["created"]
+    assert again["signed_in"] > session["signed_in"]  # ISO 8601 in UTC: ordered as strings

@@ -171,6 +171,23 @@ def test_a_bearer_session_idles_out_too(bob: Any, clock: Clock) -> None:
     assert api.get("/api/session/").status_code == 401
 
 
+@pytest.mark.strategies("jwt")
+@pytest.mark.usefixtures("idle")
+def test_an_idle_session_of_the_other_strategy_is_ended_not_taken_over(
+    bob: Any, clock: Clock, configure: Configure
+) -> None:
+    client = signed_in(bob)
+    token = session_token(client)
+    configure(STRATEGY="db", ACCEPT_FROM=["jwt"])
+    clock.advance(IDLE)
+    assert username(client) is None
+    assert not SessionRecord.objects.filter(strategy="db").exists()
+    configure(STRATEGY="jwt", ACCEPT_FROM=[], IDLE_TIMEOUT=None)
+    replayed = Client()
+    replayed.cookies[COOKIE] = token
+    assert username(replayed) is None  # revoked when it idled out
+
+
 # -- set_expiry(seconds): Django's "seconds of inactivity", per session --------------------------
 
 

@@ -15,9 +15,9 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from ..conf import get_settings
+from ..keyspace import session_hash
 from ..records import as_datetime, prune_records
-from ..revocation import prune_revoked_sessions
-from . import adopt
+from ..revocation import prune_revoked_sessions, revoke_session
 
 if TYPE_CHECKING:
     from ..identity import SessionIdentity
@@ -27,15 +27,17 @@ logger = logging.getLogger("django_jwtsession")
 
 
 def end_idle(storage: Storage, loaded: Loaded) -> None:
-    """End a session that idled out, once, as a logout ends it (reason ``"idle"``): a
-    signed-in one is revoked (its record closed), a db one's row goes. A copy of its cookie
-    replayed later is refused as revoked, with no further write. The request is anonymous
-    and the cookie goes whatever happens here: a database error is logged, not raised."""
+    """End a session that idled out, once (end reason ``"idle"``): a signed-in one is
+    revoked as a logout revokes it (its record closed, a db one's data cleared), so a copy
+    of its cookie replayed later is refused as revoked, with no further write; an anonymous
+    db session's row goes. The request is anonymous and the cookie goes whatever happens
+    here: a database error is logged, not raised."""
+    session_id = loaded.identity.session_id
     try:
-        if loaded.origin is not None:  # our other strategy's session, not taken over yet
-            adopt.end(loaded.origin)
-        else:  # TODO(issue 15, at merge): pass end reason "idle" through this revocation
-            storage.discard(loaded.identity.session_id, signed_in=SESSION_KEY in loaded.data)
+        if SESSION_KEY in loaded.data:  # either strategy, taken over or not
+            revoke_session(session_hash(session_id))  # the end reason: clocks.IDLE
+        elif loaded.origin is None:
+            storage.discard(session_id, signed_in=False)
     except DatabaseError:
         logger.warning("jwtsession: could not end a session that idled out", exc_info=True)
 
