@@ -93,8 +93,14 @@ RUNNING_TOTALS: tuple[tuple[str, str | None], ...] = tuple(
 """Every running total: (counter, strategy), the strategy None for the others."""
 
 _lock = threading.Lock()
+_delivering = threading.Lock()
+"""Held for a whole flush: one delivery at a time, so a flush waits for one in progress."""
 if hasattr(os, "register_at_fork"):  # a thread (the mirror's listener) may hold it at fork()
-    os.register_at_fork(after_in_child=lambda: globals().update(_lock=threading.Lock()))
+    os.register_at_fork(
+        after_in_child=lambda: globals().update(
+            _lock=threading.Lock(), _delivering=threading.Lock()
+        )
+    )
 _buffer: Counter[str] = Counter()  # counter name -> count, for the per-minute buckets
 _running: Counter[tuple[str, str | None]] = Counter()  # (name, strategy) -> count
 _last_flush = time.monotonic()
@@ -152,8 +158,15 @@ def flush(*, now: float | None = None) -> None:
     running totals (which never expire) in the cache.
 
     Never raises: when the cache fails, a warning is logged and the counts not yet
-    delivered go back into the buffer for the next flush.
+    delivered go back into the buffer for the next flush. Returns once every count made
+    before the call is in the cache, even those another thread's flush is delivering (a
+    scrape right after a request sees that request).
     """
+    with _delivering:
+        _flush(now)
+
+
+def _flush(now: float | None) -> None:
     minute = int((time.time() if now is None else now) // 60)
     with _lock:
         writes: list[tuple[Counter[Any], Any, str, int | None, int]] = [
