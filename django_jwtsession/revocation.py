@@ -24,7 +24,6 @@ from django.utils import timezone
 from . import cache_access, metrics
 from .conf import get_settings
 from .keyspace import (
-    CACHE_PREFIX,
     GLOBAL_EPOCH,
     epoch_key,
     mark_key,
@@ -34,6 +33,7 @@ from .keyspace import (
 from .outage import cache_failed
 from .pending import (
     _unmirrored as _unmirrored,  # the keys this process could not copy (tests clear it)
+    cache_names,
     copy_committed,
     entries,
     retry_unmirrored as retry_unmirrored,
@@ -63,8 +63,9 @@ def bump(keys: Iterable[str], *, using: str | None = None) -> None:
         return
     forget_memo()
     reachable = True
+    names = cache_names(keys)  # on a cluster, a session's entry is named with its user's tag
     try:
-        cache_access.delete_many([CACHE_PREFIX + key for key in keys])
+        cache_access.delete_many([name for key in keys for name in names.of[key]] + names.swept)
     except cache_access.Unreachable as exc:
         reachable = False
         cache_failed(exc, "marks and revocations are written to the database first")
@@ -72,7 +73,9 @@ def bump(keys: Iterable[str], *, using: str | None = None) -> None:
     with transaction.atomic(using=using):
         model.objects.bulk_create([model(key=key) for key in keys], ignore_conflicts=True)
         model.objects.filter(key__in=keys).update(version=F("version") + 1, pending=True)
-    transaction.on_commit(lambda: copy_committed(keys, reachable=reachable), using=using)
+    transaction.on_commit(
+        lambda: copy_committed(keys, reachable=reachable, names=names), using=using
+    )
 
 
 def _send_on_commit(signal: Signal, **kwargs: Any) -> None:

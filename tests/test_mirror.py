@@ -20,7 +20,7 @@ from django.db.models import F
 from django.test import Client
 
 from django_jwtsession import listener, metrics
-from django_jwtsession.keyspace import CACHE_PREFIX, epoch_key, session_hash
+from django_jwtsession.keyspace import epoch_key, session_hash
 from django_jwtsession.mirror import DOWN, ROUND_TRIP, SERVING, Mirror
 from django_jwtsession.models import StateEntry
 from django_jwtsession.revocation import revoke_session
@@ -31,6 +31,7 @@ from tests.helpers import (
     make_user,
     redis_cache,
     session_token,
+    state_cache_key,
     token_session_id,
     use_cache,
     wait_until,
@@ -85,7 +86,7 @@ def foreign_revocation(user: Any) -> None:
     StateEntry.objects.update_or_create(key=key, defaults={"version": 0})
     StateEntry.objects.filter(key=key).update(version=F("version") + 1)
     version = StateEntry.objects.get(key=key).version
-    caches["other"].set(CACHE_PREFIX + key, version, None)
+    caches["other"].set(state_cache_key(key), version, None)
 
 
 @pytest.mark.usefixtures("strategy")

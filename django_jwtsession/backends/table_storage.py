@@ -25,7 +25,7 @@ from .. import cache_access, metrics, strict_json
 from ..conf import get_settings
 from ..exceptions import ExpiredToken, MalformedToken, UnknownSession
 from ..identity import SessionIdentity
-from ..keyspace import session_hash, state_keys, stored_session_key
+from ..keyspace import session_hash, state_entries, stored_session_key
 from ..models import SessionRecord, StateEntry
 from ..outage import cache_failed
 from ..records import as_datetime, client_ip, user_agent
@@ -38,9 +38,10 @@ from .unknown_keys import UNKNOWN
 logger = logging.getLogger("django_jwtsession")
 
 
-def entry_key(session_id: str, kind: str = "db") -> str:
-    """The cache key of a stored session's payload (``kind``: ``"db"`` or ``"spill"``)."""
-    return stored_session_key(session_hash(session_id), kind)
+def entry_key(session_id: str, kind: str = "db", user_id: object = None) -> str:
+    """The cache key of a stored session's payload (``kind``: ``"db"`` or ``"spill"``), in
+    its user's hash slot."""
+    return stored_session_key(session_hash(session_id), kind, user_id)
 
 
 def _cache_entry(entry: str, stored: dict[str, str], expires_in: int, *, replace: bool) -> None:
@@ -62,6 +63,18 @@ def evict_entry(entry: str) -> None:
         cache_access.delete(entry, gated=False)
     except cache_access.Unreachable as exc:
         cache_failed(exc, "a db session could not be evicted from the cache")
+
+
+def _stored_payload(stored: dict[str, Any]) -> dict[str, Any]:
+    """The payload of a stored session (its ``meta``, with its ``data`` as ``dat``)."""
+    try:
+        payload: dict[str, Any] = strict_json.loads(stored["meta"])
+        payload["dat"] = strict_json.loads(stored["data"])
+    except (ValueError, TypeError, KeyError):
+        raise MalformedToken("a stored session of the wrong shape") from None
+    if type(payload.get("exp")) is not int:
+        raise MalformedToken("a stored session without exp")
+    return payload
 
 
 def _live_rows(session_id: str, strategy: str) -> Any:
@@ -96,11 +109,9 @@ class TableStorage(Storage):
         if parsed is None:
             raise MalformedToken("not a db session key")
         sid, user_id = parsed.session_id, parsed.user_id
-        keys = state_keys(user_id, sid) if user_id is not None else []
-        payload, state = self._fetch(sid, keys, now)
+        keys, names = state_entries(user_id, sid) if user_id is not None else ([], [])
+        payload, state = self._fetch(sid, user_id, keys, names, now)
         data = payload["dat"]
-        if type(data) is not dict or data.get(SESSION_KEY) != user_id:
-            raise MalformedToken("the hint does not belong to this session")
         identity = SessionIdentity.from_payload(payload)
         issued_at, expires = payload.get("iat"), payload.get("exp")
         if type(issued_at) is not int or type(expires) is not int:
@@ -110,17 +121,21 @@ class TableStorage(Storage):
         self._secret, self._persisted = parsed.secret, True
         return Loaded(data, identity, issued_at, state=state)
 
-    def _fetch(self, sid: str, keys: list[str], now: int) -> tuple[dict[str, Any], Any]:
+    def _fetch(
+        self, sid: str, user_id: str | None, keys: list[str], names: list[str], now: int
+    ) -> tuple[dict[str, Any], Any]:
         """The stored payload and (when signed in) the state, in one cache round trip;
-        on a miss, in one query."""
-        entry = entry_key(sid, self._kind)
+        on a miss, in one query. A key whose hint is not the session's user is refused
+        before anything is refilled (its entry would be named with another user's tag)."""
+        entry = entry_key(sid, self._kind, user_id)
+        hinted = f"{sid}.{user_id or ''}"  # this secret with this hint
         try:
-            found, extra = read_cached(keys, [entry], hot_path=True)
+            found, extra = read_cached(keys, names, [entry], hot_path=True)
             stored = extra.get(entry)
             fetched: dict[str, int] | None = None
-            refill = False
+            refill = looked_up = False
             if not isinstance(stored, dict):
-                if sid in UNKNOWN:  # looked up lately and not found: no query again
+                if sid in UNKNOWN or hinted in UNKNOWN:  # looked up lately: no query again
                     raise UnknownSession("no live session under this key")
                 try:
                     stored, fetched = self._from_database(sid, keys, found)
@@ -128,17 +143,16 @@ class TableStorage(Storage):
                     UNKNOWN.add(sid)
                     raise
                 refill = found is not None  # the cache is reachable: refill it
-            state = complete_state(keys, sid, found, fetched) if keys else None
+                looked_up = True
+            payload = _stored_payload(stored)
+            if type(payload["dat"]) is not dict or payload["dat"].get(SESSION_KEY) != user_id:
+                if looked_up:  # another user's hint: no session under this key either
+                    UNKNOWN.add(hinted)
+                raise MalformedToken("the hint does not belong to this session")
+            state = complete_state(keys, names, sid, found, fetched) if keys else None
         except StateUnavailable:
             metrics.count("state.refused")
             raise
-        try:
-            payload: dict[str, Any] = strict_json.loads(stored["meta"])
-            payload["dat"] = strict_json.loads(stored["data"])
-        except (ValueError, TypeError, KeyError):
-            raise MalformedToken("a stored session of the wrong shape") from None
-        if type(payload.get("exp")) is not int:
-            raise MalformedToken("a stored session without exp")
         if refill:
             _cache_entry(entry, stored, payload["exp"] - now, replace=False)
         payload["sid"] = sid  # derived from the secret, never stored
@@ -185,7 +199,7 @@ class TableStorage(Storage):
             return False
         sid = parsed.session_id
         try:
-            if cache_access.read([entry_key(sid, self._kind)]):
+            if cache_access.read([entry_key(sid, self._kind, parsed.user_id)]):
                 return True
         except cache_access.Unreachable as exc:
             cache_failed(exc, "db sessions are looked up in the database")
@@ -227,11 +241,12 @@ class TableStorage(Storage):
             self._insert(sid, values, options.must_create)
         self._persisted = True
         now = int(payload["iat"])
+        entry = entry_key(sid, self._kind, user_id)
         if data_changed:
             stored = {"data": data, "meta": meta}
-            _cache_entry(entry_key(sid, self._kind), stored, payload["exp"] - now, replace=True)
+            _cache_entry(entry, stored, payload["exp"] - now, replace=True)
         else:  # another request may have written newer data: let the next read fetch the row
-            evict_entry(entry_key(sid, self._kind))
+            evict_entry(entry)
         self._stored_data = data
         return key
 
