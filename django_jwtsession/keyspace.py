@@ -90,26 +90,19 @@ def state_entries(user_id: str, session_id: str | None) -> tuple[list[str], list
     """The state check's entries (``StateEntry`` keys, in a fixed order) and their cache keys
     (same order): all in the user's hash slot on a Redis Cluster."""
     user_tag = tag(user_id)
+    # On a cluster the global epoch and the session's flag are read in the user's slot.
+    slot_tag = f":{user_tag}" if clustered() else ""
     keys = [f"u:{user_id}:m", f"u:{user_id}:r", GLOBAL_EPOCH]
     names = [
         f"{CACHE_PREFIX}u:{user_tag}:{user_id}:m",
         f"{CACHE_PREFIX}u:{user_tag}:{user_id}:r",
-        _global_name(user_tag),
+        f"{CACHE_PREFIX}{GLOBAL_EPOCH}{slot_tag}",
     ]
     if session_id is not None:
         hashed = session_hash(session_id)
         keys.append(f"s:{hashed}")
-        names.append(
-            f"{CACHE_PREFIX}s:{user_tag}:{hashed}" if clustered() else f"{CACHE_PREFIX}s:{hashed}"
-        )
+        names.append(f"{CACHE_PREFIX}s{slot_tag}:{hashed}")
     return keys, names
-
-
-def _global_name(user_tag: str) -> str:
-    """The copy of the global epoch in the hash slot of ``user_tag`` (on a cluster)."""
-    if clustered():
-        return f"{CACHE_PREFIX}{GLOBAL_EPOCH}:{user_tag}"
-    return CACHE_PREFIX + GLOBAL_EPOCH
 
 
 def cache_keys(key: str, owners: tuple[str, ...] = ()) -> list[str]:

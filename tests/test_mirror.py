@@ -234,3 +234,20 @@ def test_a_mirror_not_heard_from_stops_serving() -> None:
     mirror.ready, mirror.lost = False, True  # it noticed: reconnecting
     assert mirror.mode() == DOWN
     assert mirror.insert({"k": 1}, mirror.ticket()) == 0
+
+
+def test_every_entry_the_mirror_may_hold_is_tracked() -> None:
+    """Each cache key a state check, a stored session (db or spilled, signed in or not) or
+    shared claims are read under starts with a prefix the listener tracks: a write to any
+    of them reaches every mirror."""
+    from django_jwtsession import keyspace
+    from django_jwtsession.redis_link import TRACKED
+
+    _, names = keyspace.state_entries("7", "0" * 32)
+    for kind in keyspace.STORED_KINDS:
+        names += [keyspace.stored_session_key("a" * 64, kind, user) for user in ("7", None)]
+    names.append(keyspace.claims_key("7", 3))
+    untracked = [
+        name for name in names if not name.removeprefix(keyspace.CACHE_PREFIX).startswith(TRACKED)
+    ]
+    assert untracked == []
