@@ -22,6 +22,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from redis.connection import SSLConnection
 
 from django_jwtsession import (
     keyspace,
@@ -309,6 +310,20 @@ def test_configurations_that_would_read_replicas_are_refused() -> None:
             cluster.cluster_kwargs(["redis://127.0.0.1:7000"], options)
     with pytest.raises(ImproperlyConfigured, match="only database 0"):
         cluster.cluster_kwargs(["redis://127.0.0.1:7000/3"], {})
+
+
+def test_every_location_is_a_startup_node_with_the_first_ones_credentials(
+    configure: Configure,
+) -> None:
+    configure(CACHE_SOCKET_TIMEOUT=0.3)
+    kwargs = cluster.cluster_kwargs(
+        ["rediss://app:secret@10.0.0.1:7000/0", "rediss://10.0.0.2:7001"], {"SOCKET_TIMEOUT": 2}
+    )
+    nodes = [(node.host, node.port) for node in kwargs.pop("startup_nodes")]
+    assert nodes == [("10.0.0.1", 7000), ("10.0.0.2", 7001)]
+    assert (kwargs["username"], kwargs["password"]) == ("app", "secret")
+    assert issubclass(kwargs["connection_class"], SSLConnection)
+    assert (kwargs["socket_timeout"], kwargs["socket_connect_timeout"]) == (2, 0.3)
 
 
 def test_a_cluster_nobody_answers_is_an_outage(settings: Any, strategy: str) -> None:

@@ -71,9 +71,9 @@ if int(redis.__version__.split(".")[0]) < 5:  # pragma: no cover  (CI installs a
     )
 
 REFUSED = ("read_from_replicas", "load_balancing_strategy")
+"""``RedisCluster`` arguments that would read replicas, which lag behind their primary."""
 DIRECT_PAUSE = 1.0
 """Seconds one-slot reads go through ``RedisCluster``'s routing after a node failed one."""
-"""``RedisCluster`` arguments that would read replicas, which lag behind their primary."""
 _ERRORS = (RedisError, RedisClusterException, OSError)
 
 
@@ -117,7 +117,7 @@ def cluster_kwargs(servers: list[str], options: dict[str, Any]) -> dict[str, Any
         )
     nodes: list[ClusterNode] = []
     kwargs: dict[str, Any] = {}
-    for url in servers:
+    for index, url in enumerate(servers):
         parsed = parse_url(url.strip())  # type: ignore[no-untyped-call]
         if parsed.get("db", 0) != 0:
             raise ImproperlyConfigured(
@@ -128,7 +128,8 @@ def cluster_kwargs(servers: list[str], options: dict[str, Any]) -> dict[str, Any
         host, port = parsed.pop("host", "localhost"), parsed.pop("port", 6379)
         nodes.append(ClusterNode(host, port))  # type: ignore[no-untyped-call]
         parsed.pop("db", None)
-        kwargs = kwargs or parsed  # credentials and TLS from the first address
+        if index == 0:  # credentials and TLS: the first address's
+            kwargs = parsed
     bound = get_settings().cache_socket_timeout
     kwargs["socket_timeout"] = options.get("SOCKET_TIMEOUT") or bound
     kwargs["socket_connect_timeout"] = options.get("SOCKET_CONNECT_TIMEOUT") or bound
