@@ -1,6 +1,6 @@
 """What a Redis Cluster costs next to one Redis server, on the same machine, in one run.
 
-    .venv/bin/python bench/cluster.py            # about 30 s
+    .venv/bin/python bench/cluster.py            # about 15 s
 
 It starts its own ``redis-server`` and a three-primary cluster (``tests/cluster.py``) on
 loopback, runs the test settings (``tests/settings.py``: SQLite in memory, ``MIRROR`` off: the
