@@ -32,9 +32,11 @@ _EXPORTS = {
     "subscription_required": "decorators",
     "feature_required": "decorators",
     "claims_passes_test": "decorators",
+    "fresh_login_required": "decorators",
     "RoleRequiredMixin": "mixins",
     "SubscriptionRequiredMixin": "mixins",
     "FeatureRequiredMixin": "mixins",
+    "FreshLoginRequiredMixin": "mixins",
     # claims
     "Claims": "claims",
     "claims_of": "access",
@@ -47,6 +49,7 @@ _EXPORTS = {
 __all__ = [
     "Claims",
     "FeatureRequiredMixin",
+    "FreshLoginRequiredMixin",
     "RoleRequiredMixin",
     "SubscriptionRequiredMixin",
     "__version__",
@@ -55,6 +58,7 @@ __all__ = [
     "claims_passes_test",
     "claims_refreshed",
     "feature_required",
+    "fresh_login_required",
     "has_flag",
     "has_role",
     "has_tier",
@@ -75,10 +79,16 @@ if TYPE_CHECKING:
     from .decorators import (
         claims_passes_test,
         feature_required,
+        fresh_login_required,
         role_required,
         subscription_required,
     )
-    from .mixins import FeatureRequiredMixin, RoleRequiredMixin, SubscriptionRequiredMixin
+    from .mixins import (
+        FeatureRequiredMixin,
+        FreshLoginRequiredMixin,
+        RoleRequiredMixin,
+        SubscriptionRequiredMixin,
+    )
     from .revocation import (
         mark_for_refresh,
         revoke_all,

@@ -12,6 +12,7 @@ cookie goes); an anonymous one deleted raises Django's ``UpdateError``.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -24,20 +25,20 @@ from django.utils import timezone
 from .. import cache_access, metrics, strict_json
 from ..conf import get_settings
 from ..exceptions import ExpiredToken, MalformedToken, UnknownSession
-from ..identity import SessionIdentity
-from ..keyspace import session_hash, state_entries, stored_session_key
+from ..keyspace import clustered, session_hash, state_entries, stored_session_key
 from ..models import SessionRecord, StateEntry
 from ..outage import cache_failed
 from ..records import as_datetime, client_ip, user_agent
 from ..revocation import revoke_session
 from ..state import StateUnavailable, complete_state, read_cached
-from . import db_keys
+from . import db_keys, stored_entry
 from .storage import Loaded, SaveOptions, SessionEnded, Storage
 from .unknown_keys import UNKNOWN
 
 logger = logging.getLogger("django_jwtsession")
 
 
+@functools.lru_cache(maxsize=4096)
 def entry_key(session_id: str, kind: str = "db", user_id: object = None) -> str:
     """The cache key of a stored session's payload (``kind``: ``"db"`` or ``"spill"``), in
     its user's hash slot."""
@@ -65,22 +66,26 @@ def evict_entry(entry: str) -> None:
         cache_failed(exc, "a db session could not be evicted from the cache")
 
 
-def _stored_payload(stored: dict[str, Any]) -> dict[str, Any]:
-    """The payload of a stored session (its ``meta``, with its ``data`` as ``dat``)."""
-    try:
-        payload: dict[str, Any] = strict_json.loads(stored["meta"])
-        payload["dat"] = strict_json.loads(stored["data"])
-    except (ValueError, TypeError, KeyError):
-        raise MalformedToken("a stored session of the wrong shape") from None
-    if type(payload.get("exp")) is not int:
-        raise MalformedToken("a stored session without exp")
-    return payload
-
-
 def _live_rows(session_id: str, strategy: str) -> Any:
     return SessionRecord.objects.filter(
         session_hash=session_hash(session_id), strategy=strategy, revoked_at=None
     ).exclude(meta="")
+
+
+Located = tuple[db_keys.DbKey, str, tuple[str, ...], tuple[str, ...]]
+
+
+@functools.lru_cache(maxsize=4096)
+def _locate(key: str, prefix: str, clustered: bool) -> Located | None:
+    """A session key's secret and user, its session id, state keys and their cache keys
+    (``clustered``: named for a Redis Cluster) — pure: memoized per key and process, as
+    the cookie comes back on every request."""
+    parsed = db_keys.parse(key, prefix)
+    if parsed is None:
+        return None
+    sid, user_id = parsed.session_id, parsed.user_id
+    keys, names = state_entries(user_id, sid) if user_id is not None else ([], [])
+    return parsed, sid, tuple(keys), tuple(names)
 
 
 class TableStorage(Storage):
@@ -105,28 +110,29 @@ class TableStorage(Storage):
 
     # -- reading ----------------------------------------------------------------------------
     def read(self, key: str, now: int) -> Loaded:
-        parsed = db_keys.parse(key, self._prefix)
-        if parsed is None:
+        located = _locate(key, self._prefix, clustered())
+        if located is None:
             raise MalformedToken("not a db session key")
-        sid, user_id = parsed.session_id, parsed.user_id
-        keys, names = state_entries(user_id, sid) if user_id is not None else ([], [])
-        payload, state = self._fetch(sid, user_id, keys, names, now)
-        data = payload["dat"]
-        identity = SessionIdentity.from_payload(payload)
-        issued_at, expires = payload.get("iat"), payload.get("exp")
-        if type(issued_at) is not int or type(expires) is not int:
-            raise MalformedToken("a stored session without iat or exp")
-        if expires <= now or identity.started + get_settings().max_lifetime <= now:
+        parsed, sid, keys, names = located
+        user_id = parsed.user_id
+        stored, entry, state, refill = self._fetch(sid, user_id, list(keys), list(names))
+        if refill:
+            expires_in = entry.expires - now
+            _cache_entry(entry_key(sid, self._kind, user_id), stored, expires_in, replace=False)
+        self._stored_data = stored["data"]
+        data = entry.fresh_data()
+        if entry.expires <= now or entry.identity.started + get_settings().max_lifetime <= now:
             raise ExpiredToken("the session expired")
         self._secret, self._persisted = parsed.secret, True
-        return Loaded(data, identity, issued_at, state=state)
+        return Loaded(data, entry.identity, entry.issued_at, state=state)
 
     def _fetch(
-        self, sid: str, user_id: str | None, keys: list[str], names: list[str], now: int
-    ) -> tuple[dict[str, Any], Any]:
-        """The stored payload and (when signed in) the state, in one cache round trip;
-        on a miss, in one query. A key whose hint is not the session's user is refused
-        before anything is refilled (its entry would be named with another user's tag)."""
+        self, sid: str, user_id: str | None, keys: list[str], names: list[str]
+    ) -> tuple[Any, stored_entry.Entry, Any, bool]:
+        """The stored entry (raw and parsed) and (when signed in) the state, in one cache
+        round trip; on a miss, in one query. Also whether the entry came from the database
+        (to be cached). A key whose hint is not the session's user is refused before
+        anything is refilled (its entries would be named with another user's tag)."""
         entry = entry_key(sid, self._kind, user_id)
         hinted = f"{sid}.{user_id or ''}"  # this secret with this hint
         try:
@@ -144,8 +150,8 @@ class TableStorage(Storage):
                     raise
                 refill = found is not None  # the cache is reachable: refill it
                 looked_up = True
-            payload = _stored_payload(stored)
-            if type(payload["dat"]) is not dict or payload["dat"].get(SESSION_KEY) != user_id:
+            parsed = stored_entry.parse(sid, stored)
+            if parsed.data.get(SESSION_KEY) != user_id:
                 if looked_up:  # another user's hint: no session under this key either
                     UNKNOWN.add(hinted)
                 raise MalformedToken("the hint does not belong to this session")
@@ -153,11 +159,7 @@ class TableStorage(Storage):
         except StateUnavailable:
             metrics.count("state.refused")
             raise
-        if refill:
-            _cache_entry(entry, stored, payload["exp"] - now, replace=False)
-        payload["sid"] = sid  # derived from the secret, never stored
-        self._stored_data = stored["data"]
-        return payload, state
+        return stored, parsed, state, refill
 
     def _from_database(
         self, sid: str, keys: list[str], found: dict[str, int] | None

@@ -52,6 +52,7 @@ JWTSESSION = {
     "MARK_MODELS": {"demo.Subscription": "user"},
     "ROLE_HIERARCHY": {"admin": ["editor"]},  # an admin passes every editor check
     "TIER_ORDER": ["free", "pro", "enterprise"],  # demo.models.TIERS, lowest first
+    "IDLE_TIMEOUT": 30 * 60,  # 30 minutes without a request sign you out
 }
 
 ROOT_URLCONF = "sandbox.urls"
