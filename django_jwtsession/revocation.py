@@ -25,6 +25,7 @@ from . import cache_access, metrics
 from .conf import get_settings
 from .keyspace import (
     GLOBAL_EPOCH,
+    clustered,
     epoch_key,
     mark_key,
     revoked_key,
@@ -56,7 +57,8 @@ def bump(keys: Iterable[str], *, using: str | None = None) -> None:
     same transaction until the cache has them: if the copy fails, or the cache was
     already unreachable (then the writer does not wait for it again), any process's
     mirror listener copies them within ``REPLAY_SECONDS`` (``pending.py``). A writer
-    waits at most ``CACHE_SOCKET_TIMEOUT`` per cache call (django-redis).
+    waits at most ``CACHE_SOCKET_TIMEOUT`` per cache call (django-redis). On a Redis
+    Cluster every node that answers is written, whichever node does not.
     """
     keys = sorted(set(keys))
     if not keys:
@@ -67,7 +69,9 @@ def bump(keys: Iterable[str], *, using: str | None = None) -> None:
     try:
         cache_access.delete_many([name for key in keys for name in names.of[key]] + names.swept)
     except cache_access.Unreachable as exc:
-        reachable = False
+        # A Redis Cluster node down is not the others: they were written, and may be
+        # refilled with the old value before the commit, so the copy is still tried there.
+        reachable = clustered()
         cache_failed(exc, "marks and revocations are written to the database first")
     model = entries()
     with transaction.atomic(using=using):

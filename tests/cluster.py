@@ -161,6 +161,15 @@ def client(port: int) -> redis.Redis:
     return redis.Redis(port=port, socket_timeout=2, socket_connect_timeout=2)
 
 
+def forget_clients() -> None:
+    """Close and drop this process's cluster clients (a test's cluster is gone)."""
+    from django_jwtsession.contrib import cluster
+
+    for each in cluster._clusters.values():
+        each.close()
+    cluster._clusters.clear()
+
+
 def commands_between(before: dict[Any, int], after: dict[Any, int]) -> dict[Any, int]:
     """The commands run between two :meth:`RedisClusterNodes.commands` snapshots."""
     return {

@@ -35,7 +35,13 @@ from django_jwtsession.backends.table_storage import entry_key
 from django_jwtsession.contrib import cluster
 from django_jwtsession.models import SessionRecord, StateEntry
 from django_jwtsession.revocation import mark_for_refresh, revoke_all, revoke_session, revoke_user
-from tests.cluster import RedisClusterNodes, client, cluster_cache, commands_between
+from tests.cluster import (
+    RedisClusterNodes,
+    client,
+    cluster_cache,
+    commands_between,
+    forget_clients,
+)
 from tests.helpers import (
     PASSWORD,
     Configure,
@@ -60,12 +66,6 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterNode
         yield started
     finally:
         started.stop()
-
-
-def forget_clients() -> None:
-    for each in cluster._clusters.values():
-        each.close()
-    cluster._clusters.clear()
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 import redis
@@ -162,6 +162,41 @@ def _mget_one_slot(client: Cluster, names: list[str]) -> list[Any]:
         raise
 
 
+def _per_node(
+    client: Cluster, names: list[str], send: Callable[[Any, str], None], redo: Callable[[str], Any]
+) -> None:
+    """Write ``names``: ``send(pipeline, name)`` for each, in one pipeline per node the slot
+    map names. Every node is written even when another fails (a write that spans nodes — the
+    global epoch's copies, several users' entries — reaches every node that answers); the
+    first failure is raised once all have run. A key redirected (resharding) is written again
+    through ``RedisCluster``'s routing (``redo``)."""
+    batches: dict[str, tuple[Any, list[str]]] = {}
+    for name in names:
+        node = client.get_node_from_key(name)  # type: ignore[no-untyped-call]
+        batches.setdefault(node.name, (node, []))[1].append(name)
+    failure: BaseException | None = None
+    for node, batch in batches.values():
+        try:
+            pool = node.redis_connection
+            if pool is None:  # not connected yet: the routed path
+                for name in batch:
+                    redo(name)
+                continue
+            pipeline = pool.pipeline(transaction=False)
+            for name in batch:
+                send(pipeline, name)
+            for name, result in zip(batch, pipeline.execute(raise_on_error=False), strict=True):
+                if isinstance(result, (AskError, TryAgainError)):  # MOVED is an AskError
+                    redo(name)
+                elif isinstance(result, Exception):
+                    raise result
+        except _ERRORS as exc:
+            failure = failure or exc
+            client.direct_after = time.monotonic() + DIRECT_PAUSE  # reads refresh the map
+    if failure is not None:
+        raise failure
+
+
 class ClusterClient(DefaultClient):  # type: ignore[misc]  # django-redis is untyped here
     """django-redis's client on a Redis Cluster (see the module docstring)."""
 
@@ -221,9 +256,33 @@ class ClusterClient(DefaultClient):  # type: ignore[misc]  # django-redis is unt
         version: int | None = None,
         client: Any = None,
     ) -> None:
-        """``DefaultClient.set_many`` (a pipeline, split per node by redis-py), with the
-        cluster client's own errors taken for an outage too."""
+        """One pipeline per node; every node that answers is written (:func:`_per_node`)."""
+        if not data:
+            return
+        if client is None:
+            client = self.get_client(write=True)
+        values = {self.make_key(key, version=version): value for key, value in data.items()}
+
+        def send(target: Any, name: str) -> None:  # make_key leaves a made key as it is
+            self.set(name, values[name], timeout, version=version, client=target)
+
         try:
-            super().set_many(data, timeout, version=version, client=client)
-        except (RedisClusterException, OSError) as exc:
+            _per_node(client, list(values), send, lambda name: send(client, name))
+        except _ERRORS as exc:
             raise ConnectionInterrupted(connection=client) from exc
+
+    def delete_many(
+        self, keys: Collection[str], version: int | None = None, client: Any = None
+    ) -> int:
+        """One pipeline per node; every node that answers is written (:func:`_per_node`).
+        Returns how many keys were asked to go (not how many existed)."""
+        names = [self.make_key(key, version=version) for key in keys]
+        if not names:
+            return 0
+        if client is None:
+            client = self.get_client(write=True)
+        try:
+            _per_node(client, names, lambda target, name: target.delete(name), client.delete)
+        except _ERRORS as exc:
+            raise ConnectionInterrupted(connection=client) from exc
+        return len(names)
