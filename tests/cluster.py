@@ -1,10 +1,15 @@
 """A Redis Cluster of the tests' own on 127.0.0.1: three primaries (no replicas) on free ports,
 made with ``redis-cli --cluster create``, nothing saved to disk; a node can be killed.
 ``redis-server`` and ``redis-cli`` are Debian's (``.ci/run`` installs them); a missing binary
-fails under ``REQUIRE_REDIS_URL`` or ``CI`` and skips elsewhere."""
+fails under ``REQUIRE_REDIS_URL`` or ``CI`` and skips elsewhere.
+
+``.ci/run`` also starts one cluster for the whole run and names its nodes in
+``REDIS_CLUSTER_NODES`` (``host:port,...``): the tests that leave the cluster whole use it
+(:func:`shared`); ``REQUIRE_REDIS_CLUSTER`` makes it mandatory (fail, never skip)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -29,6 +34,26 @@ class RedisClusterNodes:
         self.directory = directory
         self.full_coverage = full_coverage
         self.nodes: list[RedisServer] = []
+        self.external = False
+        """Started by someone else (``.ci/run``): never stopped here."""
+
+    @classmethod
+    def running_at(cls, addresses: str) -> RedisClusterNodes:
+        """A cluster already running, its nodes ``host:port,...`` (127.0.0.1 only)."""
+        found = cls(Path(os.devnull))
+        found.external = True
+        for address in addresses.split(","):
+            node = RedisServer("redis-server", found.directory)
+            node.port = int(address.rsplit(":", 1)[1])
+            found.nodes.append(node)
+        if not all(found._ok(node.port) for node in found.nodes):
+            pytest.fail(f"REDIS_CLUSTER_NODES={addresses}: not every node says cluster_state:ok")
+        return found
+
+    def alive(self, server: RedisServer) -> bool:
+        if self.external:
+            return True
+        return server.process is not None and server.process.poll() is None
 
     def start(self) -> None:
         server, cli = binary("redis-server"), binary("redis-cli")
@@ -114,7 +139,7 @@ class RedisClusterNodes:
         refresh (CLUSTER)."""
         counts: dict[tuple[int, str], int] = {}
         for server in self.nodes:
-            if server.process is None or server.process.poll() is not None:
+            if not self.alive(server):
                 continue
             with client(server.port) as node:
                 for name, stats in node.info("commandstats").items():
@@ -127,14 +152,28 @@ class RedisClusterNodes:
         """How many keys the live nodes hold."""
         total = 0
         for server in self.nodes:
-            if server.process is not None and server.process.poll() is None:
+            if self.alive(server):
                 with client(server.port) as node:
                     total += int(node.dbsize())
         return total
 
     def stop(self) -> None:
-        for node in self.nodes:
-            node.stop()
+        if not self.external:
+            for node in self.nodes:
+                node.stop()
+
+
+def shared(directory: Path) -> RedisClusterNodes:
+    """``.ci/run``'s cluster (``REDIS_CLUSTER_NODES``), else a new one in ``directory``;
+    ``REQUIRE_REDIS_CLUSTER`` without ``REDIS_CLUSTER_NODES`` fails."""
+    addresses = os.environ.get("REDIS_CLUSTER_NODES")
+    if addresses:
+        return RedisClusterNodes.running_at(addresses)
+    if os.environ.get("REQUIRE_REDIS_CLUSTER"):
+        pytest.fail("REQUIRE_REDIS_CLUSTER is set but REDIS_CLUSTER_NODES is not")
+    started = RedisClusterNodes(directory)
+    started.start()
+    return started
 
 
 BUS_OFFSET = 10000

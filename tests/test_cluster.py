@@ -41,6 +41,7 @@ from tests.cluster import (
     cluster_cache,
     commands_between,
     forget_clients,
+    shared,
 )
 from tests.helpers import (
     PASSWORD,
@@ -59,10 +60,10 @@ COOKIE = django_settings.SESSION_COOKIE_NAME
 
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterNodes]:
-    """One cluster for the module's tests that leave it whole (each starts it flushed)."""
-    started = RedisClusterNodes(tmp_path_factory.mktemp("cluster"))
+    """One cluster for the module's tests that leave it whole (each starts it flushed):
+    ``.ci/run``'s when it names one (``tests.cluster.shared``)."""
+    started = shared(tmp_path_factory.mktemp("cluster"))
     try:
-        started.start()
         yield started
     finally:
         started.stop()
