@@ -230,12 +230,14 @@ def evictor(stack: Stack, headers: dict[str, str]) -> Callable[[], None] | None:
         if hasattr(cache, "delete_pattern"):
             return lambda: cache.delete_pattern("*")  # only this benchmark's KEY_PREFIX
         return cache.clear
-    from django_jwtsession.backends.db_keys import is_db_key, session_id_for
+    from django_jwtsession.backends.db_keys import is_db_key, parse
     from django_jwtsession.backends.table_storage import entry_key
 
     cookies = SimpleCookie(headers["HTTP_COOKIE"])
     value = cookies[settings.SESSION_COOKIE_NAME].value
     if not is_db_key(value):
         raise RuntimeError(f"{stack.key}: not a db session cookie")
-    key = entry_key(session_id_for(value.split(".")[1]))  # d1.<secret>.<user hint>
+    parsed = parse(value)  # d1.<secret>.<user hint>
+    assert parsed is not None
+    key = entry_key(parsed.session_id, "db", parsed.user_id)
     return lambda: cache.delete(key)

@@ -156,9 +156,8 @@ def measure_state_check(user: Any, n: int) -> list[dict[str, Any]]:
     session_id = SessionStore(jar[next(iter(jar))]).session_id
     assert session_id is not None
     user_id = str(user.pk)
-    keys = keyspace.state_keys(user_id, session_id)
+    _, prefixed = keyspace.state_entries(user_id, session_id)  # their cache keys
     cache = caches[get_settings().cache_alias]
-    prefixed = [keyspace.CACHE_PREFIX + key for key in keys]
 
     def check() -> None:
         state.read_state(user_id, session_id)

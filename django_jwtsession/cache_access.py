@@ -11,7 +11,9 @@ With a django-redis cache (:func:`~django_jwtsession.redis_link.link`):
 - a write drops its keys from this process's mirror before and after it runs, so this
   process reads its own writes at once, whatever the push's timing.
 
-Other caches are called as they are; their errors become :class:`Unreachable` too.
+Other caches are called as they are; their errors become :class:`Unreachable` too. A Redis
+Cluster's writes go through its django-redis client (``contrib.cluster``), whose errors are
+seen whatever ``IGNORE_EXCEPTIONS`` says.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import metrics
-from .keyspace import cache
+from .keyspace import cache, clustered
 from .mirror import DOWN, MIRROR, SERVING
 from .redis_link import link
 
@@ -72,8 +74,9 @@ def _write(keys: Iterable[str], operation: str, *args: Any, gated: bool = True) 
     MIRROR.invalidate(keys)
     redis = link()
     try:
-        if redis is None:
-            return _call(lambda: getattr(cache(), operation)(*args))
+        if redis is None:  # a Redis Cluster: its client too, so errors are seen
+            target = cache().client if clustered() else cache()
+            return _call(lambda: getattr(target, operation)(*args))
         if gated and MIRROR.mode() == DOWN:
             raise Unreachable("the mirror's listener lost Redis")
         return _call(lambda: getattr(redis.cache.client, operation)(*args, client=redis.bounded))

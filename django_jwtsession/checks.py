@@ -12,7 +12,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register as r
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from . import clock_checks, conf, project_checks
+from . import clock_checks, cluster_checks, conf, project_checks
 from .claims import get_provider
 from .keys import get_key_ring
 
@@ -42,6 +42,7 @@ def register() -> None:
     register_check(project_checks.check_setting_names, "jwtsession")
     register_check(project_checks.check_sources, Tags.models, "jwtsession")
     register_check(project_checks.check_cache_answers, Tags.caches, "jwtsession")
+    register_check(cluster_checks.check_cluster, Tags.caches, "jwtsession")
 
 
 def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:

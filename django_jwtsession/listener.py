@@ -28,7 +28,7 @@ from typing import Any
 from django.db import connections
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeout
 
-from . import metrics, pending
+from . import metrics, pending, replayer
 from .conf import get_settings
 from .derived import register_reset
 from .mirror import MIRROR, SERVING
@@ -220,7 +220,10 @@ def ensure() -> None:
         return
     conf = get_settings()
     redis = link() if conf.mirror else None
-    if redis is None or (_refused is not None and _refused[1] is redis):
+    if redis is None:
+        replayer.ensure()  # no mirror: on a Redis Cluster, pending writes are still replayed
+        return
+    if _refused is not None and _refused[1] is redis:
         return
     with _lock:
         if _current is not None and _current.running:

@@ -16,13 +16,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db.models import Q
 
 from . import cache_access
 from .conf import get_settings
-from .keyspace import CACHE_PREFIX
+from .keyspace import cache_keys, clustered, every_tag
 
 if TYPE_CHECKING:
     from .models import StateEntry
@@ -51,8 +51,60 @@ def from_database(keys: list[str]) -> dict[str, int]:
     return {key: found.get(key, 0) for key in keys}
 
 
-def copy_committed(keys: list[str], *, reachable: bool = True, gated: bool = True) -> bool:
+class Names(NamedTuple):
+    """Where the cache keeps the state entries of a write (:func:`cache_names`)."""
+
+    of: dict[str, list[str]]
+    """The cache keys of each entry, to write its value under."""
+    swept: list[str]
+    """Cache keys to delete only: a session's entry under every tag (see :func:`cache_names`)."""
+
+
+SWEEP_MAX = 8
+"""Sessions with no record whose entries one write deletes under every tag (on a cluster)."""
+
+
+def cache_names(keys: list[str]) -> Names:
+    """The cache keys holding copies of each state entry in ``keys`` (``keyspace.cache_keys``).
+
+    On a Redis Cluster a session's entry is named with its user's tag: the user is found in
+    the session's records (one query, only there and only for session entries). A session
+    no record names (a made-up or long-expired id, a record deleted by hand, a record whose
+    write failed at sign-in) may still be cached under its user's tag: its entry is deleted
+    under every tag instead (``swept``: 16384 keys per session, for the first ``SWEEP_MAX`` of
+    one write; beyond that a cached "not revoked" expires within ``STATE_CACHE_TIMEOUT``).
+    """
+    hashes = [key[2:] for key in keys if key.startswith("s:")] if clustered() else []
+    owners: dict[str, set[str]] = {}
+    if hashes:
+        from .models import SessionRecord
+
+        found = SessionRecord.objects.filter(session_hash__in=hashes, user__isnull=False)
+        for hashed, user_id in found.values_list("session_hash", "user_id"):
+            owners.setdefault(hashed, set()).add(str(user_id))
+    unknown = [f"s:{hashed}" for hashed in hashes if hashed not in owners]
+    if len(unknown) > SWEEP_MAX:
+        logger.warning(
+            "jwtsession: %d revoked sessions have no record: the cached state of %d of them "
+            "may say 'not revoked' for up to STATE_CACHE_TIMEOUT",
+            len(unknown),
+            len(unknown) - SWEEP_MAX,
+        )
+    swept = [name for key in unknown[:SWEEP_MAX] for name in every_tag(key)]
+    of = {key: cache_keys(key, tuple(sorted(owners.get(key[2:], ())))) for key in keys}
+    return Names(of, swept)
+
+
+def copy_committed(
+    keys: list[str],
+    *,
+    reachable: bool = True,
+    gated: bool = True,
+    names: Names | None = None,
+) -> bool:
     """Copy the committed values of ``keys`` to the cache and clear their ``pending`` flags.
+
+    ``names``: the cache keys of each entry when the caller has them (:func:`cache_names`).
 
     On failure (or when the writer already found the cache unreachable), the keys are
     remembered for this process's next request and the flags stay for any process's
@@ -63,15 +115,20 @@ def copy_committed(keys: list[str], *, reachable: bool = True, gated: bool = Tru
         if not reachable:
             raise cache_access.Unreachable("the cache was unreachable when the change was made")
         values = from_database(keys)
+        if names is None:
+            names = cache_names(keys)
         timeout = get_settings().state_cache_timeout
         for _ in range(3):  # a concurrent writer may set an older value over a newer one:
             cache_access.store_many(  # re-read, and write again until the database agrees
-                {CACHE_PREFIX + key: value for key, value in values.items()}, timeout, gated=gated
+                {name: value for key, value in values.items() for name in names.of[key]},
+                timeout,
+                gated=gated,
             )
             latest = from_database(keys)
             if latest == values:
                 break
             values = latest
+        cache_access.delete_many(names.swept)  # again: after any refill that raced the write
         _settle(values)
     except Exception:  # the write is safe in the database; the cache lags: say so, retry
         with _unmirrored_lock:

@@ -130,7 +130,7 @@ def revoke_records(
         records = records.filter(user_id__in=user_ids)
     if keep_hash is not None:
         records = records.exclude(session_hash=keep_hash)
-    stored = list(records.exclude(meta="").values_list("session_hash", flat=True))  # cached
+    stored = list(records.exclude(meta="").values_list("session_hash", "user_id"))  # cached
     count = records.update(revoked_at=django_timezone.now(), data="", meta="")
     if stored:
         _evict_stored_sessions(stored)
@@ -138,13 +138,18 @@ def revoke_records(
     return count
 
 
-def _evict_stored_sessions(hashes: list[str]) -> None:
-    """Drop the db strategy's cached sessions (their revocation is checked anyway)."""
+def _evict_stored_sessions(sessions: list[tuple[str, Any]]) -> None:
+    """Drop the db strategy's cached sessions, by (hash, user id) (their revocation is
+    checked anyway)."""
     try:
-        for start in range(0, len(hashes), 500):
-            batch = hashes[start : start + 500]
+        for start in range(0, len(sessions), 500):
+            batch = sessions[start : start + 500]
             cache_access.delete_many(
-                [stored_session_key(value, kind) for value in batch for kind in STORED_KINDS]
+                [
+                    stored_session_key(value, kind, user_id)
+                    for value, user_id in batch
+                    for kind in STORED_KINDS
+                ]
             )
     except cache_access.Unreachable as exc:
         cache_failed(exc, "revoked db sessions stay cached (their revocation is checked anyway)")

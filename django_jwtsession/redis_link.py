@@ -30,9 +30,9 @@ from .keyspace import CACHE_PREFIX
 logger = logging.getLogger("django_jwtsession")
 
 CHANNEL = "__redis__:invalidate"
-TRACKED = ("u:", "g:", "s:", "db:", "c:")
-"""The tracked entries under ``CACHE_PREFIX``: state entries (user, global, session), db
-sessions and shared claims; not the metrics."""
+TRACKED = ("u:", "g:", "s:", "db:", "spill:", "c:")
+"""The tracked entries under ``CACHE_PREFIX``: state entries (user, global, session), stored
+sessions (db and spilled) and shared claims; not the metrics."""
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from django.utils import timezone
 from . import cache_access, metrics
 from .conf import get_settings
 from .keyspace import (
-    CACHE_PREFIX,
     GLOBAL_EPOCH,
+    clustered,
     epoch_key,
     mark_key,
     revoked_key,
@@ -34,6 +34,7 @@ from .keyspace import (
 from .outage import cache_failed
 from .pending import (
     _unmirrored as _unmirrored,  # the keys this process could not copy (tests clear it)
+    cache_names,
     copy_committed,
     entries,
     retry_unmirrored as retry_unmirrored,
@@ -56,23 +57,29 @@ def bump(keys: Iterable[str], *, using: str | None = None) -> None:
     same transaction until the cache has them: if the copy fails, or the cache was
     already unreachable (then the writer does not wait for it again), any process's
     mirror listener copies them within ``REPLAY_SECONDS`` (``pending.py``). A writer
-    waits at most ``CACHE_SOCKET_TIMEOUT`` per cache call (django-redis).
+    waits at most ``CACHE_SOCKET_TIMEOUT`` per cache call (django-redis). On a Redis
+    Cluster every node that answers is written, whichever node does not.
     """
     keys = sorted(set(keys))
     if not keys:
         return
     forget_memo()
     reachable = True
+    names = cache_names(keys)  # on a cluster, a session's entry is named with its user's tag
     try:
-        cache_access.delete_many([CACHE_PREFIX + key for key in keys])
+        cache_access.delete_many([name for key in keys for name in names.of[key]] + names.swept)
     except cache_access.Unreachable as exc:
-        reachable = False
+        # A Redis Cluster node down is not the others: they were written, and may be
+        # refilled with the old value before the commit, so the copy is still tried there.
+        reachable = clustered()
         cache_failed(exc, "marks and revocations are written to the database first")
     model = entries()
     with transaction.atomic(using=using):
         model.objects.bulk_create([model(key=key) for key in keys], ignore_conflicts=True)
         model.objects.filter(key__in=keys).update(version=F("version") + 1, pending=True)
-    transaction.on_commit(lambda: copy_committed(keys, reachable=reachable), using=using)
+    transaction.on_commit(
+        lambda: copy_committed(keys, reachable=reachable, names=names), using=using
+    )
 
 
 def _send_on_commit(signal: Signal, **kwargs: Any) -> None:

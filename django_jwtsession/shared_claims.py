@@ -2,7 +2,7 @@
 
 After a mark, or once ``CLAIMS_TTL`` has passed, the first request of one of the user's
 sessions rebuilds the claims from the database (Django's ``get_user()`` checks included)
-and publishes them in the cache under ``jwtsession:c:<user id>:<mark version>`` (hence in
+and publishes them in the cache under ``jwtsession:c:{t}:<user id>:<mark version>`` (hence in
 every process's mirror) for ``CLAIMS_TTL``. The next request of any session of that user
 — or of a client replaying its pre-mark cookie — takes them with no SQL, but only if they
 hold for *that* session (:func:`adopt`):
@@ -42,7 +42,7 @@ from . import cache_access
 from .claims import Claims
 from .conf import get_settings
 from .identity import SessionIdentity
-from .keyspace import CACHE_PREFIX
+from .keyspace import claims_key
 from .refresh import hash_key_id
 
 logger = logging.getLogger("django_jwtsession")
@@ -54,7 +54,7 @@ _SALT = "django_jwtsession.shared_claims"
 
 
 def entry_key(user_id: str, mark: int) -> str:
-    return f"{CACHE_PREFIX}c:{user_id}:{mark}"
+    return claims_key(user_id, mark)
 
 
 def _signature(entry: dict[str, Any]) -> str:

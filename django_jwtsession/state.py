@@ -20,7 +20,7 @@ from django.db import Error as DatabaseError
 from . import cache_access, listener, metrics
 from .conf import get_settings
 from .derived import register_reset
-from .keyspace import CACHE_PREFIX, session_key, state_keys
+from .keyspace import cache_keys, session_key, state_entries, state_keys
 from .mirror import MIRROR
 from .outage import cache_answered, cache_failed
 from .pending import entries as entries, from_database as from_database
@@ -75,14 +75,14 @@ def read_state(user_id: str, session_id: str | None, *, hot_path: bool = False) 
         metrics.count("state.hit")
         return recalled  # type: ignore[no-any-return]
     ticket = MIRROR.ticket()
-    keys = state_keys(user_id, session_id)
+    keys, names = state_entries(user_id, session_id)
     try:
-        found, _ = read_cached(keys, [], hot_path=hot_path)
-        state = complete_state(keys, session_id, found)
+        found, _ = read_cached(keys, names, [], hot_path=hot_path)
+        state = complete_state(keys, names, session_id, found)
     except StateUnavailable:
         metrics.count("state.refused")
         raise
-    MIRROR.remember((user_id, session_id), state, [CACHE_PREFIX + key for key in keys], ticket)
+    MIRROR.remember((user_id, session_id), state, names, ticket)
     if memo_seconds:
         if len(_memo) >= _MEMO_MAX_ENTRIES:
             _memo.clear()
@@ -93,14 +93,15 @@ def read_state(user_id: str, session_id: str | None, *, hot_path: bool = False) 
 def read_state_from_database(user_id: str, session_id: str | None) -> State:
     """The state as the database has it, past any cache (for a doubtful answer)."""
     keys = state_keys(user_id, session_id)
-    return complete_state(keys, session_id, None, _from_database_or_raise(keys))
+    return complete_state(keys, [], session_id, None, _from_database_or_raise(keys))
 
 
 def read_cached(
-    keys: list[str], extra_keys: list[str], *, hot_path: bool
+    keys: list[str], names: list[str], extra_keys: list[str], *, hot_path: bool
 ) -> tuple[dict[str, int] | None, dict[str, Any]]:
-    """The state entries ``keys`` and a caller's ``extra_keys``: from the pushed mirror
-    while it is current, else in ONE cache round trip (:mod:`~django_jwtsession.cache_access`).
+    """The state entries ``keys`` (cache keys ``names``: ``keyspace.state_entries``) and a
+    caller's ``extra_keys``: from the pushed mirror while it is current, else in ONE cache
+    round trip (:mod:`~django_jwtsession.cache_access`).
 
     Returns the state values found (None when the cache is unreachable: the caller
     falls back to the database) and the extra entries found. Raises
@@ -108,9 +109,8 @@ def read_cached(
     this is an incoming session's check (``hot_path``).
     """
     listener.ensure()  # this process's mirror listener, started on first use
-    wanted = [CACHE_PREFIX + key for key in keys]
     try:
-        cached = cache_access.read([*wanted, *extra_keys] if extra_keys else wanted)
+        cached = cache_access.read([*names, *extra_keys] if extra_keys else names)
     except cache_access.Unreachable as exc:
         if hot_path and get_settings().on_cache_outage == "refuse":
             cache_failed(exc, "signed-in requests are refused (ON_CACHE_OUTAGE = 'refuse')")
@@ -119,18 +119,20 @@ def read_cached(
         metrics.count("state.fallback")
         return None, {}
     cache_answered()
-    found = {key: cached[entry] for key, entry in zip(keys, wanted, strict=True) if entry in cached}
+    found = {key: cached[name] for key, name in zip(keys, names, strict=True) if name in cached}
     return found, {key: cached[key] for key in extra_keys if key in cached}
 
 
 def complete_state(
     keys: list[str],
+    names: list[str],
     session_id: str | None,
     found: dict[str, int] | None,
     fetched: dict[str, int] | None = None,
 ) -> State:
     """The state from what the cache had (``found``, None after an outage); the rest
-    from the database, or from ``fetched`` when the caller already read it."""
+    from the database, or from ``fetched`` when the caller already read it, and refilled
+    in the cache under ``names`` (the cache keys of ``keys``)."""
     if found is None:
         values = fetched if fetched is not None else _from_database_or_raise(keys)
     else:
@@ -140,7 +142,8 @@ def complete_state(
             metrics.count("state.miss")
             read = fetched if fetched is not None else _from_database_or_raise(missing)
             refill = {key: read.get(key, 0) for key in missing}
-            mirror_missing(refill)
+            named = zip(keys, names, strict=True)
+            mirror_missing({name: refill[key] for key, name in named if key in refill})
             values.update(refill)
         else:
             metrics.count("state.hit")
@@ -164,21 +167,25 @@ def start_session(user_id: str, session_id: str) -> State:
     """State for a session id just created: read the epochs, and note that the new id
     is not revoked (:func:`new_session_id_issued`)."""
     state = read_state(user_id, None)
-    new_session_id_issued(session_id)
+    new_session_id_issued(session_id, user_id)
     return state
 
 
-def new_session_id_issued(session_id: str) -> None:
-    """Note in the cache that a new session id is not revoked (it cannot be yet), so its
-    first request's state check hits the cache."""
-    mirror_missing({session_key(session_id): 0})
+def new_session_id_issued(session_id: str, user_id: object) -> None:
+    """Note in the cache that a new session id of ``user_id`` is not revoked (it cannot be
+    yet), so its first request's state check hits the cache. Nothing for an anonymous
+    session (``user_id`` None): no state check reads it."""
+    if user_id is not None:
+        (name,) = cache_keys(session_key(session_id), (str(user_id),))
+        mirror_missing({name: 0})
 
 
 def mirror_missing(values: dict[str, int]) -> None:
-    """Refill with ``add``: a concurrent writer's fresher ``set`` is never overwritten."""
+    """Refill (cache keys to values) with ``add``: a concurrent writer's fresher ``set`` is
+    never overwritten."""
     timeout = get_settings().state_cache_timeout
     try:
-        for key, value in values.items():
-            cache_access.add(CACHE_PREFIX + key, value, timeout)
+        for name, value in values.items():
+            cache_access.add(name, value, timeout)
     except cache_access.Unreachable as exc:
         cache_failed(exc, "the state cache is not refilled")

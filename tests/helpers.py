@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.models import Group
 from django.core.cache import caches
 from django.db import connection
@@ -20,12 +20,13 @@ from django.http import HttpResponseBase
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
+from django_jwtsession.backends import db_keys
 from django_jwtsession.backends.db_keys import KEY_PREFIX as DB_KEY_PREFIX, session_id_for
 from django_jwtsession.backends.table_storage import entry_key
 from django_jwtsession.codec import b64url_decode, decode, encode
 from django_jwtsession.conf import get_settings
 from django_jwtsession.cookies import read_session_cookie
-from django_jwtsession.keyspace import session_hash
+from django_jwtsession.keyspace import cache_keys, session_hash
 from django_jwtsession.models import SessionRecord
 from tests.testapp.models import Plan
 
@@ -158,6 +159,15 @@ def token_session_id(token: str) -> str:
     return sid
 
 
+def token_user_id(token: str) -> str | None:
+    """The user id of a signed-in session cookie's value (a db key's hint, a token's data)."""
+    if token.startswith(DB_KEY_PREFIX):
+        parsed = db_keys.parse(token)
+        return None if parsed is None else parsed.user_id
+    user_id: str | None = decode(token).payload["dat"].get(SESSION_KEY)
+    return user_id
+
+
 def token_header(token: str) -> dict[str, Any]:
     """The (unverified) protected header of a compact JWS."""
     header: dict[str, Any] = json.loads(b64url_decode(token.split(".")[0]))
@@ -184,7 +194,8 @@ def resign_session(
         meta = {key: value for key, value in payload.items() if key not in ("sid", "dat")}
         stored = {"data": json.dumps(payload["dat"]), "meta": json.dumps(meta)}
         SessionRecord.objects.filter(pk=_stored_session(token).pk).update(**stored)
-        caches[get_settings().cache_alias].set(entry_key(payload["sid"]), stored)
+        entry = entry_key(payload["sid"], "db", payload["dat"].get(SESSION_KEY))
+        caches[get_settings().cache_alias].set(entry, stored)
     else:
         client.cookies[settings.SESSION_COOKIE_NAME] = encode(payload)
     return payload
@@ -283,3 +294,10 @@ def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
             return False
         time.sleep(0.01)
     return True
+
+
+def state_cache_key(key: str, user_id: object = None) -> str:
+    """The cache key of the state entry ``key`` (a session's: of ``user_id``'s session)."""
+    names = cache_keys(key, () if user_id is None else (str(user_id),))
+    assert len(names) == 1, names
+    return names[0]

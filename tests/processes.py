@@ -254,6 +254,12 @@ class RedisServer:
             stop_process(self.process)
             self.process = None
 
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, as a crashed machine."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=STOP_TIMEOUT)
+
     def pause(self) -> None:
         """SIGSTOP: connections stay open, nothing is answered."""
         assert self.process is not None

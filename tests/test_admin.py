@@ -23,7 +23,7 @@ from django.utils import timezone
 from django_jwtsession import metrics
 from django_jwtsession.admin import SessionRecordAdmin, SessionsUserAdminMixin, install_user_admin
 from django_jwtsession.admin.agents import parse
-from django_jwtsession.keyspace import CACHE_PREFIX, epoch_key, stored_session_key
+from django_jwtsession.keyspace import epoch_key, revoked_key, stored_session_key
 from django_jwtsession.models import SessionRecord
 from django_jwtsession.signals import session_revoked
 from django_jwtsession.timestamps import iso
@@ -34,6 +34,7 @@ from tests.helpers import (
     jwtsession_settings,
     make_user,
     session_token,
+    state_cache_key,
 )
 
 User = get_user_model()
@@ -321,7 +322,7 @@ def test_every_action_and_delete_path_revokes(
     alice = sign_in("alice")
     assert whoami(bob_client)["authenticated"] is True
     record = record_of(bob)
-    stored = stored_session_key(record.session_hash)
+    stored = stored_session_key(record.session_hash, "db", bob.pk)
     assert (caches["default"].get(stored) is not None) == (strategy == "db")
     with django_capture_on_commit_callbacks(execute=True):
         act(staff, record)
@@ -334,11 +335,11 @@ def test_every_action_and_delete_path_revokes(
     if act is revoke_users:
         assert revocations[0]["scope"] == "user"
         assert revocations[0]["user_ids"] == [str(bob.pk)]
-        assert cache.get(CACHE_PREFIX + epoch_key(bob.pk)) == 1  # the cache has it at once
+        assert cache.get(state_cache_key(epoch_key(bob.pk))) == 1  # the cache has it at once
     else:
         assert revocations[0]["scope"] == "session"
         assert revocations[0]["session_ids"] == [record.session_hash]  # the public id
-        assert cache.get(f"{CACHE_PREFIX}s:{record.session_hash}") == 1
+        assert cache.get(state_cache_key(revoked_key(record.session_hash), bob.pk)) == 1
     if act in (revoke_selected, revoke_users):
         assert SessionRecord.objects.get(pk=record.pk).revoked_at is not None  # kept, revoked
 

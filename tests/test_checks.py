@@ -28,12 +28,14 @@ SOURCE = "\n".join(
         "checks.py",
         "clock_checks.py",
         "project_checks.py",
+        "cluster_checks.py",
         "installed.py",
         "contrib/rest_framework/checks.py",
     )
 )
-OUT_OF_PROCESS = {"jwtsession.E014"}
-"""Ids that cannot be triggered here (the app is installed): tests/test_fresh_project.py."""
+OUT_OF_PROCESS = {"jwtsession.E014", "jwtsession.W012", "jwtsession.W013"}
+"""Ids that cannot be triggered here: the app is installed (tests/test_fresh_project.py), or
+they need a Redis Cluster that answers (tests/test_cluster.py)."""
 
 OUR_SESSION = checks.OUR_SESSION_MIDDLEWARE
 OUR_AUTH = checks.OUR_AUTH_MIDDLEWARE

@@ -31,7 +31,9 @@ from tests.helpers import (
     Configure,
     client_session_id,
     session_token,
+    state_cache_key,
     token_payload,
+    token_user_id,
 )
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +76,8 @@ def store(client: Client, edit: Edit, data: dict[str, Any] | None = None) -> Non
         session_id = payload.pop("sid")
         stored = {"data": json.dumps(payload.pop("dat")), "meta": edit(payload)}
         SessionRecord.objects.filter(user__username="bob").update(**stored)
-        caches[get_settings().cache_alias].set(entry_key(session_id), stored)
+        entry = entry_key(session_id, "db", token_user_id(token))
+        caches[get_settings().cache_alias].set(entry, stored)
         return
     ring = get_key_ring()
     header = {"alg": ring.algorithm, "typ": "JWT", "kid": ring.current.kid}
@@ -213,9 +216,9 @@ def test_a_legitimately_newer_epoch_is_not_refused_by_a_stale_cache(
     client = Client()
     assert client.login(username="bob", password=PASSWORD)  # started under the new epoch
     caches[get_settings().cache_alias].clear()
-    from django_jwtsession.keyspace import CACHE_PREFIX, epoch_key
+    from django_jwtsession.keyspace import epoch_key
 
-    caches[get_settings().cache_alias].set(CACHE_PREFIX + epoch_key(bob.pk), 0)  # stale
+    caches[get_settings().cache_alias].set(state_cache_key(epoch_key(bob.pk)), 0)  # stale
     assert whoami(client)["username"] == "bob"
 
 

@@ -20,7 +20,7 @@ from django.db.models import F
 from django.test import Client
 
 from django_jwtsession import listener, metrics
-from django_jwtsession.keyspace import CACHE_PREFIX, epoch_key, session_hash
+from django_jwtsession.keyspace import epoch_key, session_hash
 from django_jwtsession.mirror import DOWN, ROUND_TRIP, SERVING, Mirror
 from django_jwtsession.models import StateEntry
 from django_jwtsession.revocation import revoke_session
@@ -31,6 +31,7 @@ from tests.helpers import (
     make_user,
     redis_cache,
     session_token,
+    state_cache_key,
     token_session_id,
     use_cache,
     wait_until,
@@ -85,7 +86,7 @@ def foreign_revocation(user: Any) -> None:
     StateEntry.objects.update_or_create(key=key, defaults={"version": 0})
     StateEntry.objects.filter(key=key).update(version=F("version") + 1)
     version = StateEntry.objects.get(key=key).version
-    caches["other"].set(CACHE_PREFIX + key, version, None)
+    caches["other"].set(state_cache_key(key), version, None)
 
 
 @pytest.mark.usefixtures("strategy")
@@ -248,3 +249,20 @@ def test_a_mirror_not_heard_from_stops_serving() -> None:
     mirror.ready, mirror.lost = False, True  # it noticed: reconnecting
     assert mirror.mode() == DOWN
     assert mirror.insert({"k": 1}, mirror.ticket()) == 0
+
+
+def test_every_entry_the_mirror_may_hold_is_tracked() -> None:
+    """Each cache key a state check, a stored session (db or spilled, signed in or not) or
+    shared claims are read under starts with a prefix the listener tracks: a write to any
+    of them reaches every mirror."""
+    from django_jwtsession import keyspace
+    from django_jwtsession.redis_link import TRACKED
+
+    _, names = keyspace.state_entries("7", "0" * 32)
+    for kind in keyspace.STORED_KINDS:
+        names += [keyspace.stored_session_key("a" * 64, kind, user) for user in ("7", None)]
+    names.append(keyspace.claims_key("7", 3))
+    untracked = [
+        name for name in names if not name.removeprefix(keyspace.CACHE_PREFIX).startswith(TRACKED)
+    ]
+    assert untracked == []

@@ -29,7 +29,7 @@ from django.http import HttpResponseBase
 from django.test import Client
 
 from django_jwtsession import metrics
-from django_jwtsession.keyspace import CACHE_PREFIX, GLOBAL_EPOCH, session_hash, session_key
+from django_jwtsession.keyspace import GLOBAL_EPOCH, session_hash, session_key
 from django_jwtsession.revocation import revoke_all, revoke_session, revoke_user
 from tests.helpers import (
     PASSWORD,
@@ -38,7 +38,9 @@ from tests.helpers import (
     make_user,
     redis_cache,
     session_token,
+    state_cache_key,
     token_session_id,
+    token_user_id,
     use_cache,
 )
 from tests.processes import RedisServer, redis_binary, require, stop_process
@@ -117,8 +119,9 @@ def cache_is_down() -> bool:
     return False
 
 
-def cached(key: str) -> int | None:
-    value: int | None = caches["default"].get(CACHE_PREFIX + key)
+def cached(key: str, user: object = None) -> int | None:
+    """The cached value of the state entry ``key`` (a session's: of ``user``'s session)."""
+    value: int | None = caches["default"].get(state_cache_key(key, user))
     return value
 
 
@@ -146,7 +149,7 @@ def test_revoked_before_redis_stops_stays_revoked_while_it_is_down(
 ) -> None:
     bob, tokens = three_sessions()
     for token in tokens.values():
-        assert cached(session_key(sid(token))) == 0  # the state check is served by Redis
+        assert cached(session_key(sid(token)), token_user_id(token)) == 0  # served by Redis
     with django_capture_on_commit_callbacks(execute=True):  # the commit mirrors the cache
         revoke(scope, bob, tokens)
 
@@ -182,7 +185,7 @@ def test_revoked_while_redis_is_down_stays_revoked_when_it_is_back(
     for _ in range(2):  # the refilling read, then cache hits
         assert signed_in(tokens) == still_signed_in(scope)
     if strategy == "jwt" or scope == "session":  # a db session revoked by user/all is gone
-        assert cached(session_key(sid(tokens["bob_first"]))) == (scope == "session")
+        assert cached(session_key(sid(tokens["bob_first"])), bob.pk) == (scope == "session")
     assert cached(GLOBAL_EPOCH) == (scope == "all")  # the database's values, refilled
 
 
@@ -475,7 +478,7 @@ def test_revocation_ends_the_session_in_every_worker(
         assert {name: server.whoami(t)["authenticated"] for name, t in tokens.items()} == (
             dict.fromkeys(SESSIONS, True)
         )
-    assert cached(session_key(sid(tokens["bob_first"]))) == 0  # the workers hit the cache
+    assert cached(session_key(sid(tokens["bob_first"])), bob.pk) == 0  # the workers hit Redis
 
     revoke(scope, bob, tokens)  # autocommit: mirrored to Redis at once
 

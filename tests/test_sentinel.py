@@ -38,7 +38,14 @@ from django_jwtsession.contrib.sentinel import (
 )
 from django_jwtsession.keyspace import CACHE_PREFIX, session_hash, session_key
 from django_jwtsession.revocation import revoke_session, revoke_user
-from tests.helpers import PASSWORD, make_user, session_token, token_session_id
+from tests.helpers import (
+    PASSWORD,
+    make_user,
+    session_token,
+    state_cache_key,
+    token_session_id,
+    token_user_id,
+)
 from tests.sentinel import (
     FAILOVER_DEADLINE,
     SentinelDeployment,
@@ -170,7 +177,8 @@ def test_killing_the_primary_mid_traffic_never_accepts_a_revoked_session(
     check_every_session()
     check_every_session()  # the state entries are in the primary, and in its replica
     for token in tokens.values():
-        assert caches["default"].get(CACHE_PREFIX + session_key(token_session_id(token))) == 0
+        name = state_cache_key(session_key(token_session_id(token)), token_user_id(token))
+        assert caches["default"].get(name) == 0
 
     revoke_session(session_hash(token_session_id(tokens["revoked_before"])))
     revoked.add("revoked_before")
@@ -191,7 +199,9 @@ def test_killing_the_primary_mid_traffic_never_accepts_a_revoked_session(
     for _ in range(10):  # after the failover: every response still right
         check_every_session()
     # The state check is answered by the new primary again: no query.
-    kept = CACHE_PREFIX + session_key(token_session_id(tokens["kept"]))
+    kept = state_cache_key(
+        session_key(token_session_id(tokens["kept"])), token_user_id(tokens["kept"])
+    )
     assert caches["default"].get(kept) == 0
     assert in_process(tokens["kept"]) == "carol"  # this process's pool reconnected
     with CaptureQueriesContext(connection) as queries:

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from django_jwtsession import claims as claims_module
 from django_jwtsession.conf import get_settings
-from django_jwtsession.keyspace import CACHE_PREFIX, epoch_key, mark_key, session_hash
+from django_jwtsession.keyspace import epoch_key, mark_key, session_hash
 from django_jwtsession.models import StateEntry
 from django_jwtsession.revocation import mark_for_refresh, revoke_all, revoke_session, revoke_user
 from django_jwtsession.signals import claims_refreshed
@@ -41,6 +41,7 @@ from tests.helpers import (
     resign_session,
     session_token,
     set_roles,
+    state_cache_key,
     token_payload,
     token_session_id,
 )
@@ -379,8 +380,8 @@ def test_commands_say_when_the_cache_could_not_be_updated(
     call_command("jwtsession_revoke", "--all", stdout=io.StringIO())  # the backlog goes too
     cache = caches["default"]
     bob = User.objects.get(username="bob")
-    assert cache.get(CACHE_PREFIX + mark_key(bob.pk)) == 1
-    assert cache.get(CACHE_PREFIX + epoch_key(bob.pk)) == 1
+    assert cache.get(state_cache_key(mark_key(bob.pk))) == 1
+    assert cache.get(state_cache_key(epoch_key(bob.pk))) == 1
     assert "could not be copied to the cache" in caplog.text
 
 

@@ -264,7 +264,9 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
         assert self._identity is not None  # noqa: S101  (just checked)
         if origin.session_id is not None:  # ours: the same session under a new id
             self._identity = self._identity.successor(self._storage.new_session_id())
-        new_session_id_issued(self._identity.session_id)
+        claims = self._identity.claims
+        user_id = claims.user_id if claims is not None else None
+        new_session_id_issued(self._identity.session_id, user_id)
         self._epochs_stale = False  # keep the verified epochs: a later revocation still applies
         self._origin = origin
         self._record_due = True

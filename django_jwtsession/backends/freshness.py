@@ -193,7 +193,7 @@ def rebuild(
         data[HASH_SESSION_KEY] = upgraded_hash
         old_id = identity.session_id
         identity = identity.successor(new_session_id())
-        new_session_id_issued(identity.session_id)
+        new_session_id_issued(identity.session_id, user_id)
         revoke_session(session_hash(old_id))
     rebuilt = claims_for(user, identity, state, now)
     if upgraded_hash is not None and new_session_id is None:

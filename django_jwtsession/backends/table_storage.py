@@ -25,7 +25,7 @@ from django.utils import timezone
 from .. import cache_access, metrics, strict_json
 from ..conf import get_settings
 from ..exceptions import ExpiredToken, MalformedToken, UnknownSession
-from ..keyspace import session_hash, state_keys, stored_session_key
+from ..keyspace import clustered, session_hash, state_entries, stored_session_key
 from ..models import SessionRecord, StateEntry
 from ..outage import cache_failed
 from ..records import as_datetime, client_ip, user_agent
@@ -39,9 +39,10 @@ logger = logging.getLogger("django_jwtsession")
 
 
 @functools.lru_cache(maxsize=4096)
-def entry_key(session_id: str, kind: str = "db") -> str:
-    """The cache key of a stored session's payload (``kind``: ``"db"`` or ``"spill"``)."""
-    return stored_session_key(session_hash(session_id), kind)
+def entry_key(session_id: str, kind: str = "db", user_id: object = None) -> str:
+    """The cache key of a stored session's payload (``kind``: ``"db"`` or ``"spill"``), in
+    its user's hash slot."""
+    return stored_session_key(session_hash(session_id), kind, user_id)
 
 
 def _cache_entry(entry: str, stored: dict[str, str], expires_in: int, *, replace: bool) -> None:
@@ -71,15 +72,20 @@ def _live_rows(session_id: str, strategy: str) -> Any:
     ).exclude(meta="")
 
 
+Located = tuple[db_keys.DbKey, str, tuple[str, ...], tuple[str, ...]]
+
+
 @functools.lru_cache(maxsize=4096)
-def _locate(key: str, prefix: str) -> tuple[db_keys.DbKey, str, tuple[str, ...]] | None:
-    """A session key's secret and user, its session id and state keys (pure: memoized
-    per key and process, as the cookie comes back on every request)."""
+def _locate(key: str, prefix: str, clustered: bool) -> Located | None:
+    """A session key's secret and user, its session id, state keys and their cache keys
+    (``clustered``: named for a Redis Cluster) — pure: memoized per key and process, as
+    the cookie comes back on every request."""
     parsed = db_keys.parse(key, prefix)
     if parsed is None:
         return None
     sid, user_id = parsed.session_id, parsed.user_id
-    return parsed, sid, tuple(state_keys(user_id, sid) if user_id is not None else ())
+    keys, names = state_entries(user_id, sid) if user_id is not None else ([], [])
+    return parsed, sid, tuple(keys), tuple(names)
 
 
 class TableStorage(Storage):
@@ -104,35 +110,38 @@ class TableStorage(Storage):
 
     # -- reading ----------------------------------------------------------------------------
     def read(self, key: str, now: int) -> Loaded:
-        located = _locate(key, self._prefix)
+        located = _locate(key, self._prefix, clustered())
         if located is None:
             raise MalformedToken("not a db session key")
-        parsed, sid, keys = located
+        parsed, sid, keys, names = located
         user_id = parsed.user_id
-        stored, state, refill = self._fetch(sid, list(keys))
-        entry = stored_entry.parse(sid, stored)
-        data = entry.fresh_data()
-        if data.get(SESSION_KEY) != user_id:
-            raise MalformedToken("the hint does not belong to this session")
+        stored, entry, state, refill = self._fetch(sid, user_id, list(keys), list(names))
         if refill:
-            _cache_entry(entry_key(sid, self._kind), stored, entry.expires - now, replace=False)
+            expires_in = entry.expires - now
+            _cache_entry(entry_key(sid, self._kind, user_id), stored, expires_in, replace=False)
         self._stored_data = stored["data"]
+        data = entry.fresh_data()
         if entry.expires <= now or entry.identity.started + get_settings().max_lifetime <= now:
             raise ExpiredToken("the session expired")
         self._secret, self._persisted = parsed.secret, True
         return Loaded(data, entry.identity, entry.issued_at, state=state)
 
-    def _fetch(self, sid: str, keys: list[str]) -> tuple[Any, Any, bool]:
-        """The stored entry and (when signed in) the state, in one cache round trip; on a
-        miss, in one query. Also whether the entry came from the database (to be cached)."""
-        entry = entry_key(sid, self._kind)
+    def _fetch(
+        self, sid: str, user_id: str | None, keys: list[str], names: list[str]
+    ) -> tuple[Any, stored_entry.Entry, Any, bool]:
+        """The stored entry (raw and parsed) and (when signed in) the state, in one cache
+        round trip; on a miss, in one query. Also whether the entry came from the database
+        (to be cached). A key whose hint is not the session's user is refused before
+        anything is refilled (its entries would be named with another user's tag)."""
+        entry = entry_key(sid, self._kind, user_id)
+        hinted = f"{sid}.{user_id or ''}"  # this secret with this hint
         try:
-            found, extra = read_cached(keys, [entry], hot_path=True)
+            found, extra = read_cached(keys, names, [entry], hot_path=True)
             stored = extra.get(entry)
             fetched: dict[str, int] | None = None
-            refill = False
+            refill = looked_up = False
             if not isinstance(stored, dict):
-                if sid in UNKNOWN:  # looked up lately and not found: no query again
+                if sid in UNKNOWN or hinted in UNKNOWN:  # looked up lately: no query again
                     raise UnknownSession("no live session under this key")
                 try:
                     stored, fetched = self._from_database(sid, keys, found)
@@ -140,11 +149,17 @@ class TableStorage(Storage):
                     UNKNOWN.add(sid)
                     raise
                 refill = found is not None  # the cache is reachable: refill it
-            state = complete_state(keys, sid, found, fetched) if keys else None
+                looked_up = True
+            parsed = stored_entry.parse(sid, stored)
+            if parsed.data.get(SESSION_KEY) != user_id:
+                if looked_up:  # another user's hint: no session under this key either
+                    UNKNOWN.add(hinted)
+                raise MalformedToken("the hint does not belong to this session")
+            state = complete_state(keys, names, sid, found, fetched) if keys else None
         except StateUnavailable:
             metrics.count("state.refused")
             raise
-        return stored, state, refill
+        return stored, parsed, state, refill
 
     def _from_database(
         self, sid: str, keys: list[str], found: dict[str, int] | None
@@ -186,7 +201,7 @@ class TableStorage(Storage):
             return False
         sid = parsed.session_id
         try:
-            if cache_access.read([entry_key(sid, self._kind)]):
+            if cache_access.read([entry_key(sid, self._kind, parsed.user_id)]):
                 return True
         except cache_access.Unreachable as exc:
             cache_failed(exc, "db sessions are looked up in the database")
@@ -228,11 +243,12 @@ class TableStorage(Storage):
             self._insert(sid, values, options.must_create)
         self._persisted = True
         now = int(payload["iat"])
+        entry = entry_key(sid, self._kind, user_id)
         if data_changed:
             stored = {"data": data, "meta": meta}
-            _cache_entry(entry_key(sid, self._kind), stored, payload["exp"] - now, replace=True)
+            _cache_entry(entry, stored, payload["exp"] - now, replace=True)
         else:  # another request may have written newer data: let the next read fetch the row
-            evict_entry(entry_key(sid, self._kind))
+            evict_entry(entry)
         self._stored_data = data
         return key
 

@@ -61,7 +61,8 @@ class WritingStore(SessionBase):
         old = self._identity
         if keep_start and old is not None:
             self._identity = old.successor(session_id)
-            new_session_id_issued(session_id)  # its first state check hits the cache
+            user_id = self.__dict__.get("_session_cache", {}).get(SESSION_KEY)
+            new_session_id_issued(session_id, user_id)  # its first state check hits the cache
         else:
             self._identity = SessionIdentity.new(session_id)
             self._epochs_stale = True  # a new session starts under today's epochs

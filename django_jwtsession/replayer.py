@@ -1,0 +1,86 @@
+"""The replay without a mirror: on a Redis Cluster, one thread per process copies pending writes.
+
+The pushed mirror does not run on a Redis Cluster (``contrib.cluster``), and with it goes the
+listener that replays the marks and revocations a writer could not copy (``pending.replay``).
+On a cluster that matters more than on one server: a node down, paused or cut off is the
+usual failure, and it comes back (restarted from its disk, a replica promoted, a partition
+healed) holding the entries it had — a "not revoked" the database no longer agrees with. So on
+a cluster each process runs this thread instead: every ``REPLAY_SECONDS`` it copies pending
+entries (one indexed query in a database connection of its own, closed right after), so a
+revocation a node missed is honoured within ``REPLAY_SECONDS`` of the node answering again,
+even if its writer exited. Started lazily on the first state check (after a ``fork()`` too);
+stopped on settings changes and at exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+
+from django.db import connections
+
+from . import pending
+from .conf import get_settings
+from .derived import register_reset
+from .keyspace import clustered
+
+logger = logging.getLogger("django_jwtsession")
+
+_current: Replayer | None = None
+_lock = threading.Lock()
+
+
+class Replayer(threading.Thread):
+    def __init__(self, every: float) -> None:
+        super().__init__(name="jwtsession-replayer", daemon=True)
+        self.every = every
+        self.pid = os.getpid()
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.every):
+            try:
+                pending.replay()
+            except Exception as exc:  # logged; tried again after REPLAY_SECONDS
+                logger.warning("jwtsession: the replay could not run (%s)", exc)
+            finally:
+                connections.close_all()  # this thread's connections only
+
+
+def ensure() -> None:
+    """Start this process's replayer on a Redis Cluster (cheap when one runs or none is due)."""
+    global _current
+    running = _current
+    if running is not None and running.pid == os.getpid() and running.is_alive():
+        return
+    if not clustered():
+        return
+    every = get_settings().replay_seconds
+    if not every:
+        return
+    with _lock:
+        if _current is not None and _current.pid == os.getpid() and _current.is_alive():
+            return
+        _current = Replayer(every)
+        _current.start()
+
+
+def running() -> bool:
+    return _current is not None and _current.pid == os.getpid() and _current.is_alive()
+
+
+def stop(*, wait: float = 0.0) -> None:
+    """Stop this process's replayer; wait up to ``wait`` seconds for its thread to end."""
+    global _current
+    with _lock:
+        replayer, _current = _current, None
+    if replayer is not None:
+        replayer.stopping.set()
+        if wait and replayer.is_alive() and replayer is not threading.current_thread():
+            replayer.join(wait)
+
+
+register_reset(stop)
+atexit.register(stop, wait=1.0)
