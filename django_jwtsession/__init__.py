@@ -23,6 +23,7 @@ _EXPORTS = {
     "revoke_sessions": "revocation",
     "revoke_user": "revocation",
     "revoke_all": "revocation",
+    "EndReason": "end_reasons",
     # guards: decorators, mixins, checks
     "any_of": "access",
     "has_role": "access",
@@ -42,10 +43,12 @@ _EXPORTS = {
     "claims_refreshed": "signals",
     "session_revoked": "signals",
     "user_marked": "signals",
+    "session_ended": "signals",
 }
 
 __all__ = [
     "Claims",
+    "EndReason",
     "FeatureRequiredMixin",
     "RoleRequiredMixin",
     "SubscriptionRequiredMixin",
@@ -64,6 +67,7 @@ __all__ = [
     "revoke_sessions",
     "revoke_user",
     "role_required",
+    "session_ended",
     "session_revoked",
     "subscription_required",
     "user_marked",
@@ -78,6 +82,7 @@ if TYPE_CHECKING:
         role_required,
         subscription_required,
     )
+    from .end_reasons import EndReason
     from .mixins import FeatureRequiredMixin, RoleRequiredMixin, SubscriptionRequiredMixin
     from .revocation import (
         mark_for_refresh,
@@ -86,7 +91,7 @@ if TYPE_CHECKING:
         revoke_sessions,
         revoke_user,
     )
-    from .signals import claims_refreshed, session_revoked, user_marked
+    from .signals import claims_refreshed, session_ended, session_revoked, user_marked
 
 
 def __getattr__(name: str) -> Any:

@@ -27,6 +27,7 @@ from .conf_values import (
 )
 from .derived import derived
 from .mirror_conf import DEFAULTS as MIRROR_DEFAULTS, READERS as MIRROR_READERS
+from .policy_conf import DEFAULTS as POLICY_DEFAULTS, READERS as POLICY_READERS
 
 __all__ = [
     "ALGORITHMS",
@@ -74,6 +75,7 @@ DEFAULTS: dict[str, Any] = {
     "TIER_ORDER": (),
     "SUPERUSER_HAS_ALL_ROLES": True,
     **MIRROR_DEFAULTS,  # MIRROR, MIRROR_HEALTH_SECONDS, ... (mirror_conf.py)
+    **POLICY_DEFAULTS,  # HISTORY_RETENTION (policy_conf.py)
 }
 
 
@@ -115,6 +117,7 @@ class JWTSessionSettings:
     mirror_max_entries: int
     cache_socket_timeout: float
     replay_seconds: float
+    history_retention: int  # policy_conf.py
 
     @property
     def is_hmac(self) -> bool:
@@ -152,6 +155,7 @@ READERS: dict[str, read.Reader] = {
     "TIER_ORDER": read.tier_order,
     "SUPERUSER_HAS_ALL_ROLES": read.boolean,
     **MIRROR_READERS,
+    **POLICY_READERS,
 }
 """How each key is read (:mod:`~django_jwtsession.conf_values`); its field is its lowercase name."""
 

@@ -54,14 +54,17 @@ def remember_user_fields(sender: Any, instance: Model, **kwargs: Any) -> None:
 
 
 def user_saved(sender: Any, instance: Model, created: bool, **kwargs: Any) -> None:
-    """Password changed: end the user's sessions. Other tracked fields: mark the user."""
+    """Password changed, or the user deactivated: end the user's sessions. Other tracked
+    fields: mark the user."""
     before, after = instance.__dict__.get(_SNAPSHOT), _snapshot(instance)
     instance.__dict__[_SNAPSHOT] = after
     if created or before is None or before == after:
         return
-    password_index = TRACKED_FIELDS.index("password")
-    if before[password_index] != after[password_index]:
-        revoke_user(instance)  # update_session_auth_hash() keeps the current one
+    password, active = TRACKED_FIELDS.index("password"), TRACKED_FIELDS.index("is_active")
+    if before[password] != after[password]:
+        revoke_user(instance, reason="password_change")  # update_session_auth_hash() keeps one
+    elif before[active] and after[active] is False:
+        revoke_user(instance, reason="deactivated")
     mark_for_refresh(instance)
 
 

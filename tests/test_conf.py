@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import subprocess
@@ -598,6 +599,26 @@ def _replay_seconds(configure: Configure, request: pytest.FixtureRequest) -> Non
     assert wait_until(lambda: len(replays) >= 3, 5)  # every 0.05 s, in the listener's thread
 
 
+def _history_retention(configure: Configure, request: pytest.FixtureRequest) -> None:
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from django_jwtsession.models import SessionRecord
+    from django_jwtsession.revocation import revoke_user
+
+    client = request.getfixturevalue("bob_client")
+    revoke_user(request.getfixturevalue("bob"))
+    SessionRecord.objects.update(revoked_at=timezone.now() - timedelta(hours=2))
+    call_command("clearsessions", stdout=io.StringIO())
+    assert SessionRecord.objects.count() == 1  # kept: 30 days by default
+    configure(HISTORY_RETENTION=3600)
+    call_command("clearsessions", stdout=io.StringIO())
+    assert not SessionRecord.objects.exists()
+    assert client.get("/whoami/").json() == {"authenticated": False}
+
+
 EXERCISES: dict[str, Callable[[Configure, pytest.FixtureRequest], None]] = {
     "STRATEGY": _strategy,
     "ALGORITHM": _algorithm,
@@ -633,6 +654,7 @@ EXERCISES: dict[str, Callable[[Configure, pytest.FixtureRequest], None]] = {
     "MIRROR_MAX_ENTRIES": _mirror_max_entries,
     "CACHE_SOCKET_TIMEOUT": _cache_socket_timeout,
     "REPLAY_SECONDS": _replay_seconds,
+    "HISTORY_RETENTION": _history_retention,
 }
 
 
@@ -722,6 +744,8 @@ INVALID = [
     ("CACHE_SOCKET_TIMEOUT", -1),
     ("CACHE_SOCKET_TIMEOUT", True),
     ("REPLAY_SECONDS", None),
+    ("HISTORY_RETENTION", -1),
+    ("HISTORY_RETENTION", "30d"),
 ]
 
 

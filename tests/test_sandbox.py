@@ -1038,6 +1038,25 @@ def test_revoking_one_of_my_sessions_signs_that_client_out(seeded: dict[str, Use
 
 
 @pytest.mark.usefixtures("sandbox_urls")
+def test_my_sessions_shows_the_recently_ended_ones_and_why(seeded: dict[str, User]) -> None:
+    laptop, phone, old = signed_in("bob"), signed_in("bob"), signed_in("bob")
+    there, gone = whoami(phone)["session_id"], whoami(old)["session_id"]
+    old.post("/accounts/logout/")
+    laptop.post(f"/sessions/{there}/revoke/")
+    mine = page(laptop, "/sessions/")
+    rows = mine.all("ended-row")
+    assert [row.attrs["data-session-id"] for row in rows] == [there, gone]  # latest first
+    assert [row.attrs["data-reason"] for row in rows] == ["revoked_by_user", "logout"]
+    assert [cell.text for cell in mine.all("ended-reason")] == [
+        "revoked by the user",
+        "logged out",
+    ]
+    assert session_ids(laptop) == [whoami(laptop)["session_id"]]  # the live list: this one
+    fresh = page(signed_in("carol"), "/sessions/")
+    assert fresh.all("ended-row") == []
+
+
+@pytest.mark.usefixtures("sandbox_urls")
 def test_revoking_this_session_logs_out(seeded: dict[str, User]) -> None:
     bob = signed_in("bob")
     here = whoami(bob)["session_id"]

@@ -11,11 +11,17 @@ from django.apps import apps
 from django.contrib import admin
 
 from ..models import SessionRecord
-from .columns import StatusFilter
+from .columns import EndReasonFilter, StatusFilter
 from .sessions import SessionRecordAdmin
 from .users import SessionsUserAdminMixin, install as install_user_admin
 
-__all__ = ["SessionRecordAdmin", "SessionsUserAdminMixin", "StatusFilter", "install_user_admin"]
+__all__ = [
+    "EndReasonFilter",
+    "SessionRecordAdmin",
+    "SessionsUserAdminMixin",
+    "StatusFilter",
+    "install_user_admin",
+]
 
 if apps.is_installed("django.contrib.admin"):  # ``admin.site`` exists only then
     admin.site.register(SessionRecord, SessionRecordAdmin)

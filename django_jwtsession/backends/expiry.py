@@ -11,7 +11,8 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
 
 from ..conf import get_settings
-from ..records import as_datetime, prune_records
+from ..history import prune_records
+from ..records import as_datetime
 from ..revocation import prune_revoked_sessions
 
 if TYPE_CHECKING:
@@ -61,8 +62,8 @@ class CappedExpiry(SessionBase):
 
     @classmethod
     def clear_expired(cls) -> None:
-        """``clearsessions``: delete expired session records, and revoked-session
-        entries older than ``MAX_LIFETIME``.
+        """``clearsessions``: end the records of expired sessions, delete ended ones older
+        than ``HISTORY_RETENTION``, and revoked-session entries older than ``MAX_LIFETIME``.
 
         A session cannot outlive ``MAX_LIFETIME`` after it started, and it was revoked
         after it started: past that age its entry protects nothing.

@@ -136,7 +136,12 @@ def staff_user_refresh(request: HttpRequest, pk: int) -> HttpResponse:
 def staff_user_logout(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(get_user_model(), pk=pk)
     yourself = user.pk == request.user.pk
-    revoke_user(user, keep=request.session if yourself else None)
+    revoke_user(
+        user,
+        keep=request.session if yourself else None,
+        reason="revoked_by_admin",
+        by=request.user,
+    )
     messages.success(
         request,
         "Your other sessions are logged out."
