@@ -17,6 +17,8 @@ from . import conf_values as read
 LIMIT_POLICIES = ("evict_oldest", "deny")
 
 DEFAULTS: dict[str, Any] = {
+    "SESSION_LIMIT": None,
+    "SESSION_LIMIT_POLICY": "evict_oldest",
     "HISTORY_RETENTION": 30 * 24 * 3600,
 }
 
@@ -83,5 +85,7 @@ def session_limit(key: str, value: Any) -> SessionLimit | None:
 
 
 READERS: dict[str, read.Reader] = {
+    "SESSION_LIMIT": session_limit,
+    "SESSION_LIMIT_POLICY": read.one_of(LIMIT_POLICIES),
     "HISTORY_RETENTION": read.integer(),
 }

@@ -31,6 +31,7 @@ from .conf import SETTING_NAME, get_settings
 from .derived import clear_derived
 from .metrics import flush_if_due
 from .revocation import mark_for_refresh, retry_unmirrored, revoke_user
+from .signin import gate
 
 TRACKED_FIELDS = ("is_active", "is_staff", "is_superuser", "password")
 _SNAPSHOT = "_jwtsession_snapshot"
@@ -175,6 +176,7 @@ def settings_changed(*, setting: str, **kwargs: Any) -> None:
 def connect() -> None:
     setting_changed.connect(settings_changed, dispatch_uid="django_jwtsession.settings_changed")
     user_logged_in.connect(build_claims_on_login, dispatch_uid="django_jwtsession.login_claims")
+    user_logged_in.connect(gate, dispatch_uid="django_jwtsession.sign_in_gate")  # claims first
     request_finished.connect(flush_if_due, dispatch_uid="django_jwtsession.metrics_flush")
     request_finished.connect(retry_unmirrored, dispatch_uid="django_jwtsession.retry_unmirrored")
     connect_models()

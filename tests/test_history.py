@@ -277,6 +277,8 @@ def test_the_admin_shows_and_filters_why_sessions_ended(bob: User) -> None:
     assert public_id(live) in listed(status="active")
     assert listed(reason="logout") == {logged_out_id}
     assert listed(reason="revoked_by_admin") == {revoked_id}
+    revoke_session(public_id(live), reason="fraud_suspected")
+    assert listed(reason="fraud_suspected") == {public_id(live)}
     page = staff.get(CHANGELIST, {"status": "ended"}).content.decode()
     assert "Ended: logged out" in page
     assert "Ended: revoked by an administrator" in page

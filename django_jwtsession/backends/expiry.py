@@ -10,6 +10,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
 
+from ..bans import prune_bans
 from ..conf import get_settings
 from ..history import prune_records
 from ..records import as_datetime
@@ -63,13 +64,15 @@ class CappedExpiry(SessionBase):
     @classmethod
     def clear_expired(cls) -> None:
         """``clearsessions``: end the records of expired sessions, delete ended ones older
-        than ``HISTORY_RETENTION``, and revoked-session entries older than ``MAX_LIFETIME``.
+        than ``HISTORY_RETENTION``, revoked-session entries older than ``MAX_LIFETIME`` and
+        bans that are over.
 
         A session cannot outlive ``MAX_LIFETIME`` after it started, and it was revoked
         after it started: past that age its entry protects nothing.
         """
         prune_revoked_sessions()
         prune_records()
+        prune_bans()
 
     @classmethod
     async def aclear_expired(cls) -> None:

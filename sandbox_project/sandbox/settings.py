@@ -52,6 +52,8 @@ JWTSESSION = {
     "MARK_MODELS": {"demo.Subscription": "user"},
     "ROLE_HIERARCHY": {"admin": ["editor"]},  # an admin passes every editor check
     "TIER_ORDER": ["free", "pro", "enterprise"],  # demo.models.TIERS, lowest first
+    # Two sessions each (admins five): a third sign-in ends the oldest (docs/session-limits.md).
+    "SESSION_LIMIT": {"default": 2, "roles": {"admin": 5}},
 }
 
 ROOT_URLCONF = "sandbox.urls"

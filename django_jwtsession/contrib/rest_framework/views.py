@@ -30,6 +30,8 @@ from ...history import recent_ended
 from ...keys import get_key_ring
 from ...models import SessionRecord, SessionRecordQuerySet
 from ...revocation import revoke_session, revoke_user
+from ...signin import SignInRefused, check_sign_in
+from ...timestamps import iso
 from ...users import ClaimsUser
 from .authentication import JWTSessionAuthentication, current_session, is_bearer, reissue
 from .serializers import (
@@ -96,6 +98,15 @@ def describe(store: ClaimsSessionBase | None, *, bearer: bool) -> dict[str, Any]
     if store is None or claims is None:
         return {"claims": None, "session": None}
     return {"claims": claims_data(claims), "session": session_data(store, bearer=bearer)}
+
+
+def refusal(refused: SignInRefused) -> exceptions.PermissionDenied:
+    """A refused sign-in as a 403: ``{"detail": "...", "code": "banned" | "session_limit"}``,
+    and ``"until"`` (ISO 8601) for a ban."""
+    body = {"detail": refused.message, "code": refused.code}
+    if refused.until is not None:
+        body["until"] = iso(refused.until) or ""
+    return exceptions.PermissionDenied(body)
 
 
 def log_out(request: Request) -> Response:
@@ -178,15 +189,19 @@ class SessionView(SessionAPIView):
                 {"non_field_errors": [_("Unable to log in with the credentials given.")]},
                 code="authorization",
             )
-        if not as_token:
-            login(request._request, user)
-            return Response(describe(session_of(request), bearer=False))
-        # A session of its own and no cookie: a cross-site form cannot sign a browser
-        # in with it (login CSRF), so it needs no CSRF token.
-        store: ClaimsSessionBase = SessionStore()
-        store.client_meta = request._request.META
-        with acting_on(request, store):
-            login(request._request, user)
+        try:
+            check_sign_in(user, None if as_token else request._request)
+            if not as_token:
+                login(request._request, user)
+                return Response(describe(session_of(request), bearer=False))
+            # A session of its own and no cookie: a cross-site form cannot sign a browser
+            # in with it (login CSRF), so it needs no CSRF token.
+            store: ClaimsSessionBase = SessionStore()
+            store.client_meta = request._request.META
+            with acting_on(request, store):
+                login(request._request, user)
+        except SignInRefused as refused:  # banned, or at the session limit ("deny")
+            raise refusal(refused) from None
         store.save()
         body = {**describe(store, bearer=True), "token": store.session_key}
         return Response(body, headers=NO_STORE)
