@@ -3,8 +3,10 @@
 Usage (from the repository root)::
 
     .venv/bin/python bench/profile_stack.py [--stack jwt_hs256] [--requests N] [--top 30]
+    .venv/bin/python bench/profile_stack.py --stack db_pushed --db postgres
 
-Runs on SQLite (the jwt stacks do no I/O on the hot path). Prints cProfile's
+Runs on SQLite (the jwt stacks do no I/O on the hot path) unless ``--db postgres`` (the
+stacks that need django-redis: the pushed mirror's). Prints cProfile's
 top functions by own time and by cumulative time, then micro-timings of
 ``codec.decode`` next to ``jwt.decode`` and a bare HMAC-SHA256.
 """
@@ -66,13 +68,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default="jwt_hs256")
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args(argv)
 
-    harness.setup_django("sqlite")
+    harness.setup_django(args.db)
     from django.core.handlers.wsgi import WSGIHandler
     from django.test.utils import override_settings
 
-    from bench.stacks import STACKS, credential_headers, evictor
+    from bench.stacks import STACKS, credential_headers, evictor, mirror_serving
 
     stack = next(s for s in STACKS if s.key == args.stack)
     user = harness.prepare_database()
@@ -82,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         base = harness.base_environ(stack.path, headers)
         before = evictor(stack, headers)  # cold-cache stacks (its cost is profiled too)
         harness.check_response(handler, base, stack.credential != "none", before)
+        if stack.mirror:
+            mirror_serving(handler, lambda h: harness.request(h, base))
         harness.time_requests(handler, base, 500, before)
         profiler = cProfile.Profile()
         profiler.enable()

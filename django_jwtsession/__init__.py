@@ -41,9 +41,11 @@ _EXPORTS = {
     "subscription_required": "decorators",
     "feature_required": "decorators",
     "claims_passes_test": "decorators",
+    "fresh_login_required": "decorators",
     "RoleRequiredMixin": "mixins",
     "SubscriptionRequiredMixin": "mixins",
     "FeatureRequiredMixin": "mixins",
+    "FreshLoginRequiredMixin": "mixins",
     # claims
     "Claims": "claims",
     "claims_of": "access",
@@ -58,6 +60,7 @@ __all__ = [
     "Claims",
     "EndReason",
     "FeatureRequiredMixin",
+    "FreshLoginRequiredMixin",
     "GatedAuthenticationForm",
     "RoleRequiredMixin",
     "SignInGateMixin",
@@ -72,6 +75,7 @@ __all__ = [
     "claims_passes_test",
     "claims_refreshed",
     "feature_required",
+    "fresh_login_required",
     "has_flag",
     "has_role",
     "has_tier",
@@ -95,12 +99,18 @@ if TYPE_CHECKING:
     from .decorators import (
         claims_passes_test,
         feature_required,
+        fresh_login_required,
         role_required,
         subscription_required,
     )
     from .end_reasons import EndReason
     from .forms import GatedAuthenticationForm, SignInGateMixin
-    from .mixins import FeatureRequiredMixin, RoleRequiredMixin, SubscriptionRequiredMixin
+    from .mixins import (
+        FeatureRequiredMixin,
+        FreshLoginRequiredMixin,
+        RoleRequiredMixin,
+        SubscriptionRequiredMixin,
+    )
     from .revocation import (
         mark_for_refresh,
         revoke_all,

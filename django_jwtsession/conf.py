@@ -59,6 +59,7 @@ DEFAULTS: dict[str, Any] = {
     "CLAIMS_TTL": 300,
     "UPDATE_AGE": 3600,
     "MAX_LIFETIME": 30 * 24 * 3600,
+    "IDLE_TIMEOUT": None,
     "LEEWAY": 5,
     "ISSUER": None,
     "AUDIENCE": None,
@@ -97,6 +98,7 @@ class JWTSessionSettings:
     claims_ttl: int
     update_age: int
     max_lifetime: int
+    idle_timeout: int | None
     leeway: int
     issuer: str | None
     audience: str | None
@@ -141,6 +143,7 @@ READERS: dict[str, read.Reader] = {
     "CLAIMS_TTL": read.integer(),
     "UPDATE_AGE": read.integer(),
     "MAX_LIFETIME": read.integer(minimum=60),
+    "IDLE_TIMEOUT": read.optional_integer(minimum=60),
     "LEEWAY": read.integer(),
     "ISSUER": read.optional_string,
     "AUDIENCE": read.optional_string,

@@ -48,6 +48,23 @@ def integer(minimum: int = 0) -> Reader:
     return read
 
 
+def optional_integer(minimum: int = 0) -> Reader:
+    """An integer ``>= minimum``, or None (off)."""
+    required = integer(minimum)
+
+    def read(key: str, value: Any) -> int | None:
+        if value is None:
+            return None
+        try:
+            return required(key, value)  # type: ignore[no-any-return]
+        except ImproperlyConfigured:
+            raise ImproperlyConfigured(
+                f"{_named(key)} must be None (off) or an integer >= {minimum}, got {value!r}."
+            ) from None
+
+    return read
+
+
 def boolean(key: str, value: Any) -> bool:
     if type(value) is not bool:
         raise ImproperlyConfigured(f"{_named(key)} must be True or False.")

@@ -11,11 +11,15 @@
     @feature_required(any_of("beta", "new-ui"), raise_exception=True)
     def preview(request): ...
 
+    @fresh_login_required(max_age=300)
+    def delete_account(request): ...
+
 They read the claims (no query). Anonymous: a redirect to the login page, or a JSON
 401 for a request that wants JSON; signed in without the claim: ``PermissionDenied``
 (a 403) whose message names what is missing ("This page needs the role editor.");
 ``raise_exception=True`` gives the 403 to anonymous requests too.
 ``fresh=True`` checks the database instead (see :func:`guards.fresh_user`).
+``fresh_login_required`` asks for a recent sign-in (see :mod:`~django_jwtsession.fresh_login`).
 Under ``LoginRequiredMiddleware`` a guarded view answers anonymous requests itself
 (a guard implies login), so its ``login_url`` and the JSON 401 apply there too.
 """
@@ -28,9 +32,11 @@ from typing import Any, TypeVar
 
 from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseBase
 
 from .access import wanted
+from .fresh_login import checked_max_age, is_fresh, requirement, sign_in_again
 from .guards import (
     Test,
     apasses,
@@ -80,12 +86,7 @@ def claims_passes_test(
                     return view_func(request, *args, **kwargs)
                 return deny(request, user)
 
-        guarded: Any = wraps(view_func)(wrapper)
-        # What LoginRequiredMiddleware reads: this view answers anonymous requests itself.
-        guarded.login_required = False
-        guarded.login_url = login_url
-        guarded.redirect_field_name = REDIRECT_FIELD_NAME
-        return guarded  # type: ignore[no-any-return]
+        return _login_guard(wraps(view_func)(wrapper), login_url)  # type: ignore[no-any-return]
 
     return decorator
 
@@ -128,3 +129,54 @@ def feature_required(
     ``any=True`` is the deprecated spelling of ``any_of``."""
     test = flag_test(wanted(flags, any=any))
     return claims_passes_test(test, login_url, raise_exception, fresh)
+
+
+def fresh_login_required(
+    *, max_age: int, login_url: str | None = None, raise_exception: bool = False
+) -> Callable[[View], View]:
+    """The user signed in (or re-authenticated) at most ``max_age`` seconds ago.
+
+    Anonymous: as the other guards. Signed in longer ago: the login page, with ``next`` to
+    come back (the session stays signed in), or a JSON 401 with ``code``
+    ``"fresh_login_required"``; ``raise_exception=True`` gives a 403 instead. No query.
+    """
+    max_age = checked_max_age(max_age)
+
+    def decorator(view_func: View) -> View:
+        def refusal(request: HttpRequest, user: Any) -> HttpResponseBase | None:
+            if not user.is_authenticated:
+                if raise_exception:
+                    raise PermissionDenied
+                return not_authenticated(request, login_url, REDIRECT_FIELD_NAME)
+            if is_fresh(request, max_age):
+                return None
+            if raise_exception:
+                raise PermissionDenied(f"This page needs {requirement(max_age)}.")
+            return sign_in_again(request, login_url, REDIRECT_FIELD_NAME, max_age)
+
+        wrapper: Callable[..., Any]
+        if iscoroutinefunction(view_func):
+
+            async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                refused = refusal(request, await auser_of(request))  # the session is read
+                if refused is not None:
+                    return refused
+                return await view_func(request, *args, **kwargs)
+
+        else:
+
+            def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                refused = refusal(request, user_of(request))
+                return view_func(request, *args, **kwargs) if refused is None else refused
+
+        return _login_guard(wraps(view_func)(wrapper), login_url)  # type: ignore[no-any-return]
+
+    return decorator
+
+
+def _login_guard(guarded: Any, login_url: str | None) -> Any:
+    """What LoginRequiredMiddleware reads: this view answers anonymous requests itself."""
+    guarded.login_required = False
+    guarded.login_url = login_url
+    guarded.redirect_field_name = REDIRECT_FIELD_NAME
+    return guarded

@@ -9,6 +9,7 @@ key      field           meaning
 =======  ==============  =====================================================
 ``sid``  ``session_id``  the opaque session id (stable until ``cycle_key()``)
 ``sat``  ``started``     when the session started (its sign-in), Unix time
+``aat``  ``authenticated_at``  the last sign-in (``login()``, a re-authentication too)
 ``clm``  ``claims``      the claims (:class:`~django_jwtsession.claims.Claims`)
 ``cat``  ``claims_at``   when the claims were built, Unix time
 ``mv``   ``mark_seen``   the user's mark version the claims were built against
@@ -17,12 +18,14 @@ key      field           meaning
 ``hk``   ``hash_key``    which ``SECRET_KEY`` verified the session's auth hash
 =======  ==============  =====================================================
 
-``clm``, ``cat``, ``mv``, ``rev``, ``gre`` and ``hk`` are written only for a
+``clm``, ``cat``, ``mv``, ``rev``, ``gre``, ``hk`` and ``aat`` are written only for a
 signed-in session (one with claims), and are then all required but ``hk`` (a session
-issued before it existed has its auth hash checked on its next request instead). The transport adds
-``iat``, ``exp`` and ``dat`` (the session data) around them. Every value is bounded
-by what the server could have issued: ``sat ≤ cat ≤ iat``, counters below 2**63 (the
-state check also refuses counters above the server's own).
+issued before it existed has its auth hash checked on its next request instead) and
+``aat`` (a session issued before it existed was last signed in when it started: ``sat``).
+The transport adds ``iat``, ``exp`` and ``dat`` (the session data) around them. Every
+value is bounded by what the server could have issued: ``sat ≤ cat ≤ iat``,
+``sat ≤ aat ≤ iat``, counters below 2**63 (the state check also refuses counters above
+the server's own).
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ def _counter(payload: dict[str, Any], key: str) -> int:
     return value
 
 
-_SIGNED_IN_KEYS = ("clm", "cat", "mv", "rev", "gre", "hk")
+_SIGNED_IN_KEYS = ("clm", "cat", "mv", "rev", "gre", "hk", "aat")
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,8 @@ class SessionIdentity:
     user_epoch: int = 0
     global_epoch: int = 0
     hash_key: str = ""
+    authenticated_at: int | None = None
+    """The last sign-in (Unix time); None: when the session started (``started``)."""
 
     @classmethod
     def new(cls, session_id: str, started: int | None = None) -> SessionIdentity:
@@ -90,6 +95,11 @@ class SessionIdentity:
             raise InvalidClaims("claims built outside the session's life (sat <= cat <= iat)")
         if type(hash_key) is not str or len(hash_key) > 64:
             raise InvalidClaims("hk must be a short string")
+        authenticated_at = payload.get("aat")  # absent: a session from before it was written
+        if "aat" in payload and (
+            type(authenticated_at) is not int or not started <= authenticated_at <= issued_at
+        ):
+            raise InvalidClaims("signed in outside the session's life (sat <= aat <= iat)")
         try:
             claims = Claims.from_dict(raw_claims)
         except ValueError:
@@ -103,6 +113,7 @@ class SessionIdentity:
             _counter(payload, "rev"),
             _counter(payload, "gre"),
             hash_key,
+            authenticated_at,
         )
 
     def to_payload(self) -> dict[str, Any]:
@@ -115,7 +126,14 @@ class SessionIdentity:
             payload["rev"] = self.user_epoch
             payload["gre"] = self.global_epoch
             payload["hk"] = self.hash_key
+            if self.authenticated_at is not None:
+                payload["aat"] = self.authenticated_at
         return payload
+
+    @property
+    def signed_in_at(self) -> int:
+        """When the user last signed in (``login()``), re-authentications included."""
+        return self.started if self.authenticated_at is None else self.authenticated_at
 
     def successor(self, session_id: str) -> SessionIdentity:
         """The same session under a new id: start, claims and epochs kept."""
@@ -139,7 +157,12 @@ class SessionIdentity:
             user_epoch=0,
             global_epoch=0,
             hash_key="",
+            authenticated_at=None,
         )
+
+    def signed_in(self, now: int) -> SessionIdentity:
+        """The user signed in (or re-authenticated) at ``now``."""
+        return dataclasses.replace(self, authenticated_at=max(now, self.started))
 
     def under_epochs(self, user_epoch: int, global_epoch: int) -> SessionIdentity:
         """The revocation epochs this session lives under from now on."""

@@ -13,6 +13,7 @@ JSON gets a JSON 401; signed in without the claim: ``PermissionDenied`` with
 role editor."), a 403. Combined mixins check together, once. Async views
 (``async def get``) work too. ``fresh = True`` checks the database instead. One of
 several roles or flags: ``required_roles = any_of("admin", "editor")``.
+``FreshLoginRequiredMixin`` (``fresh_login_max_age = 300``) asks for a recent sign-in.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.mixins import AccessMixin
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest
 
 from .access import wanted
 from .claims import Claims
+from .fresh_login import checked_max_age, is_fresh, requirement, sign_in_again
 from .guards import (
     Test,
     auser_of,
@@ -166,6 +168,63 @@ class FeatureRequiredMixin(ClaimsAccessMixin):
     def get_claims_tests(self) -> list[Test]:
         test = flag_test(wanted(self.get_required_flags(), any=self.any_flag, warn=False))
         return [*super().get_claims_tests(), test]
+
+
+class FreshLoginRequiredMixin(AccessMixin):
+    """The user signed in (or re-authenticated) at most ``fresh_login_max_age`` seconds ago.
+
+    Signed in longer ago: the login page with ``next`` (the session stays signed in), a
+    JSON 401 for a request that wants JSON, or with ``raise_exception`` a 403. Put it first
+    when combined with the claim mixins (``class V(FreshLoginRequiredMixin, RoleRequiredMixin,
+    View)``): it checks before them.
+    """
+
+    fresh_login_max_age: int | None = None
+    request: HttpRequest
+    _stale = False
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        view = super().as_view(**initkwargs)  # type: ignore[misc]
+        view.login_required = False  # LoginRequiredMiddleware: answers anonymous requests
+        return view
+
+    def get_fresh_login_max_age(self) -> int:
+        if self.fresh_login_max_age is None:
+            raise _missing(self, "fresh_login_max_age", "get_fresh_login_max_age")
+        return checked_max_age(self.fresh_login_max_age)
+
+    def _signed_in_lately(self, user: Any) -> bool:
+        max_age = self.get_fresh_login_max_age()
+        self._stale = bool(user.is_authenticated) and not is_fresh(self.request, max_age)
+        return bool(user.is_authenticated) and not self._stale
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if getattr(self, "view_is_async", False):
+            return self._fresh_adispatch(request, *args, **kwargs)
+        if not self._signed_in_lately(user_of(request)):
+            return self.handle_no_permission()
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+
+    async def _fresh_adispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if not self._signed_in_lately(await auser_of(request)):  # the session is read
+            return await sync_to_async(self.handle_no_permission)()
+        return await super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+
+    def handle_no_permission(self) -> Any:
+        """A sign-in too old: :func:`~django_jwtsession.fresh_login.sign_in_again` (or a 403
+        with ``raise_exception``); anonymous: as the claim mixins."""
+        request = self.request
+        if self._stale:
+            max_age = self.get_fresh_login_max_age()
+            if self.raise_exception:
+                raise PermissionDenied(f"This page needs {requirement(max_age)}.")
+            login_url, field = self.get_login_url(), self.get_redirect_field_name()
+            return sign_in_again(request, login_url, field, max_age)
+        anonymous = not user_of(request).is_authenticated
+        if not self.raise_exception and anonymous and wants_json(request):
+            return not_authenticated(request, self.get_login_url(), self.get_redirect_field_name())
+        return super().handle_no_permission()
 
 
 def _missing(view: object, attribute: str, method: str) -> ImproperlyConfigured:

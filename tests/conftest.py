@@ -13,6 +13,7 @@ import functools
 import inspect
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from django.test import Client
 from django_jwtsession import outage, revocation as revocation_module
 from django_jwtsession.conf import STRATEGIES, get_settings
 from tests.browser import require_browser
-from tests.helpers import PASSWORD, Configure, make_user, user_model_has_groups
+from tests.helpers import PASSWORD, Clock, Configure, make_user, user_model_has_groups
 from tests.processes import RedisServer, redis_binary
 
 _NO_GROUPS = pytest.StashKey[int]()
@@ -137,6 +138,14 @@ def configure(settings: Any) -> Configure:
         settings.JWTSESSION = {**settings.JWTSESSION, **values}
 
     return apply
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The app's clock, moved forward with ``clock.advance(seconds)`` (tests/helpers.py)."""
+    moved = Clock(time.time)
+    monkeypatch.setattr(time, "time", moved.time)
+    return moved
 
 
 # -- strategies ------------------------------------------------------------------------------------

@@ -164,16 +164,22 @@ def token_header(token: str) -> dict[str, Any]:
     return header
 
 
-def resign_session(client: Client, **changes: Any) -> dict[str, Any]:
-    """Store the client's session with some payload members changed (e.g. an old iat):
-    a re-signed token (jwt), or the rewritten row and cache entry (db)."""
+def resign_session(
+    client: Client, *, without: tuple[str, ...] = (), **changes: Any
+) -> dict[str, Any]:
+    """Store the client's session with some payload members changed (e.g. an old iat), or
+    left out (``without``): a re-signed token (jwt), or the rewritten row and cache entry (db)."""
     token = session_token(client)
     payload = {**token_payload(token), **changes}
+    for member in without:
+        payload.pop(member, None)
     # What the server issues holds sat <= cat <= iat: keep it so unless a test says otherwise.
     if "clm" in payload and "iat" in changes and "cat" not in changes:
         payload["cat"] = min(payload["cat"], changes["iat"])
     if "clm" in payload and "sat" not in changes:
         payload["sat"] = min(payload["sat"], payload["cat"])
+    if "aat" in payload and "aat" not in changes:  # and sat <= aat <= iat
+        payload["aat"] = max(payload["sat"], min(payload["aat"], payload["iat"]))
     if token.startswith(DB_KEY_PREFIX):
         meta = {key: value for key, value in payload.items() if key not in ("sid", "dat")}
         stored = {"data": json.dumps(payload["dat"]), "meta": json.dumps(meta)}
@@ -197,6 +203,31 @@ def b64(data: bytes) -> str:
 
 def unb64(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+# -- the clock -------------------------------------------------------------------------------------
+
+
+class Clock:
+    """The app's clock (``time.time()``) moved forward by a test (the ``clock`` fixture).
+
+    Token times, ``IDLE_TIMEOUT`` and the sign-in's age read ``time.time()``; Django's
+    ``timezone.now()`` (``last_seen``, ``set_expiry()`` dates) keeps the real time. The file
+    cache's entries expire by ``time.time()`` too: past ``STATE_CACHE_TIMEOUT`` a state check
+    reads the database again.
+    """
+
+    def __init__(self, real: Callable[[], float]) -> None:
+        self._real, self.offset = real, 0
+
+    def time(self) -> float:
+        return self._real() + self.offset
+
+    def now(self) -> int:
+        return int(self.time())
+
+    def advance(self, seconds: int) -> None:
+        self.offset += seconds
 
 
 # -- query assertions ------------------------------------------------------------------------------

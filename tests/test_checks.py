@@ -26,6 +26,7 @@ SOURCE = "\n".join(
     (PACKAGE / name).read_text()
     for name in (
         "checks.py",
+        "clock_checks.py",
         "project_checks.py",
         "installed.py",
         "contrib/rest_framework/checks.py",
@@ -164,6 +165,17 @@ TRIGGERS: dict[str, list[Any]] = {
         {"JWTSESSION": {"MARK_MODELS": {"testapp.Plan": "usr"}}},
     ],
     "jwtsession.W011": [{"CACHES": {"default": DEAD_REDIS}}],
+    "jwtsession.W020": [
+        {"JWTSESSION": {"IDLE_TIMEOUT": 30 * 24 * 3600}},
+        {
+            "JWTSESSION": {"IDLE_TIMEOUT": 3600, "MAX_LIFETIME": 3600, "UPDATE_AGE": 600},
+            "SESSION_COOKIE_AGE": 3600,
+        },
+    ],
+    "jwtsession.W021": [
+        {"JWTSESSION": {"IDLE_TIMEOUT": 14 * 24 * 3600}},
+        {"JWTSESSION": {"IDLE_TIMEOUT": 7200}, "SESSION_COOKIE_AGE": 7200},
+    ],
     "jwtsession.E018": [
         {"INSTALLED_APPS": [app for app in settings.INSTALLED_APPS if app != "rest_framework"]}
     ],

@@ -45,6 +45,7 @@ from tests.helpers import (
     disconnect,
     jwtsession_settings,
     make_user,
+    resign_session,
     use_cache,
     wait_until,
 )
@@ -336,6 +337,14 @@ def _max_lifetime(configure: Configure, request: pytest.FixtureRequest) -> None:
     configure(MAX_LIFETIME=3600)
     with pytest.raises(InvalidClaims):
         codec.decode(token, now=NOW)
+
+
+def _idle_timeout(configure: Configure, request: pytest.FixtureRequest) -> None:
+    client = request.getfixturevalue("bob_client")
+    resign_session(client, iat=int(time.time()) - 120)
+    assert client.get("/whoami/").json()["authenticated"]
+    configure(IDLE_TIMEOUT=120)
+    assert client.get("/whoami/").json() == {"authenticated": False}
 
 
 def _leeway(configure: Configure, request: pytest.FixtureRequest) -> None:
@@ -657,6 +666,7 @@ EXERCISES: dict[str, Callable[[Configure, pytest.FixtureRequest], None]] = {
     "CLAIMS_TTL": _claims_ttl,
     "UPDATE_AGE": _update_age,
     "MAX_LIFETIME": _max_lifetime,
+    "IDLE_TIMEOUT": _idle_timeout,
     "LEEWAY": _leeway,
     "ISSUER": _claim_setting("ISSUER", "iss"),
     "AUDIENCE": _claim_setting("AUDIENCE", "aud"),
@@ -736,6 +746,10 @@ INVALID = [
     ("UPDATE_AGE", -1),
     ("UPDATE_AGE", None),
     ("MAX_LIFETIME", 59),
+    ("IDLE_TIMEOUT", 59),
+    ("IDLE_TIMEOUT", "1800"),
+    ("IDLE_TIMEOUT", 1800.0),
+    ("IDLE_TIMEOUT", True),
     ("LEEWAY", -1),
     ("ISSUER", 1),
     ("AUDIENCE", ["https://sessions.example"]),

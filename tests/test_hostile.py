@@ -142,6 +142,12 @@ CASES: dict[str, Edit] = {
     "cat = 1e12 (a float)": replaced(cat=1e12),
     "cat after iat": lambda p: json.dumps({**p, "cat": p["iat"] + 60}),
     "cat before sat": lambda p: json.dumps({**p, "cat": p["sat"] - 60}),
+    "aat after iat": lambda p: json.dumps({**p, "aat": p["iat"] + 60}),
+    "aat before sat": lambda p: json.dumps({**p, "aat": p["sat"] - 60}),
+    "aat = 2**64": replaced(aat=2**64),
+    "aat a float": lambda p: json.dumps({**p, "aat": float(p["iat"])}),
+    "aat a string": lambda p: json.dumps({**p, "aat": str(p["iat"])}),
+    "aat null": replaced(aat=None),
     "a counter over 64 bits": replaced(mv=2**64),
     "no tier member": lambda p: json.dumps({**p, "clm": {**p["clm"], "tir": None}}).replace(
         '"tir": null, ', ""

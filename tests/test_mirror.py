@@ -102,6 +102,21 @@ def test_the_steady_state_is_answered_in_process(
 
 
 @pytest.mark.usefixtures("strategy")
+def test_idle_timeout_keeps_the_steady_state_in_process(
+    mirrored: RedisServer,
+    configure: Configure,
+    django_assert_num_queries: Any,
+    cache_calls: list[str],
+) -> None:
+    configure(IDLE_TIMEOUT=600)
+    client = signed_in_mirrored()
+    cache_calls.clear()
+    with django_assert_num_queries(0):
+        assert whoami(client)["username"] == "bob"
+    assert cache_calls == []  # the idle clock is read from the session itself
+
+
+@pytest.mark.usefixtures("strategy")
 def test_another_processs_revocation_is_honoured_once_its_invalidation_arrived(
     mirrored: RedisServer,
 ) -> None:

@@ -28,7 +28,7 @@ from django_jwtsession.revocation import revoke_session
 from django_jwtsession.timestamps import iso
 from sandbox.asgi import application as asgi_application
 from sandbox.settings import JWTSESSION as SANDBOX_JWTSESSION
-from tests.helpers import client_session_id, session_token
+from tests.helpers import Clock, Configure, client_session_id, session_token, token_payload
 from tests.test_prometheus import UP, scrape, value
 
 SANDBOX_TEMPLATES = Path(__file__).resolve().parent.parent / "sandbox_project" / "templates"
@@ -941,6 +941,125 @@ def test_the_login_form_lands_on_home_or_next(seeded: dict[str, User]) -> None:
     assert Client().post("/accounts/login/", {**form, "next": "/"})["Location"] == "/"
     html = Client().get("/accounts/login/?next=/guarded/pro/").content.decode()
     assert 'name="next" value="/guarded/pro/"' in html
+
+
+# -- the clocks: /guarded/fresh/, remember me, the idle timeout -----------------------------
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_the_fresh_page_lets_in_a_recent_sign_in_with_no_query(
+    seeded: dict[str, User], django_assert_num_queries: Any
+) -> None:
+    bob = signed_in("bob")
+    whoami(bob)
+    with django_assert_num_queries(0):
+        response = bob.get("/guarded/fresh/")
+    assert response.status_code == 200
+    assert "a sign-in within the last 5 minutes, and bob has it" in response.content.decode()
+    anonymous = Client().get("/guarded/fresh/")
+    assert anonymous["Location"] == "/accounts/login/?next=/guarded/fresh/"
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_an_old_sign_in_signs_in_again_and_returns_to_the_fresh_page(
+    seeded: dict[str, User], clock: Clock
+) -> None:
+    bob = signed_in("bob")
+    session_id = client_session_id(bob)
+    clock.advance(5 * 60 + 1)
+    response = bob.get("/guarded/fresh/", follow=True)
+    assert response.redirect_chain == [("/accounts/login/?next=/guarded/fresh/", 302)]
+    hint = Hooks(response).text("login-hint")
+    assert hint.startswith("You are signed in as bob, but /guarded/fresh/ asks you to sign in")
+    assert whoami(bob)["username"] == "bob"  # still signed in meanwhile
+    form = {"username": "bob", "password": DEFAULT_PASSWORD, "next": "/guarded/fresh/"}
+    back = bob.post("/accounts/login/", form, follow=True)
+    assert back.redirect_chain == [("/guarded/fresh/", 302)]
+    assert back.status_code == 200
+    assert client_session_id(bob) == session_id  # the same session, signed in again
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_home_says_whether_the_fresh_page_would_let_you_in(
+    seeded: dict[str, User], clock: Clock
+) -> None:
+    bob = signed_in("bob")
+    home = page(bob)
+    assert home.text("guarded-hint-fresh") == "allowed"
+    assert home.one("guarded-link-fresh").attrs == {
+        "href": "/guarded/fresh/",
+        "data-testid": "guarded-link-fresh",
+        "data-allowed": "true",
+    }
+    signed_in_at = int(home.one("whoami-signed-in").attrs["data-unix"])
+    assert signed_in_at >= int(home.one("whoami-session-started").attrs["data-unix"])
+    clock.advance(5 * 60 + 1)
+    later = page(bob)
+    assert later.text("guarded-hint-fresh") == "sign in again"
+    assert later.one("guarded-link-fresh").attrs["data-allowed"] == "false"
+    assert int(later.one("whoami-signed-in-age").attrs["data-seconds"]) > 5 * 60
+
+
+def remembered(client: Client) -> bool:
+    return page(client).one("whoami-remembered").attrs["data-remembered"] == "true"
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_without_remember_me_the_cookie_ends_with_the_browser(
+    seeded: dict[str, User], strategy: str
+) -> None:
+    bob = Client()
+    form = {"username": "bob", "password": DEFAULT_PASSWORD}
+    morsel = bob.post("/accounts/login/", form).cookies[settings.SESSION_COOKIE_NAME]
+    assert (morsel["max-age"], morsel["expires"]) == ("", "")  # a browser-session cookie
+    assert not remembered(bob)
+    assert "remember" in Hooks(Client().get("/accounts/login/")).one("login-form").text.lower()
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_remember_me_keeps_the_normal_lifetime(seeded: dict[str, User], strategy: str) -> None:
+    bob = Client()
+    form = {"username": "bob", "password": DEFAULT_PASSWORD, "remember": "on"}
+    morsel = bob.post("/accounts/login/", form).cookies[settings.SESSION_COOKIE_NAME]
+    assert morsel["max-age"] == settings.SESSION_COOKIE_AGE
+    assert remembered(bob)
+    again = bob.post("/accounts/login/", {"username": "bob", "password": DEFAULT_PASSWORD})
+    assert again.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == ""  # changed its mind
+    assert not remembered(bob)
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+@pytest.mark.parametrize("remember", [True, False], ids=["remembered", "browser-session"])
+def test_max_lifetime_still_caps_either_choice(
+    seeded: dict[str, User], strategy: str, configure: Configure, clock: Clock, remember: bool
+) -> None:
+    configure(MAX_LIFETIME=3600)
+    bob = Client()
+    form = {"username": "bob", "password": DEFAULT_PASSWORD}
+    response = bob.post("/accounts/login/", {**form, "remember": "on"} if remember else form)
+    morsel = response.cookies[settings.SESSION_COOKIE_NAME]
+    payload = token_payload(morsel.value)
+    assert payload["exp"] <= payload["sat"] + 3600
+    if remember:
+        assert 0 < morsel["max-age"] <= 3600
+    for _ in range(3):  # used every 15 minutes (half the idle timeout): still ends at 1 h
+        clock.advance(15 * 60)
+        assert whoami(bob)["authenticated"]
+    clock.advance(3600 - 3 * 15 * 60 + get_settings().leeway)
+    assert whoami(bob)["authenticated"] is False
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_the_sandbox_signs_out_a_session_idle_for_30_minutes(
+    seeded: dict[str, User], clock: Clock
+) -> None:
+    assert SANDBOX_JWTSESSION["IDLE_TIMEOUT"] == 30 * 60
+    bob = signed_in("bob")
+    assert page(bob).one("whoami-idle-timeout").attrs["data-seconds"] == str(30 * 60)
+    clock.advance(29 * 60)
+    assert whoami(bob)["authenticated"]
+    clock.advance(30 * 60)
+    assert whoami(bob)["authenticated"] is False
 
 
 # -- refresh my session -------------------------------------------------------------------

@@ -39,5 +39,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("guarded/", include("tests.guard_urls")),
     path("mirror/", include("tests.mirror_urls")),
+    path("fresh/", include("tests.fresh_urls")),
     path("", include("tests.drf_urls")),
 ]

@@ -170,10 +170,14 @@ class SessionRecordAdmin(SessionColumns, _ModelAdmin):
             messages.SUCCESS,
         )
 
-    def get_actions(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    def get_actions(self, request: HttpRequest, action_location: Any = None) -> dict[str, Any]:
         """Ours first: "Revoke selected sessions" above Django's "Delete selected" (which
-        revokes too, then drops the records)."""
-        actions: dict[str, Any] = super().get_actions(request, *args, **kwargs)
+        revokes too, then drops the records). Django 6.1 passes ``action_location`` and
+        deprecates overrides whose signature lacks it; 5.2 and 6.0 do not know it."""
+        if action_location is None:
+            actions: dict[str, Any] = super().get_actions(request)
+        else:
+            actions = super().get_actions(request, action_location=action_location)  # type: ignore[call-arg]
         deleting = actions.pop("delete_selected", None)
         if deleting is not None:
             actions["delete_selected"] = deleting

@@ -20,16 +20,15 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
 from django.utils.module_loading import import_string
 
-from .. import metrics, throttled_log
+from .. import clocks, metrics, throttled_log
 from ..claims import Claims
-from ..conf import get_settings
 from ..exceptions import AmbiguousCookie, TokenError
 from ..identity import SessionIdentity
 from ..keyspace import session_hash
 from ..signals import claims_refreshed
 from ..state import State, StateUnavailable, new_session_id_issued
 from . import adopt, freshness
-from .expiry import CappedExpiry
+from .expiry import CappedExpiry, end_idle
 from .storage import Loaded, Origin, SessionEnded, Storage
 from .threaded import ThreadedAsyncAPI
 from .writing import WritingStore
@@ -153,10 +152,12 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
     def set_user(
         self, user: AbstractBaseUser, state: State | None = None, reason: str = "login"
     ) -> None:
-        """Build claims from ``user`` now (called on login, saves a query later)."""
-        identity = self._current_identity()
+        """Build claims from ``user`` now (called on login, saves a query later); a
+        ``"login"`` is a sign-in, or a re-authentication: the session's ``signed_in_at``."""
+        identity, now = self._current_identity(), int(time.time())
         state = freshness.user_state(user) if state is None else state
-        self._identity = freshness.claims_for(user, identity, state, int(time.time()))
+        identity = freshness.claims_for(user, identity, state, now)
+        self._identity = identity.signed_in(now) if reason == "login" else identity
         self._rebuilt(user, reason)
 
     def refresh_claims(self) -> bool:
@@ -197,6 +198,7 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
     def load(self) -> dict[str, Any]:
         now = int(time.time())
         self._moved = False
+        loaded: Loaded | None = None
         try:
             loaded = self._read(now)
             if loaded is None:
@@ -209,14 +211,18 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
             self.rejected = ended.reason
             if ended.reason == "revoked":
                 metrics.count("state.revoked", strategy=self.strategy)
+            elif ended.reason == clocks.IDLE and loaded is not None:
+                end_idle(self._storage, loaded)
             return self._end()
         self._accept(checked)
         if loaded.origin is not None:
             self._take_over(loaded.origin)
         if checked.identity.session_id != loaded.identity.session_id or loaded.origin:
             self._moved = True
-        elif loaded.stale_key or now - loaded.issued_at >= get_settings().update_age:
-            self.modified = True  # re-issue: slide the expiry, under the current key
+        elif loaded.stale_key or now - loaded.issued_at >= clocks.reissue_age(
+            checked.data.get("_session_expiry")
+        ):
+            self.modified = True  # re-issue: slide the expiry (re-stamp), under the current key
             self._record_due = True  # and note "last seen"
         return checked.data
 

@@ -1,23 +1,48 @@
 """Session expiry: Django's (``SESSION_COOKIE_AGE``, ``set_expiry()``), capped by the
-absolute ``MAX_LIFETIME`` counted from the sign-in, and ``clearsessions``."""
+absolute ``MAX_LIFETIME`` counted from the sign-in; the end of a session that idled out
+(``IDLE_TIMEOUT``, :mod:`~django_jwtsession.clocks`); and ``clearsessions``."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
+from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
+from django.db import DatabaseError
 from django.utils import timezone
 
 from ..bans import prune_bans
 from ..conf import get_settings
+from ..end_reasons import EndReason
 from ..history import prune_records
+from ..keyspace import session_hash
 from ..records import as_datetime
-from ..revocation import prune_revoked_sessions
+from ..revocation import prune_revoked_sessions, revoke_session
 
 if TYPE_CHECKING:
     from ..identity import SessionIdentity
+    from .storage import Loaded, Storage
+
+logger = logging.getLogger("django_jwtsession")
+
+
+def end_idle(storage: Storage, loaded: Loaded) -> None:
+    """End a session that idled out, once (end reason ``"idle"``): a signed-in one is
+    revoked as a logout revokes it (its record closed, a db one's data cleared), so a copy
+    of its cookie replayed later is refused as revoked, with no further write; an anonymous
+    db session's row goes. The request is anonymous and the cookie goes whatever happens
+    here: a database error is logged, not raised."""
+    session_id = loaded.identity.session_id
+    try:
+        if SESSION_KEY in loaded.data:  # either strategy, taken over or not
+            revoke_session(session_hash(session_id), reason=EndReason.IDLE)
+        elif loaded.origin is None:
+            storage.discard(session_id, signed_in=False)
+    except DatabaseError:
+        logger.warning("jwtsession: could not end a session that idled out", exc_info=True)
 
 
 class CappedExpiry(SessionBase):

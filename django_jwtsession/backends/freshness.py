@@ -1,10 +1,10 @@
 """What a store decides about a session it read: over, or kept (its claims rebuilt if stale).
 
 Shared by every strategy, and by sessions taken over from another kind: a
-session whose ``set_expiry()`` date passed, or that was revoked (by itself, with
-its user's sessions, or with all sessions), is over; claims marked stale, older
-than ``CLAIMS_TTL`` or missing are rebuilt from the database; a user who is gone,
-inactive or whose password changed ends the session.
+session whose ``set_expiry()`` date passed, that was revoked (by itself, with its
+user's sessions, or with all sessions) or that idled out (``IDLE_TIMEOUT``) is over;
+claims marked stale, older than ``CLAIMS_TTL`` or missing are rebuilt from the
+database; a user who is gone, inactive or whose password changed ends the session.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.db import Error as DatabaseError
 from django.utils import timezone
 
-from .. import shared_claims
+from .. import clocks, shared_claims
 from ..claims import build_claims, user_id_string
 from ..conf import get_settings
 from ..history import end_found_over
@@ -77,6 +77,13 @@ def expired(data: dict[str, Any]) -> bool:
     return delta.days * 86400 + delta.seconds <= 0
 
 
+def idled_out(loaded: Loaded, now: int) -> bool:
+    """True when the session was last written ``IDLE_TIMEOUT`` ago or more (a session of
+    Django's engines, taken over, carries no stamp: it starts one now)."""
+    stamped = loaded.origin is None or loaded.origin.session_id is not None
+    return stamped and clocks.idled_out(loaded.issued_at, now)
+
+
 def revoked(identity: SessionIdentity, state: State) -> bool:
     return (
         state.session_revoked
@@ -115,6 +122,8 @@ def check(loaded: Loaded, now: int, new_session_id: Callable[[], str] | None) ->
         raise SessionEnded("expired")
     user_id = data.get(SESSION_KEY)
     if type(user_id) is not str:  # anonymous (Django always stores the id as a string)
+        if idled_out(loaded, now):
+            raise SessionEnded(clocks.IDLE)
         return Checked(data, identity.without_claims() if identity.claims else identity)
     if HASH_SESSION_KEY not in data:  # login() always writes it: not a session of ours
         raise SessionEnded("claims")
@@ -127,6 +136,8 @@ def check(loaded: Loaded, now: int, new_session_id: Callable[[], str] | None) ->
             raise SessionEnded("claims")
     if revoked(identity, state):
         raise SessionEnded("revoked")
+    if idled_out(loaded, now):  # after the state check: a revoked copy is ended once only
+        raise SessionEnded(clocks.IDLE)
     reason = stale_reason(identity, state, user_id, now)
     if reason is None:
         return Checked(data, identity)

@@ -12,6 +12,7 @@ cookie goes); an anonymous one deleted raises Django's ``UpdateError``.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -24,20 +25,20 @@ from django.utils import timezone
 from .. import cache_access, metrics, strict_json
 from ..conf import get_settings
 from ..exceptions import ExpiredToken, MalformedToken, UnknownSession
-from ..identity import SessionIdentity
 from ..keyspace import session_hash, state_keys, stored_session_key
 from ..models import SessionRecord, StateEntry
 from ..outage import cache_failed
 from ..records import as_datetime, client_ip, user_agent
 from ..revocation import revoke_session
 from ..state import StateUnavailable, complete_state, read_cached
-from . import db_keys
+from . import db_keys, stored_entry
 from .storage import Loaded, SaveOptions, SessionEnded, Storage
 from .unknown_keys import UNKNOWN
 
 logger = logging.getLogger("django_jwtsession")
 
 
+@functools.lru_cache(maxsize=4096)
 def entry_key(session_id: str, kind: str = "db") -> str:
     """The cache key of a stored session's payload (``kind``: ``"db"`` or ``"spill"``)."""
     return stored_session_key(session_hash(session_id), kind)
@@ -70,6 +71,17 @@ def _live_rows(session_id: str, strategy: str) -> Any:
     ).exclude(meta="")
 
 
+@functools.lru_cache(maxsize=4096)
+def _locate(key: str, prefix: str) -> tuple[db_keys.DbKey, str, tuple[str, ...]] | None:
+    """A session key's secret and user, its session id and state keys (pure: memoized
+    per key and process, as the cookie comes back on every request)."""
+    parsed = db_keys.parse(key, prefix)
+    if parsed is None:
+        return None
+    sid, user_id = parsed.session_id, parsed.user_id
+    return parsed, sid, tuple(state_keys(user_id, sid) if user_id is not None else ())
+
+
 class TableStorage(Storage):
     """The db strategy's storage; with ``strategy="jwt"`` and the ``s1.`` prefix, where
     a jwt session too large for a token spills."""
@@ -92,27 +104,27 @@ class TableStorage(Storage):
 
     # -- reading ----------------------------------------------------------------------------
     def read(self, key: str, now: int) -> Loaded:
-        parsed = db_keys.parse(key, self._prefix)
-        if parsed is None:
+        located = _locate(key, self._prefix)
+        if located is None:
             raise MalformedToken("not a db session key")
-        sid, user_id = parsed.session_id, parsed.user_id
-        keys = state_keys(user_id, sid) if user_id is not None else []
-        payload, state = self._fetch(sid, keys, now)
-        data = payload["dat"]
-        if type(data) is not dict or data.get(SESSION_KEY) != user_id:
+        parsed, sid, keys = located
+        user_id = parsed.user_id
+        stored, state, refill = self._fetch(sid, list(keys))
+        entry = stored_entry.parse(sid, stored)
+        data = entry.fresh_data()
+        if data.get(SESSION_KEY) != user_id:
             raise MalformedToken("the hint does not belong to this session")
-        identity = SessionIdentity.from_payload(payload)
-        issued_at, expires = payload.get("iat"), payload.get("exp")
-        if type(issued_at) is not int or type(expires) is not int:
-            raise MalformedToken("a stored session without iat or exp")
-        if expires <= now or identity.started + get_settings().max_lifetime <= now:
+        if refill:
+            _cache_entry(entry_key(sid, self._kind), stored, entry.expires - now, replace=False)
+        self._stored_data = stored["data"]
+        if entry.expires <= now or entry.identity.started + get_settings().max_lifetime <= now:
             raise ExpiredToken("the session expired")
         self._secret, self._persisted = parsed.secret, True
-        return Loaded(data, identity, issued_at, state=state)
+        return Loaded(data, entry.identity, entry.issued_at, state=state)
 
-    def _fetch(self, sid: str, keys: list[str], now: int) -> tuple[dict[str, Any], Any]:
-        """The stored payload and (when signed in) the state, in one cache round trip;
-        on a miss, in one query."""
+    def _fetch(self, sid: str, keys: list[str]) -> tuple[Any, Any, bool]:
+        """The stored entry and (when signed in) the state, in one cache round trip; on a
+        miss, in one query. Also whether the entry came from the database (to be cached)."""
         entry = entry_key(sid, self._kind)
         try:
             found, extra = read_cached(keys, [entry], hot_path=True)
@@ -132,18 +144,7 @@ class TableStorage(Storage):
         except StateUnavailable:
             metrics.count("state.refused")
             raise
-        try:
-            payload: dict[str, Any] = strict_json.loads(stored["meta"])
-            payload["dat"] = strict_json.loads(stored["data"])
-        except (ValueError, TypeError, KeyError):
-            raise MalformedToken("a stored session of the wrong shape") from None
-        if type(payload.get("exp")) is not int:
-            raise MalformedToken("a stored session without exp")
-        if refill:
-            _cache_entry(entry, stored, payload["exp"] - now, replace=False)
-        payload["sid"] = sid  # derived from the secret, never stored
-        self._stored_data = stored["data"]
-        return payload, state
+        return stored, state, refill
 
     def _from_database(
         self, sid: str, keys: list[str], found: dict[str, int] | None

@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib.auth import SESSION_KEY
 from django.db import Error as DatabaseError
 
-from .. import metrics, throttled_log
-from ..codec import decode, encode
+from .. import metrics, strict_json, throttled_log
+from ..codec import check_claims, decode, encode
 from ..conf import get_settings
 from ..exceptions import TokenError
 from ..identity import SessionIdentity
 from ..keyspace import session_hash
+from ..parse_memo import Memo, flat
 from ..records import save_record
 from ..revocation import revoke_session
 from .db_keys import SPILL_PREFIX, is_db_key
@@ -46,6 +47,37 @@ def is_session_key(value: str) -> bool:
     return looks_like_token(value) or is_db_key(value, SPILL_PREFIX)
 
 
+class _Verified(NamedTuple):
+    payload: dict[str, Any]  # for the time checks; its ``dat`` is never handed out when flat
+    identity: SessionIdentity
+    stale_key: bool
+    flat: bool
+    raw_data: str  # the session data's JSON, parsed again per hit when not flat
+
+
+_VERIFIED: Memo[_Verified] = Memo(2048)
+
+
+def read_token(token: str, now: int) -> Loaded:
+    """Verify ``token`` (or find it verified before by this process: :mod:`.parse_memo`,
+    its times checked again at ``now``) and read its session."""
+    hit = _VERIFIED.get(token)
+    if hit is not None:
+        check_claims(hit.payload, get_settings(), now)
+        data = dict(hit.payload["dat"]) if hit.flat else strict_json.loads(hit.raw_data)
+        return Loaded(data, hit.identity, hit.payload["iat"], hit.stale_key)
+    payload, stale_key = decode(token, now=now)
+    identity = SessionIdentity.from_payload(payload)
+    data = payload["dat"]
+    if identity.claims is None or not identity.claims.extra:  # see parse_memo
+        is_flat = flat(data)
+        raw = "" if is_flat else strict_json.dumps(data)
+        _VERIFIED.put(token, _Verified(payload, identity, stale_key, is_flat, raw))
+        if is_flat:
+            data = dict(data)
+    return Loaded(data, identity, payload["iat"], stale_key)
+
+
 class TokenStorage(Storage):
     strategy = "jwt"
 
@@ -65,9 +97,7 @@ class TokenStorage(Storage):
             self._own_id = loaded.identity.session_id
             self._spilled_ids.add(self._own_id)
             return loaded
-        payload, stale_key = decode(key, now=now)
-        identity = SessionIdentity.from_payload(payload)
-        return Loaded(payload["dat"], identity, payload["iat"], stale_key)
+        return read_token(key, now)
 
     def new_session_id(self) -> str:
         """Derived from a secret, as the db strategy's are, so the session can spill."""

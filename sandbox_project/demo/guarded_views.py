@@ -1,7 +1,8 @@
-"""The guarded pages: a role, a tier and a flag, checked from the claims.
+"""The guarded pages: a role, a tier and a flag, checked from the claims; a recent sign-in.
 
 ``/guarded/pro/`` and ``/guarded/beta/`` cost no query; ``/guarded/admin/`` is the
-sensitive one and asks the database (``fresh=True``: two queries).
+sensitive one and asks the database (``fresh=True``: two queries). ``/guarded/fresh/``
+asks for a sign-in within the last 5 minutes (no query): an older one signs in again.
 """
 
 from __future__ import annotations
@@ -9,7 +10,14 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from django_jwtsession import feature_required, role_required, subscription_required
+from django_jwtsession import (
+    feature_required,
+    fresh_login_required,
+    role_required,
+    subscription_required,
+)
+
+FRESH_LOGIN_MAX_AGE = 5 * 60
 
 
 def guarded_page(request: HttpRequest, title: str, needs: str, note: str = "") -> HttpResponse:
@@ -35,3 +43,13 @@ def pro_page(request: HttpRequest) -> HttpResponse:
 @feature_required("beta")
 def beta_page(request: HttpRequest) -> HttpResponse:
     return guarded_page(request, "Beta feature", "the flag beta")
+
+
+@fresh_login_required(max_age=FRESH_LOGIN_MAX_AGE)
+def fresh_page(request: HttpRequest) -> HttpResponse:
+    note = (
+        "This guard asks for a recent sign-in, as a page that changes a password or deletes "
+        "an account should. Signed in longer ago, you are sent to the login page (still "
+        "signed in), and come back here once you have signed in again."
+    )
+    return guarded_page(request, "Recent sign-in", "a sign-in within the last 5 minutes", note)

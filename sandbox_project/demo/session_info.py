@@ -41,6 +41,17 @@ class SessionFacts:
     refresh_in: int | None
     started_at: int | None
     expires_at: int | None
+    signed_in_at: int | None = None
+    """The last sign-in (re-authentications included): what fresh-login guards read."""
+    signed_in_age: int | None = None
+    browser_session: bool = False
+    """True when the cookie ends with the browser (signed in without "remember me")."""
+    idle_timeout: int | None = None
+    """``IDLE_TIMEOUT``: seconds without a request that end the session (None: off)."""
+
+    @property
+    def signed_in_time(self) -> datetime | None:
+        return _moment(self.signed_in_at)
 
     @property
     def claims_at_time(self) -> datetime | None:
@@ -86,6 +97,8 @@ def session_facts(request: HttpRequest) -> SessionFacts | None:
     now = int(time.time())
     token = read_session_cookie(request.COOKIES) or ""
     due = claims_at + get_settings().claims_ttl
+    identity = store.identity
+    signed_in_at = identity.signed_in_at if identity is not None else None
     return SessionFacts(
         strategy=store.strategy,
         id=public_session_id(request),
@@ -98,4 +111,8 @@ def session_facts(request: HttpRequest) -> SessionFacts | None:
         refresh_in=max(due - now, 0),
         started_at=store.started_at,
         expires_at=now + max(store.get_expiry_age(), 0),
+        signed_in_at=signed_in_at,
+        signed_in_age=None if signed_in_at is None else max(now - signed_in_at, 0),
+        browser_session=store.get_expire_at_browser_close(),
+        idle_timeout=get_settings().idle_timeout,
     )

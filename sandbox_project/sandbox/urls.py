@@ -4,18 +4,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from demo import ban_views, guarded_views, session_views, views
-from django_jwtsession import GatedAuthenticationForm
+from demo import ban_views, guarded_views, login_views, session_views, views
 from django_jwtsession.contrib.prometheus import MetricsView
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path(
-        "accounts/login/",
-        # Refuses a banned user, or one at the session limit under "deny", with a form error.
-        auth_views.LoginView.as_view(authentication_form=GatedAuthenticationForm),
-        name="login",
-    ),
+    path("accounts/login/", login_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("whoami/", views.whoami, name="whoami"),
     path("session/refresh/", session_views.refresh_session, name="refresh_session"),
@@ -39,6 +33,7 @@ urlpatterns = [
     path("guarded/admin/", guarded_views.admin_page, name="guarded_admin"),
     path("guarded/pro/", guarded_views.pro_page, name="guarded_pro"),
     path("guarded/beta/", guarded_views.beta_page, name="guarded_beta"),
+    path("guarded/fresh/", guarded_views.fresh_page, name="guarded_fresh"),
     path("api/", include("django_jwtsession.contrib.rest_framework.urls")),
     path("admin/", admin.site.urls),
     # A demo on 127.0.0.1, so the counters are public here. A real site passes a token

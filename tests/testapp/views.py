@@ -105,7 +105,9 @@ def flush(request: HttpRequest) -> HttpResponse:
 
 
 def expiry(request: HttpRequest) -> HttpResponse:
-    request.session.set_expiry(int(request.GET["seconds"]))
+    """``set_expiry(seconds)``; ``?seconds=none`` is ``set_expiry(None)``."""
+    seconds = request.GET["seconds"]
+    request.session.set_expiry(None if seconds == "none" else int(seconds))
     return HttpResponse("ok")
 
 

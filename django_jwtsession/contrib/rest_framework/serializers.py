@@ -58,11 +58,13 @@ def session_data(store: ClaimsSessionBase, *, bearer: bool) -> dict[str, Any]:
     """The session's metadata: its public id (as in the sessions list), never the token.
     Times are ISO 8601 in UTC (:mod:`~django_jwtsession.timestamps`)."""
     expires = int(time.time()) + max(store.get_expiry_age(), 0)
+    identity = store.identity
     return {
         "id": store.public_id,
         "strategy": store.strategy,
         "transport": "bearer" if bearer else "cookie",
         "created": iso(store.started_at),
+        "signed_in": iso(None if identity is None else identity.signed_in_at),
         "expires": iso(expires),
         "claims_at": iso(store.claims_at),
     }

@@ -1,4 +1,5 @@
-"""``{% load sandbox %}``: the strategy badge every page shows, and readable durations."""
+"""``{% load sandbox %}``: the strategy badge every page shows, readable durations, and
+whether the session signed in recently enough for a fresh-login guard."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from django_jwtsession.conf import get_settings
+from django_jwtsession.fresh_login import is_fresh
 from django_jwtsession.timestamps import iso
+
+from ..guarded_views import FRESH_LOGIN_MAX_AGE
 
 register = template.Library()
 
@@ -19,6 +23,14 @@ register = template.Library()
 def strategy_name() -> str:
     """The session strategy in use (``JWTSESSION["STRATEGY"]``: ``jwt`` or ``db``)."""
     return get_settings().strategy
+
+
+@register.simple_tag(takes_context=True)
+def fresh_page_allows(context: template.Context) -> bool:
+    """Whether ``/guarded/fresh/`` lets the page's session in: a sign-in within its
+    ``FRESH_LOGIN_MAX_AGE`` (what ``fresh_login_required`` checks; no query)."""
+    request = context.get("request")
+    return request is not None and is_fresh(request, FRESH_LOGIN_MAX_AGE)
 
 
 @register.filter
