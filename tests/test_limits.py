@@ -192,10 +192,15 @@ def test_deny_anywhere_else_is_a_403_with_no_signed_in_cookie(
 # -- what limits cost ------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("policy", ["evict_oldest", "deny"])
 def test_the_hot_path_is_unchanged_by_limits(
-    bob: User, configure: Any, django_assert_num_queries: Any, cache_calls: list[str]
+    bob: User,
+    configure: Any,
+    django_assert_num_queries: Any,
+    cache_calls: list[str],
+    policy: str,
 ) -> None:
-    configure(SESSION_LIMIT={"default": 1, "roles": {"editor": 3}})
+    configure(SESSION_LIMIT={"default": 1, "roles": {"editor": 3}}, SESSION_LIMIT_POLICY=policy)
     client = sign_in()
     client.get("/whoami/")
     cache_calls.clear()

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from django_jwtsession import ban_user, unban_user
@@ -33,7 +34,8 @@ def staff_user_ban(request: HttpRequest, pk: int) -> HttpResponse:
         ban = ban_user(user, duration, reason=request.POST.get("reason", "")[:200], by=request.user)
         messages.success(
             request,
-            f"{user.get_username()} is banned until {ban.until:%Y-%m-%d %H:%M} UTC: "
+            f"{user.get_username()} is banned until "
+            f"{timezone.localtime(ban.until):%Y-%m-%d %H:%M %Z}: "
             "their sessions end on their next request.",
         )
     return redirect("staff_user", pk=user.pk)
