@@ -4,13 +4,15 @@ else ``login()`` is called — never a 500, never a signed-in cookie."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import io
+from datetime import datetime, timedelta, timezone as dt_timezone
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
@@ -35,6 +37,11 @@ def no_signed_in_cookie(client: Client, response: Any) -> None:
         assert "_auth_user_id" not in token_payload(cookie.value)["dat"]
     assert not signed_in(client)
     assert not SessionRecord.objects.filter(revoked_at=None).exclude(user=None).exists()
+
+
+def local_now() -> datetime:
+    """Now as the admin's forms read it (the current time zone; naive without USE_TZ)."""
+    return timezone.localtime() if settings.USE_TZ else timezone.now()
 
 
 @pytest.fixture
@@ -230,7 +237,7 @@ def staff(db: None) -> Client:
 def test_adding_a_ban_in_the_admin_bans_and_deleting_it_lifts_it(staff: Client, bob: User) -> None:
     victim = Client()
     assert victim.login(**CREDENTIALS)
-    until = timezone.localtime() + timedelta(days=2)
+    until = local_now() + timedelta(days=2)
     data = {
         "user": bob.pk,
         "until_0": f"{until:%Y-%m-%d}",
@@ -242,7 +249,7 @@ def test_adding_a_ban_in_the_admin_bans_and_deleting_it_lifts_it(staff: Client, 
     ban = UserBan.objects.get()
     assert (ban.user_id, ban.reason, ban.banned_by.username) == (bob.pk, "abuse", "root")
     assert not signed_in(victim)
-    past = timezone.localtime() - timedelta(days=1)
+    past = local_now() - timedelta(days=1)
     response = staff.post(
         f"{BANS}add/", {**data, "until_0": f"{past:%Y-%m-%d}", "until_1": f"{past:%H:%M:%S}"}
     )
@@ -265,3 +272,54 @@ def test_the_user_admin_bans_selected_users_after_asking_how_long(staff: Client,
     shown = staff.get(USERS).content.decode()
     assert "Banned 1 user." in shown
     assert "You cannot ban yourself." in shown
+
+
+# -- the management command ------------------------------------------------------------------------
+
+
+def test_the_ban_command_bans_until_a_time_and_lifts(bob: User) -> None:
+    client = Client()
+    assert client.login(username="bob", password=PASSWORD)
+    out = io.StringIO()
+    call_command("jwtsession_ban", "bob", "--for", "2h", "--reason", "spam", stdout=out)
+    assert out.getvalue().startswith("Banned 1 user(s) until ")
+    assert not signed_in(client)  # its next request
+    until = banned_until(bob)
+    assert until is not None
+    assert timedelta(hours=2) - timedelta(minutes=1) < until - timezone.now() <= timedelta(hours=2)
+    assert UserBan.objects.get(user=bob).reason == "spam"
+    record = SessionRecord.objects.get(user=bob)
+    assert record.end_reason == "ban"
+    with pytest.raises(SignInRefused):
+        check_sign_in(bob)
+    call_command("jwtsession_ban", "bob", "--until", "2999-01-31T18:00:00+00:00", stdout=out)
+    expected = datetime(2999, 1, 31, 18, tzinfo=dt_timezone.utc)
+    assert banned_until(bob) == (expected if settings.USE_TZ else timezone.make_naive(expected))
+    out = io.StringIO()
+    call_command("jwtsession_ban", str(bob.pk), "--lift", stdout=out)
+    assert out.getvalue() == "Lifted 1 ban(s) of 1 user(s).\n"
+    assert banned_until(bob) is None
+    check_sign_in(bob)  # may sign in again
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["bob"], "Give how long"),
+        (["bob", "--for", "2 hours"], "Not a duration"),
+        (["bob", "--for", "0h"], "Not a duration"),
+        (["bob", "--until", "tomorrow"], "Not a date and time"),
+        (["bob", "--until", "2000-01-01T00:00:00+00:00"], "must end in the future"),
+        (["bob", "--for", "1h", "--reason", "x" * 201], "at most 200 characters"),
+        (["nobody", "--for", "1h"], "No user 'nobody'"),
+    ],
+)
+def test_the_ban_command_says_what_is_wrong(bob: User, arguments: list[str], message: str) -> None:
+    with pytest.raises(CommandError, match=message):
+        call_command("jwtsession_ban", *arguments, stdout=io.StringIO())
+    assert not UserBan.objects.exists()
+
+
+def test_the_ban_command_takes_one_end_only(bob: User) -> None:
+    with pytest.raises(CommandError, match="not allowed with argument"):
+        call_command("jwtsession_ban", "bob", "--for", "1h", "--lift", stdout=io.StringIO())
