@@ -1209,12 +1209,16 @@ def test_a_third_sign_in_ends_the_oldest_session(seeded: dict[str, User]) -> Non
     third = signed_in("bob")
     assert whoami(first)["authenticated"] is False
     assert whoami(second)["authenticated"] is True
-    rows = page(third, "/sessions/").all("ended-row")
+    mine = page(third, "/sessions/")
+    rows = mine.all("ended-row")
     assert [(row.attrs["data-session-id"], row.attrs["data-reason"]) for row in rows] == [
         (oldest, "limit")
     ]
+    [limit] = mine.all("session-limit")
+    assert (limit.attrs["data-limit"], limit.attrs["data-policy"]) == ("2", "evict_oldest")
     alices = [signed_in("alice") for _ in range(5)]
     assert all(whoami(client)["authenticated"] for client in alices)
+    assert page(alices[-1], "/sessions/").all("session-limit")[0].attrs["data-limit"] == "5"
 
 
 @pytest.mark.usefixtures("sandbox_urls")

@@ -22,8 +22,10 @@ from django.views.decorators.http import require_POST
 from django_jwtsession import EndReason, revoke_session, revoke_user
 from django_jwtsession.admin.agents import Agent, parse
 from django_jwtsession.claims import Claims
+from django_jwtsession.conf import get_settings
 from django_jwtsession.end_reasons import label as reason_label
 from django_jwtsession.history import recent_ended
+from django_jwtsession.limits import limit_for
 from django_jwtsession.models import SessionRecord
 from django_jwtsession.users import ClaimsUser
 
@@ -133,7 +135,15 @@ def my_sessions(request: HttpRequest) -> HttpResponse:
         SessionRow(record, parse(record.user_agent), False)
         for record in recent_ended(user_id, RECENT_ENDED)
     ]
-    return render(request, "demo/my_sessions.html", {"rows": rows, "ended": ended})
+    session: Any = request.session
+    limit = limit_for(request.user, getattr(session, "claims", None))  # from the claims: no SQL
+    context = {
+        "rows": rows,
+        "ended": ended,
+        "session_limit": limit,
+        "session_limit_policy": get_settings().session_limit_policy,
+    }
+    return render(request, "demo/my_sessions.html", context)
 
 
 @login_required
