@@ -60,6 +60,19 @@ def test_a_sign_in_over_the_limit_ends_the_oldest_session(
     assert live_count(bob) == 2
 
 
+@pytest.mark.parametrize("url", ["/custom-login/", "/async-login/"])
+def test_any_login_evicts_the_oldest(bob: User, configure: Any, url: str) -> None:
+    """A view of yours calling ``login()`` or ``alogin()``: the same eviction."""
+    configure(SESSION_LIMIT=1)
+    first, second = Client(), Client()
+    assert first.post(url, CREDENTIALS).content == b"signed in"
+    oldest = session_hash(client_session_id(first))
+    assert second.post(url, CREDENTIALS).content == b"signed in"
+    assert not signed_in(first)
+    assert signed_in(second)
+    assert SessionRecord.objects.get(user=bob, end_reason="limit").session_hash == oldest
+
+
 def test_each_user_counts_their_own_sessions(bob: User, configure: Any) -> None:
     make_user("carol")
     configure(SESSION_LIMIT=1)
@@ -172,7 +185,7 @@ def test_deny_at_the_rest_login_is_a_403_with_the_message(bob: User, configure: 
     assert live_count(bob) == 1
 
 
-@pytest.mark.parametrize("url", ["/accounts/login/", "/custom-login/"])
+@pytest.mark.parametrize("url", ["/accounts/login/", "/custom-login/", "/async-login/"])
 def test_deny_anywhere_else_is_a_403_with_no_signed_in_cookie(
     bob: User, configure: Any, url: str
 ) -> None:
