@@ -9,6 +9,10 @@
 ``session_revoked(sender, scope, user_ids, session_ids)``
     Sessions were revoked (sent on commit). ``scope`` is ``"session"``, ``"user"`` or
     ``"all"``; ``session_ids`` holds the opaque ids for ``"session"``, else is empty.
+``session_ended(sender, session_id, user_id, reason, by)``
+    A signed-in session ended (sent on commit, once per session whose record was live):
+    ``sender`` is the ``SessionRecord`` model, ``session_id`` its public id, ``user_id``
+    and ``by`` (who ended it, or None) user ids as strings, ``reason`` an ``EndReason`` value.
 """
 
 from __future__ import annotations
@@ -18,3 +22,4 @@ from django.dispatch import Signal
 claims_refreshed = Signal()
 user_marked = Signal()
 session_revoked = Signal()
+session_ended = Signal()

@@ -79,7 +79,9 @@ def test_ids_follow_their_level(check_id: str) -> None:
     overrides = dict(TRIGGERS[check_id])
     jwtsession = overrides.pop("JWTSESSION", {})
     with override_settings(**{**PRODUCTION, **overrides}), jwtsession_settings(**jwtsession):
-        message = next(m for m in run_checks(include_deployment_checks=True, databases=[]) if m.id == check_id)
+        message = next(
+            m for m in run_checks(include_deployment_checks=True, databases=[]) if m.id == check_id
+        )
     assert type(message) is (Error if check_id.startswith("jwtsession.E") else Warning)
 
 
