@@ -7,9 +7,9 @@ Usage (from the repository root)::
 The ``--before`` revision is checked out into a temporary git worktree; each round
 runs ``bench/run.py``'s worker once in each tree (the order alternates), so both
 revisions meet the same machine state. A worker imports the package of its own
-tree. Each row's overhead is its median minus bare Django's median *in the same
-worker*; the table gives the median of those over the rounds. Only the rows both
-revisions have are compared.
+tree, with a database and a cache prefix of its own. Each row's overhead is its
+median minus bare Django's median *in the same worker*; the table gives the median
+of those over the rounds. Only the rows both revisions have are compared.
 """
 
 from __future__ import annotations
@@ -56,6 +56,22 @@ def _worker(tree: Path, db: str, requests: int, out: Path) -> dict[str, Any]:
     return result
 
 
+def _separate(tree: Path) -> None:
+    """Give the ``before`` tree a database and a cache prefix of its own: each revision
+    migrates its own schema (an older one cannot write a newer one's tables)."""
+    settings = tree / "bench" / "settings.py"
+    text = settings.read_text(encoding="utf-8")
+    for name, value in (
+        ("BENCH_DATABASE_NAME", "jwtsession_bench"),
+        ("CACHE_KEY_PREFIX", "jwtsession-bench"),
+    ):
+        assignment = f'{name} = "{value}"'
+        if assignment not in text:
+            raise SystemExit(f"{settings}: no {assignment!r} to give the before tree its own")
+        text = text.replace(assignment, f'{name} = "{value}_before"')
+    settings.write_text(text, encoding="utf-8")
+
+
 def _overheads(result: dict[str, Any]) -> dict[str, tuple[str, float, float, float]]:
     rows = {row["key"]: row for row in result["rows"]}
     bare = rows["bare"]["median_us"]
@@ -81,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         before_tree = Path(tmp) / "before"
         _git("worktree", "add", "--detach", str(before_tree), before_rev)
+        _separate(before_tree)
         try:
             trees = [("before", before_tree), ("after", ROOT)]
             for index in range(args.rounds):
