@@ -68,6 +68,16 @@ class SessionRecord(models.Model):
         # not fail the request (the ORM still cascades; clearsessions prunes the rest).
         db_constraint=False,
     )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        null=True,
+        blank=True,
+        db_constraint=False,
+        verbose_name="acted by",
+    )
+    """Who acted in the session when it was an impersonation (the impersonator), else None."""
     strategy = models.CharField(max_length=16)
     ip = models.GenericIPAddressField("IP address", null=True, blank=True)
     user_agent = models.CharField(max_length=USER_AGENT_MAX_LENGTH, blank=True)
@@ -87,6 +97,7 @@ class SessionRecord(models.Model):
         verbose_name_plural = "sessions"
         ordering = ["-last_seen"]
         indexes = [models.Index(fields=["user", "revoked_at"], name="jwtsession_record_user")]
+        permissions = [("impersonate", "Can impersonate users")]
 
     def __str__(self) -> str:
         """``session of bob since 2025-05-01 09:12`` (the admin's page title)."""

@@ -9,6 +9,12 @@
 ``session_revoked(sender, scope, user_ids, session_ids)``
     Sessions were revoked (sent on commit). ``scope`` is ``"session"``, ``"user"`` or
     ``"all"``; ``session_ids`` holds the opaque ids for ``"session"``, else is empty.
+``impersonation_started(sender, request, impersonator, user)``
+    An impersonation started: ``impersonator`` acts as ``user`` from this response on.
+    ``sender`` is the session store class.
+``impersonation_ended(sender, request, impersonator_id, user_id, returned)``
+    An impersonation ended (``stop_impersonation()``): ``returned`` is False when the
+    impersonator could not be signed back in (ids are strings).
 """
 
 from __future__ import annotations
@@ -18,3 +24,5 @@ from django.dispatch import Signal
 claims_refreshed = Signal()
 user_marked = Signal()
 session_revoked = Signal()
+impersonation_started = Signal()
+impersonation_ended = Signal()

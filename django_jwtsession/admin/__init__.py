@@ -12,10 +12,17 @@ from django.contrib import admin
 
 from ..models import SessionRecord
 from .columns import StatusFilter
+from .impersonation import ImpersonationAdminMixin
 from .sessions import SessionRecordAdmin
 from .users import SessionsUserAdminMixin, install as install_user_admin
 
-__all__ = ["SessionRecordAdmin", "SessionsUserAdminMixin", "StatusFilter", "install_user_admin"]
+__all__ = [
+    "ImpersonationAdminMixin",
+    "SessionRecordAdmin",
+    "SessionsUserAdminMixin",
+    "StatusFilter",
+    "install_user_admin",
+]
 
 if apps.is_installed("django.contrib.admin"):  # ``admin.site`` exists only then
     admin.site.register(SessionRecord, SessionRecordAdmin)

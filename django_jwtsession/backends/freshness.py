@@ -4,7 +4,8 @@ Shared by every strategy, and by sessions taken over from another kind: a
 session whose ``set_expiry()`` date passed, that was revoked (by itself, with its
 user's sessions, or with all sessions) or that idled out (``IDLE_TIMEOUT``) is over;
 claims marked stale, older than ``CLAIMS_TTL`` or missing are rebuilt from the
-database; a user who is gone, inactive or whose password changed ends the session.
+database; a user who is gone, inactive or whose password changed ends the session, and
+so does, for an impersonated session, an impersonator who may no longer impersonate.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .. import clocks, shared_claims
 from ..claims import build_claims, user_id_string
 from ..conf import get_settings
 from ..identity import SessionIdentity
+from ..impersonation_rules import verified_actor
 from ..keyspace import session_hash
 from ..refresh import hash_key_id, session_user
 from ..revocation import revoke_session
@@ -134,7 +136,8 @@ def check(loaded: Loaded, now: int, new_session_id: Callable[[], str] | None) ->
     reason = stale_reason(identity, state, user_id, now)
     if reason is None:
         return Checked(data, identity)
-    if reason not in shared_claims.SHAREABLE:
+    if reason not in shared_claims.SHAREABLE or identity.actor is not None:
+        # An impersonation rebuilds its own claims: its impersonator is checked again then.
         return _rebuilt(data, identity, state, reason, now, new_session_id)
     taken = shared_claims.take(data, identity, state.mark, reason, now)
     if taken is not None:  # another session of this user rebuilt them: no SQL
@@ -186,8 +189,8 @@ def rebuild(
     if state is None:
         state = read_state(str(user_id), None)
     user, upgraded_hash = session_user(data)
-    if user is None:
-        return None
+    if user is None or (identity.actor is not None and verified_actor(identity.actor) is None):
+        return None  # gone, inactive, password changed; or an impersonator who may no more
     upgraded = identity
     if upgraded_hash is not None and new_session_id is not None:
         data[HASH_SESSION_KEY] = upgraded_hash
