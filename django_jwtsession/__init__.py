@@ -23,6 +23,15 @@ _EXPORTS = {
     "revoke_sessions": "revocation",
     "revoke_user": "revocation",
     "revoke_all": "revocation",
+    "EndReason": "end_reasons",
+    # bans and the sign-in gate
+    "ban_user": "bans",
+    "unban_user": "bans",
+    "banned_until": "bans",
+    "check_sign_in": "signin",
+    "SignInRefused": "signin",
+    "SignInGateMixin": "forms",
+    "GatedAuthenticationForm": "forms",
     # guards: decorators, mixins, checks
     "any_of": "access",
     "has_role": "access",
@@ -44,16 +53,24 @@ _EXPORTS = {
     "claims_refreshed": "signals",
     "session_revoked": "signals",
     "user_marked": "signals",
+    "session_ended": "signals",
 }
 
 __all__ = [
     "Claims",
+    "EndReason",
     "FeatureRequiredMixin",
     "FreshLoginRequiredMixin",
+    "GatedAuthenticationForm",
     "RoleRequiredMixin",
+    "SignInGateMixin",
+    "SignInRefused",
     "SubscriptionRequiredMixin",
     "__version__",
     "any_of",
+    "ban_user",
+    "banned_until",
+    "check_sign_in",
     "claims_of",
     "claims_passes_test",
     "claims_refreshed",
@@ -68,13 +85,16 @@ __all__ = [
     "revoke_sessions",
     "revoke_user",
     "role_required",
+    "session_ended",
     "session_revoked",
     "subscription_required",
+    "unban_user",
     "user_marked",
 ]
 
 if TYPE_CHECKING:
     from .access import any_of, claims_of, has_flag, has_role, has_tier
+    from .bans import ban_user, banned_until, unban_user
     from .claims import Claims
     from .decorators import (
         claims_passes_test,
@@ -83,6 +103,8 @@ if TYPE_CHECKING:
         role_required,
         subscription_required,
     )
+    from .end_reasons import EndReason
+    from .forms import GatedAuthenticationForm, SignInGateMixin
     from .mixins import (
         FeatureRequiredMixin,
         FreshLoginRequiredMixin,
@@ -96,7 +118,8 @@ if TYPE_CHECKING:
         revoke_sessions,
         revoke_user,
     )
-    from .signals import claims_refreshed, session_revoked, user_marked
+    from .signals import claims_refreshed, session_ended, session_revoked, user_marked
+    from .signin import SignInRefused, check_sign_in
 
 
 def __getattr__(name: str) -> Any:

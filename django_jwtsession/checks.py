@@ -12,7 +12,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register as r
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from . import clock_checks, conf, project_checks
+from . import clock_checks, conf, policy_checks, project_checks
 from .claims import get_provider
 from .keys import get_key_ring
 
@@ -38,6 +38,7 @@ def register() -> None:
     register_check(check_cache, Tags.caches, "jwtsession")
     register_check(check_strategy, "jwtsession")
     register_check(clock_checks.check_clocks, "jwtsession")
+    register_check(policy_checks.check_policies, "jwtsession")
     register_check(check_cookie_deploy, Tags.security, deploy=True)
     register_check(project_checks.check_setting_names, "jwtsession")
     register_check(project_checks.check_sources, Tags.models, "jwtsession")

@@ -24,11 +24,12 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .conf import get_settings
+from .end_reasons import EndReason
 
 if TYPE_CHECKING:
     from .identity import SessionIdentity
 
-IDLE = "idle"
+IDLE: str = EndReason.IDLE.value
 """Why a session that idled out ended (``SessionEnded.reason``, and its end reason)."""
 
 

@@ -27,6 +27,7 @@ from .conf_values import (
 )
 from .derived import derived
 from .mirror_conf import DEFAULTS as MIRROR_DEFAULTS, READERS as MIRROR_READERS
+from .policy_conf import DEFAULTS as POLICY_DEFAULTS, READERS as POLICY_READERS, SessionLimit
 
 __all__ = [
     "ALGORITHMS",
@@ -76,6 +77,7 @@ DEFAULTS: dict[str, Any] = {
     "TIER_ORDER": (),
     "SUPERUSER_HAS_ALL_ROLES": True,
     **MIRROR_DEFAULTS,  # MIRROR, MIRROR_HEALTH_SECONDS, ... (mirror_conf.py)
+    **POLICY_DEFAULTS,  # SESSION_LIMIT, SESSION_LIMIT_POLICY, HISTORY_RETENTION: policy_conf.py
 }
 
 
@@ -119,6 +121,9 @@ class JWTSessionSettings:
     mirror_max_entries: int
     cache_socket_timeout: float
     replay_seconds: float
+    session_limit: SessionLimit | None  # SESSION_LIMIT and the two below: policy_conf.py
+    session_limit_policy: str
+    history_retention: int
 
     @property
     def is_hmac(self) -> bool:
@@ -158,6 +163,7 @@ READERS: dict[str, read.Reader] = {
     "TIER_ORDER": read.tier_order,
     "SUPERUSER_HAS_ALL_ROLES": read.boolean,
     **MIRROR_READERS,
+    **POLICY_READERS,
 }
 """How each key is read (:mod:`~django_jwtsession.conf_values`); its field is its lowercase name."""
 

@@ -23,6 +23,7 @@ from django.middleware.csrf import rotate_token
 
 from .actor import Actor
 from .backends.base import ClaimsSessionBase
+from .end_reasons import EndReason
 from .impersonation_rules import ImpersonationRefused, refusal, session_data, verified_actor
 from .signals import impersonation_ended, impersonation_started
 
@@ -34,10 +35,10 @@ logger = logging.getLogger("django_jwtsession")
 
 RETURN_KEY = "_jwtsession_impersonation_return"
 """Where the impersonator started from (a URL the stop view goes back to, when safe)."""
-IMPERSONATION_START = "impersonation_start"
+IMPERSONATION_START = EndReason.IMPERSONATION_START
 """Why the impersonator's own session ended: it gave way to the impersonation."""
-IMPERSONATION_END = "impersonation_end"
-"""Why an impersonated session ended: its impersonator stopped (or was sent away)."""
+IMPERSONATION_END = EndReason.IMPERSONATION_END
+"""Why an impersonated session ended: its impersonator stopped (or may no longer act)."""
 
 
 def impersonator_id(request: HttpRequest) -> str | None:
@@ -120,9 +121,10 @@ def end_session_for_impersonation(session: ClaimsSessionBase, reason: str, by: s
     """End the request's session because an impersonation starts or ends (``reason``:
     :data:`IMPERSONATION_START` or :data:`IMPERSONATION_END`), ``by`` the impersonator.
 
-    The one place impersonation ends a session: the session history records it here.
+    The one place impersonation ends a session: revoked (a copy of its cookie replayed
+    later is anonymous), its record ended with ``reason`` and ``by`` (the session history).
     """
-    session.flush()  # revoked: a copy of its cookie replayed later is anonymous
+    session.flush_for(reason, by=by)
 
 
 def _sign_in(

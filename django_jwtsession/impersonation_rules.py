@@ -7,7 +7,7 @@ The rules (each refusal has a ``code`` and a message for people):
   ``django_jwtsession.impersonate`` permission (``"permission"``; superusers hold every
   permission);
 - the user is another user (``"self"``), who can sign in (``"inactive"``: inactive users,
-  or users the impersonator's authentication backend would not sign in);
+  or users the impersonator's authentication backend would not sign in; ``"banned"``);
 - a superuser is impersonated only when ``IMPERSONATE_SUPERUSERS`` is True, and then by a
   superuser only (``"superuser"``); staff users are impersonated by superusers only
   (``"staff"``): an impersonator never gains more than they hold.
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.core.exceptions import PermissionDenied
 
+from .bans import active_ban
 from .conf import get_settings
 from .refresh import session_user
 from .state import read_state
@@ -71,6 +72,8 @@ def refusal(actor: Any, target: Any, session: Any) -> ImpersonationRefused | Non
         return ImpersonationRefused("superuser", f"{name} is a superuser: not impersonated.")
     if getattr(target, "is_staff", False) and not actor.is_superuser:
         return ImpersonationRefused("staff", f"{name} is staff: only superusers impersonate staff.")
+    if active_ban(target) is not None:
+        return ImpersonationRefused("banned", f"{name} is banned: not impersonated.")
     backend = session[BACKEND_SESSION_KEY]
     if session_user(session_data(target, backend))[0] is None:
         return ImpersonationRefused("inactive", f"{name} cannot sign in: not impersonated.")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.utils import timezone
 
+from .end_reasons import MAX_LENGTH as END_REASON_MAX_LENGTH
 from .installed import ensure_installed
 
 ensure_installed()  # imported without being installed: say so (jwtsession.E014)
@@ -47,6 +50,11 @@ class SessionRecordQuerySet(models.QuerySet["SessionRecord"]):
         """The sessions that are neither revoked nor expired."""
         return self.filter(revoked_at=None, expires__gt=timezone.now())
 
+    def ended(self) -> SessionRecordQuerySet:
+        """The sessions that ended: revoked (for a reason), or expired."""
+        ended = models.Q(revoked_at__isnull=False) | models.Q(expires__lte=timezone.now())
+        return self.filter(ended)
+
 
 class SessionRecord(models.Model):
     """One signed-in session, for people: who, from where, since when, and whether revoked.
@@ -84,7 +92,20 @@ class SessionRecord(models.Model):
     created = models.DateTimeField()
     last_seen = models.DateTimeField()
     expires = models.DateTimeField(db_index=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField("ended", null=True, blank=True)
+    """When the session ended (revoked, logged out, or found expired by ``clearsessions``)."""
+    end_reason = models.CharField(max_length=END_REASON_MAX_LENGTH, blank=True)
+    """Why it ended: an :class:`~django_jwtsession.end_reasons.EndReason` value, or a reason
+    of your own (no ``choices``: adding one needs no migration); empty while live."""
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        null=True,
+        blank=True,
+        db_constraint=False,
+    )
+    """Who ended it (the user, an administrator), or None: the system, or code that named nobody."""
     data = models.TextField(blank=True, editable=False)
     """The ``db`` strategy's session data (JSON); empty for the ``jwt`` strategy."""
     meta = models.TextField(blank=True, editable=False)
@@ -96,7 +117,10 @@ class SessionRecord(models.Model):
         verbose_name = "session"
         verbose_name_plural = "sessions"
         ordering = ["-last_seen"]
-        indexes = [models.Index(fields=["user", "revoked_at"], name="jwtsession_record_user")]
+        indexes = [
+            models.Index(fields=["user", "revoked_at"], name="jwtsession_record_user"),
+            models.Index(fields=["revoked_at"], name="jwtsession_record_ended"),
+        ]
         permissions = [("impersonate", "Can impersonate users")]
 
     def __str__(self) -> str:
@@ -109,3 +133,50 @@ class SessionRecord(models.Model):
             except ObjectDoesNotExist:  # no database constraint: the user may be gone
                 who = f"deleted user {self.user_id}"
         return f"session of {who} since {self.created:%Y-%m-%d %H:%M}"
+
+    @property
+    def ended_at(self) -> datetime | None:
+        """When the session ended: ``revoked_at``, else its expiry once passed; None while live."""
+        if self.revoked_at is not None:
+            return self.revoked_at
+        return self.expires if self.expires <= timezone.now() else None
+
+    @property
+    def why_ended(self) -> str | None:
+        """Why it ended (``end_reason``; ``"lifetime"`` once expired), None while live."""
+        if self.revoked_at is not None:
+            return self.end_reason or "revoked"
+        return "lifetime" if self.expires <= timezone.now() else None
+
+
+class UserBan(models.Model):
+    """A user banned until a time: their sessions were ended, and sign-in is refused until then
+    (``ban_user()``, ``unban_user()``; see ``docs/bans.md``)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jwtsession_ban"
+    )
+    until = models.DateTimeField(db_index=True)
+    reason = models.CharField(max_length=200, blank=True)
+    """A note for the staff (shown in the admin, never to the banned user)."""
+    created = models.DateTimeField(default=timezone.now)
+    banned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        null=True,
+        blank=True,
+        db_constraint=False,
+    )
+
+    class Meta:
+        verbose_name = "ban"
+        verbose_name_plural = "bans"
+        ordering = ["-until"]
+
+    def __str__(self) -> str:
+        return f"ban of user {self.user_id} until {self.until:%Y-%m-%d %H:%M}"
+
+    @property
+    def active(self) -> bool:
+        return bool(self.until > timezone.now())

@@ -31,6 +31,7 @@ from .conf import SETTING_NAME, get_settings
 from .derived import clear_derived
 from .metrics import flush_if_due
 from .revocation import mark_for_refresh, retry_unmirrored, revoke_user
+from .signin import gate
 
 TRACKED_FIELDS = ("is_active", "is_staff", "is_superuser", "password")
 _SNAPSHOT = "_jwtsession_snapshot"
@@ -54,14 +55,17 @@ def remember_user_fields(sender: Any, instance: Model, **kwargs: Any) -> None:
 
 
 def user_saved(sender: Any, instance: Model, created: bool, **kwargs: Any) -> None:
-    """Password changed: end the user's sessions. Other tracked fields: mark the user."""
+    """Password changed, or the user deactivated: end the user's sessions. Other tracked
+    fields: mark the user."""
     before, after = instance.__dict__.get(_SNAPSHOT), _snapshot(instance)
     instance.__dict__[_SNAPSHOT] = after
     if created or before is None or before == after:
         return
-    password_index = TRACKED_FIELDS.index("password")
-    if before[password_index] != after[password_index]:
-        revoke_user(instance)  # update_session_auth_hash() keeps the current one
+    password, active = TRACKED_FIELDS.index("password"), TRACKED_FIELDS.index("is_active")
+    if before[password] != after[password]:
+        revoke_user(instance, reason="password_change")  # update_session_auth_hash() keeps one
+    elif before[active] and after[active] is False:
+        revoke_user(instance, reason="deactivated")
     mark_for_refresh(instance)
 
 
@@ -172,6 +176,7 @@ def settings_changed(*, setting: str, **kwargs: Any) -> None:
 def connect() -> None:
     setting_changed.connect(settings_changed, dispatch_uid="django_jwtsession.settings_changed")
     user_logged_in.connect(build_claims_on_login, dispatch_uid="django_jwtsession.login_claims")
+    user_logged_in.connect(gate, dispatch_uid="django_jwtsession.sign_in_gate")  # claims first
     request_finished.connect(flush_if_due, dispatch_uid="django_jwtsession.metrics_flush")
     request_finished.connect(retry_unmirrored, dispatch_uid="django_jwtsession.retry_unmirrored")
     connect_models()

@@ -1,5 +1,7 @@
 """Session records: one row per signed-in session, written at login, refresh and re-issue.
 
+Ending them (and keeping them for history) is :mod:`~django_jwtsession.history`'s.
+
 Never per request: a steady-state request writes nothing. The client's address is
 ``REMOTE_ADDR`` unless ``CLIENT_IP_HEADER`` names a header set by a trusted proxy.
 """
@@ -9,18 +11,13 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone as django_timezone
 
-from . import cache_access
 from .conf import get_settings
-from .keyspace import STORED_KINDS, stored_session_key
-from .outage import cache_failed
 
 if TYPE_CHECKING:
     from .models import SessionRecord
@@ -125,28 +122,6 @@ def actor_id_of(payload: Mapping[str, Any]) -> str | None:
     return actor["sub"] if isinstance(actor, dict) else None
 
 
-def revoke_records(
-    *,
-    session_hashes: list[str] | None = None,
-    user_ids: list[str] | None = None,
-    keep_hash: str | None = None,
-) -> int:
-    """Stamp the matching live records revoked; every record when no filter is given."""
-    records = _records().objects.filter(revoked_at=None)
-    if session_hashes is not None:
-        records = records.filter(session_hash__in=session_hashes)
-    if user_ids is not None:
-        records = records.filter(user_id__in=user_ids)
-    if keep_hash is not None:
-        records = records.exclude(session_hash=keep_hash)
-    stored = list(records.exclude(meta="").values_list("session_hash", flat=True))  # cached
-    count = records.update(revoked_at=django_timezone.now(), data="", meta="")
-    if stored:
-        _evict_stored_sessions(stored)
-        transaction.on_commit(lambda: _evict_stored_sessions(stored))  # after any re-add
-    return count
-
-
 def acted_in(user_ids: list[str], keep_hash: str | None = None) -> list[str]:
     """The public ids of the live sessions these users act in (impersonations)."""
     actors: list[Any] = list(user_ids)  # primary keys as Django stores them in sessions
@@ -154,30 +129,3 @@ def acted_in(user_ids: list[str], keep_hash: str | None = None) -> list[str]:
     if keep_hash is not None:
         records = records.exclude(session_hash=keep_hash)
     return list(records.values_list("session_hash", flat=True))
-
-
-def _evict_stored_sessions(hashes: list[str]) -> None:
-    """Drop the db strategy's cached sessions (their revocation is checked anyway)."""
-    try:
-        for start in range(0, len(hashes), 500):
-            batch = hashes[start : start + 500]
-            cache_access.delete_many(
-                [stored_session_key(value, kind) for value in batch for kind in STORED_KINDS]
-            )
-    except cache_access.Unreachable as exc:
-        cache_failed(exc, "revoked db sessions stay cached (their revocation is checked anyway)")
-
-
-def prune_records() -> int:
-    """Delete records whose session has expired (``clearsessions``); return how many.
-
-    A db session's record is the session: it goes once expired. A jwt session's token
-    may have slid up to ``UPDATE_AGE`` past its record's ``expires`` (a data change
-    re-issues the token without writing the record), so its record is kept that much
-    longer.
-    """
-    now = django_timezone.now()
-    slack = now - timedelta(seconds=get_settings().update_age)
-    expired = Q(strategy="db", expires__lt=now) | (~Q(strategy="db") & Q(expires__lt=slack))
-    deleted, _ = _records().objects.filter(expired).delete()
-    return deleted

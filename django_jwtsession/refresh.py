@@ -55,26 +55,38 @@ def session_user(data: dict[str, Any]) -> tuple[AbstractBaseUser | None, str | N
     ``SECRET_KEY_FALLBACKS``: the caller stores it and cycles the session id, as
     Django's ``get_user()`` does.
     """
+    user, upgraded_hash, _ = session_user_verdict(data)
+    return user, upgraded_hash
+
+
+def session_user_verdict(
+    data: dict[str, Any],
+) -> tuple[AbstractBaseUser | None, str | None, str | None]:
+    """:func:`session_user`, and why the session ends when it does: ``"deactivated"`` (the
+    user is gone, may not log in, or their backend is no longer configured) or
+    ``"password_change"`` (the session's auth hash no longer matches)."""
     user_id, backend_path = data.get(SESSION_KEY), data.get(BACKEND_SESSION_KEY)
     if not isinstance(user_id, str) or not isinstance(backend_path, str):
-        return None, None
+        return None, None, "deactivated"
     if backend_path not in settings.AUTHENTICATION_BACKENDS:
-        return None, None
+        return None, None, "deactivated"
     user = fetch_user(load_backend(backend_path), user_id)
-    if user is None or not hasattr(user, "get_session_auth_hash"):
-        return user, None
+    if user is None:
+        return None, None, "deactivated"
+    if not hasattr(user, "get_session_auth_hash"):
+        return user, None, None
     session_hash = data.get(HASH_SESSION_KEY)
     if not isinstance(session_hash, str) or not session_hash:
-        return None, None
+        return None, None, "password_change"
     current = user.get_session_auth_hash()
     if constant_time_compare(session_hash, current):
-        return user, None
+        return user, None, None
     if any(
         constant_time_compare(session_hash, fallback)
         for fallback in user.get_session_auth_fallback_hash()
     ):
-        return user, current
-    return None, None
+        return user, current, None
+    return None, None, "password_change"
 
 
 @derived

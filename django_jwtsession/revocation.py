@@ -23,6 +23,8 @@ from django.utils import timezone
 
 from . import cache_access, metrics
 from .conf import get_settings
+from .end_reasons import end_reason
+from .history import end_records
 from .keyspace import (
     CACHE_PREFIX,
     GLOBAL_EPOCH,
@@ -38,7 +40,7 @@ from .pending import (
     entries,
     retry_unmirrored as retry_unmirrored,
 )
-from .records import acted_in, revoke_records
+from .records import acted_in
 from .signals import session_revoked, user_marked
 from .state import forget_memo
 
@@ -114,13 +116,36 @@ def mark_for_refresh(users: Model | QuerySet[Any] | Iterable[Any] | Any) -> None
     _send_on_commit(user_marked, user_ids=ids)
 
 
-def revoke_user(users: Model | QuerySet[Any] | Iterable[Any] | Any, *, keep: Any = None) -> None:
+def actor(by: Any) -> str | None:
+    """Who ended a session, as a user id string: from a user (``request.user``: a claims
+    user answers without a query), a primary key, or None (nobody: the system)."""
+    if hasattr(by, "is_authenticated") or isinstance(by, Model):
+        by = by.pk if getattr(by, "is_authenticated", True) else None
+    if by is None:
+        return None
+    field = get_user_model()._meta.pk
+    assert field is not None  # noqa: S101  (every concrete model has a primary key)
+    try:
+        return str(field.to_python(by))
+    except Exception:  # not a primary key of this user model: nobody in particular
+        return None
+
+
+def revoke_user(
+    users: Model | QuerySet[Any] | Iterable[Any] | Any,
+    *,
+    keep: Any = None,
+    reason: str | None = None,
+    by: Any = None,
+) -> None:
     """End every session of these users (log out everywhere), and the sessions they act in
     (their impersonations of others).
 
     ``keep=request.session`` keeps the current session: it is re-issued under the
-    new epoch when the response is saved.
+    new epoch when the response is saved. ``reason`` (an ``EndReason``; default
+    ``"revoked"``) and ``by`` (a user or primary key) go to the session history.
     """
+    why, who = end_reason(reason), actor(by)
     ids = user_ids(users)
     if not ids:
         return
@@ -128,11 +153,11 @@ def revoke_user(users: Model | QuerySet[Any] | Iterable[Any] | Any, *, keep: Any
     keep_hash = session_hash(kept) if kept else None
     with transaction.atomic():
         bump(epoch_key(pk) for pk in ids)
-        revoke_records(user_ids=ids, keep_hash=keep_hash)
+        end_records(user_ids=ids, keep_hash=keep_hash, reason=why, by=who)
         acting = acted_in(ids, keep_hash)  # another user's session, not under their epoch
         if acting:
             bump(revoked_key(value) for value in acting)
-            revoke_records(session_hashes=acting)
+            end_records(session_hashes=acting, reason=why, by=who)
     metrics.count("revoke.user", len(ids))
     _send_on_commit(session_revoked, scope="user", user_ids=ids, session_ids=[])
     if acting:
@@ -141,31 +166,36 @@ def revoke_user(users: Model | QuerySet[Any] | Iterable[Any] | Any, *, keep: Any
         keep.keep_after_revocation()
 
 
-def revoke_all() -> None:
+def revoke_all(*, reason: str | None = None, by: Any = None) -> None:
     """End every session of every user."""
+    why, who = end_reason(reason), actor(by)
     with transaction.atomic():
         bump([GLOBAL_EPOCH])
-        revoke_records()
+        end_records(reason=why, by=who)
     metrics.count("revoke.all")
     _send_on_commit(session_revoked, scope="all", user_ids=[], session_ids=[])
 
 
-def revoke_session(session_id: str) -> bool:
+def revoke_session(session_id: str, *, reason: str | None = None, by: Any = None) -> bool:
     """End one session, by its public id: ``request.session.public_id``, the ``id`` the REST
     API, "my sessions" and the signals give (the hash of the session's secret id).
 
     True when a session had that id and was not revoked yet; False when none did (unknown,
     or revoked already). The revocation is written either way, so a session whose record
     is missing ends too. A value that cannot be a public id raises ``ValueError``.
+    ``reason`` and ``by``: as for :func:`revoke_user`.
     """
-    return revoke_sessions([session_id]) > 0
+    return revoke_sessions([session_id], reason=reason, by=by) > 0
 
 
-def revoke_sessions(session_ids: Iterable[str]) -> int:
+def revoke_sessions(
+    session_ids: Iterable[str], *, reason: str | None = None, by: Any = None
+) -> int:
     """End sessions by their public ids (see :func:`revoke_session`); return how many of
     them were live sessions not revoked yet."""
     if isinstance(session_ids, str):
         raise TypeError("revoke_sessions() takes a list of public ids: use revoke_session(id)")
+    why, who = end_reason(reason), actor(by)
     ids = sorted(set(session_ids))
     bad = [value for value in ids if not isinstance(value, str) or not _HASH.fullmatch(value)]
     if bad:
@@ -178,7 +208,7 @@ def revoke_sessions(session_ids: Iterable[str]) -> int:
         return 0
     with transaction.atomic():
         bump(revoked_key(value) for value in ids)
-        count = revoke_records(session_hashes=ids)
+        count = end_records(session_hashes=ids, reason=why, by=who)
     metrics.count("revoke.session", len(ids))
     _send_on_commit(session_revoked, scope="session", user_ids=[], session_ids=ids)
     return count

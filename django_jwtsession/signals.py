@@ -9,6 +9,10 @@
 ``session_revoked(sender, scope, user_ids, session_ids)``
     Sessions were revoked (sent on commit). ``scope`` is ``"session"``, ``"user"`` or
     ``"all"``; ``session_ids`` holds the opaque ids for ``"session"``, else is empty.
+``session_ended(sender, session_id, user_id, reason, by)``
+    A signed-in session ended (sent on commit, once per session whose record was live):
+    ``sender`` is the ``SessionRecord`` model, ``session_id`` its public id, ``user_id``
+    and ``by`` (who ended it, or None) user ids as strings, ``reason`` an ``EndReason`` value.
 ``impersonation_started(sender, request, impersonator, user)``
     An impersonation started: ``impersonator`` acts as ``user`` from this response on.
     ``sender`` is the session store class.
@@ -24,5 +28,6 @@ from django.dispatch import Signal
 claims_refreshed = Signal()
 user_marked = Signal()
 session_revoked = Signal()
+session_ended = Signal()
 impersonation_started = Signal()
 impersonation_ended = Signal()

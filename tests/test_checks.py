@@ -27,6 +27,7 @@ SOURCE = "\n".join(
     for name in (
         "checks.py",
         "clock_checks.py",
+        "policy_checks.py",
         "project_checks.py",
         "installed.py",
         "contrib/rest_framework/checks.py",
@@ -83,6 +84,10 @@ TRIGGERS: dict[str, list[Any]] = {
         {"JWTSESSION": "HS256"},
         {"JWTSESSION": {"CLAIMS_TTL": -1}},
         {"SECRET_KEY": ""},
+        {"JWTSESSION": {"SESSION_LIMIT": 0}},
+        {"JWTSESSION": {"SESSION_LIMIT": {"roles": {"admin": "1"}}}},
+        {"JWTSESSION": {"SESSION_LIMIT_POLICY": "evict_newest"}},
+        {"JWTSESSION": {"HISTORY_RETENTION": -1}},
     ],
     "jwtsession.E003": [
         {"JWTSESSION": {"ALGORITHM": "ES256"}},
@@ -175,6 +180,13 @@ TRIGGERS: dict[str, list[Any]] = {
     "jwtsession.W021": [
         {"JWTSESSION": {"IDLE_TIMEOUT": 14 * 24 * 3600}},
         {"JWTSESSION": {"IDLE_TIMEOUT": 7200}, "SESSION_COOKIE_AGE": 7200},
+    ],
+    "jwtsession.W030": [
+        {"JWTSESSION": {"TIER_ORDER": ["free", "pro"], "SESSION_LIMIT": {"tiers": {"Pro": 5}}}},
+    ],
+    "jwtsession.W031": [
+        {"JWTSESSION": {"SESSION_LIMIT_POLICY": "deny"}},
+        {"JWTSESSION": {"SESSION_LIMIT_POLICY": "evict_oldest", "SESSION_LIMIT": None}},
     ],
     "jwtsession.E018": [
         {"INSTALLED_APPS": [app for app in settings.INSTALLED_APPS if app != "rest_framework"]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import subprocess
@@ -19,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from django_jwtsession import checks, codec, conf
@@ -38,6 +39,7 @@ from django_jwtsession.exceptions import (
 )
 from django_jwtsession.keys import get_key_ring
 from tests.helpers import (
+    PASSWORD,
     Configure,
     add_dead_cache,
     disconnect,
@@ -622,6 +624,48 @@ def _replay_seconds(configure: Configure, request: pytest.FixtureRequest) -> Non
     assert wait_until(lambda: len(replays) >= 3, 5)  # every 0.05 s, in the listener's thread
 
 
+def _history_retention(configure: Configure, request: pytest.FixtureRequest) -> None:
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from django_jwtsession.models import SessionRecord
+    from django_jwtsession.revocation import revoke_user
+
+    client = request.getfixturevalue("bob_client")
+    revoke_user(request.getfixturevalue("bob"))
+    SessionRecord.objects.update(revoked_at=timezone.now() - timedelta(hours=2))
+    call_command("clearsessions", stdout=io.StringIO())
+    assert SessionRecord.objects.count() == 1  # kept: 30 days by default
+    configure(HISTORY_RETENTION=3600)
+    call_command("clearsessions", stdout=io.StringIO())
+    assert not SessionRecord.objects.exists()
+    assert client.get("/whoami/").json() == {"authenticated": False}
+
+
+def _session_limit(configure: Configure, request: pytest.FixtureRequest) -> None:
+    request.getfixturevalue("bob")
+    first = Client()
+    assert first.login(username="bob", password=PASSWORD)
+    configure(SESSION_LIMIT=1)
+    assert Client().login(username="bob", password=PASSWORD)
+    assert first.get("/whoami/").json() == {"authenticated": False}  # the oldest: ended
+
+
+def _session_limit_policy(configure: Configure, request: pytest.FixtureRequest) -> None:
+    from django_jwtsession import SignInRefused
+
+    request.getfixturevalue("bob")
+    configure(SESSION_LIMIT=1)
+    first = Client()
+    assert first.login(username="bob", password=PASSWORD)
+    configure(SESSION_LIMIT_POLICY="deny")
+    with pytest.raises(SignInRefused):
+        Client().login(username="bob", password=PASSWORD)
+    assert first.get("/whoami/").json()["authenticated"] is True
+
+
 EXERCISES: dict[str, Callable[[Configure, pytest.FixtureRequest], None]] = {
     "STRATEGY": _strategy,
     "ALGORITHM": _algorithm,
@@ -659,6 +703,9 @@ EXERCISES: dict[str, Callable[[Configure, pytest.FixtureRequest], None]] = {
     "MIRROR_MAX_ENTRIES": _mirror_max_entries,
     "CACHE_SOCKET_TIMEOUT": _cache_socket_timeout,
     "REPLAY_SECONDS": _replay_seconds,
+    "HISTORY_RETENTION": _history_retention,
+    "SESSION_LIMIT": _session_limit,
+    "SESSION_LIMIT_POLICY": _session_limit_policy,
 }
 
 
@@ -754,6 +801,18 @@ INVALID = [
     ("CACHE_SOCKET_TIMEOUT", -1),
     ("CACHE_SOCKET_TIMEOUT", True),
     ("REPLAY_SECONDS", None),
+    ("HISTORY_RETENTION", -1),
+    ("HISTORY_RETENTION", "30d"),
+    ("SESSION_LIMIT", 0),
+    ("SESSION_LIMIT", "2"),
+    ("SESSION_LIMIT", True),
+    ("SESSION_LIMIT", {"default": 0}),
+    ("SESSION_LIMIT", {"roles": {"admin": -1}}),
+    ("SESSION_LIMIT", {"roles": ["admin"]}),
+    ("SESSION_LIMIT", {"tiers": {"pro": "10"}}),
+    ("SESSION_LIMIT", {"role": {"admin": 1}}),
+    ("SESSION_LIMIT_POLICY", "evict"),
+    ("SESSION_LIMIT_POLICY", None),
 ]
 
 

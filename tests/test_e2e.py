@@ -318,3 +318,41 @@ def test_the_sandbox_serves_its_counters_to_prometheus(
     assert after[logins] == before[logins] + 1
     decoded = ("jwtsession_sessions_decoded_total", strategy)
     assert after[decoded] >= before[decoded] + 2  # the home page, then /whoami/
+
+
+def test_a_third_browser_signing_in_ends_the_first_one(
+    sandbox: Sandbox, open_browser: Callable[[], WebDriver]
+) -> None:
+    """The sandbox's SESSION_LIMIT gives carol two sessions ("evict_oldest"): a third sign-in
+    ends the oldest, whose very next request is signed out."""
+    first = open_browser()
+    log_in(first, sandbox, "carol")
+    assert visit(first, sandbox, "/sessions/") == 200  # earlier tests' sessions of carol: gone
+    submit(first, by_testid(first, "revoke-others"))
+    first_id = whoami(first, sandbox)["session_id"]
+
+    second = open_browser()
+    log_in(second, sandbox, "carol")
+    assert whoami(first, sandbox)["authenticated"] is True  # two: the limit, not over it
+
+    third = open_browser()
+    log_in(third, sandbox, "carol")
+    assert whoami(first, sandbox)["authenticated"] is False  # its very next request
+    assert visit(first, sandbox, "/") == 200
+    by_testid(first, "nav-login")
+    assert whoami(second, sandbox)["authenticated"] is True
+    assert whoami(third, sandbox)["authenticated"] is True
+
+    assert visit(third, sandbox, "/sessions/") == 200
+    live = {
+        row.get_attribute("data-session-id")
+        for row in third.find_elements(By.CSS_SELECTOR, "[data-testid=session-row]")
+    }
+    assert len(live) == 2
+    assert first_id not in live
+    ended = {
+        row.get_attribute("data-session-id"): row.get_attribute("data-reason")
+        for row in third.find_elements(By.CSS_SELECTOR, "[data-testid=ended-row]")
+    }
+    assert ended[first_id] == "limit"
+    sandbox.screenshot(third, "my-sessions-limit")

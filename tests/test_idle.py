@@ -102,6 +102,7 @@ def test_an_idle_session_is_signed_out_on_its_next_request(bob: Any, clock: Cloc
     assert response.cookies[COOKIE]["max-age"] == 0  # the cookie goes
     record.refresh_from_db()
     assert record.revoked_at is not None  # ended server-side, as a logout ends it
+    assert (record.end_reason, record.ended_by_id) == ("idle", None)  # the session history
     # A copy replayed later is refused as revoked: the end is written once only.
     with CaptureQueriesContext(connection) as replayed:
         assert username(stolen) is None

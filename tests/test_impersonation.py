@@ -5,6 +5,7 @@ strategies."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,11 +15,12 @@ from django.contrib.auth.models import Permission
 from django.contrib.auth.signals import user_logged_in
 from django.test import Client, TestCase
 
+from django_jwtsession.bans import ban_user
 from django_jwtsession.impersonation_rules import PERMISSION
 from django_jwtsession.keyspace import session_hash
 from django_jwtsession.models import SessionRecord
 from django_jwtsession.revocation import revoke_user
-from django_jwtsession.signals import impersonation_ended, impersonation_started
+from django_jwtsession.signals import impersonation_ended, impersonation_started, session_ended
 from tests.helpers import (
     PASSWORD,
     Clock,
@@ -158,6 +160,54 @@ def test_starting_is_no_sign_in_of_the_user(root: Any, bob: Any) -> None:
     bob.refresh_from_db()
     assert bob.last_login is None
     assert [(str(s["impersonator"].pk), s["user"].pk) for s in started] == [(str(root.pk), bob.pk)]
+
+
+def test_every_start_and_stop_is_in_the_session_history(root: Any, bob: Any, strategy: str) -> None:
+    """The impersonator's session gave way (``impersonation_start``), the impersonation
+    carries its actor, and it ended ``impersonation_end`` by the impersonator."""
+    ended: list[dict[str, Any]] = []
+
+    def on_end(sender: Any, **kwargs: Any) -> None:
+        ended.append(kwargs)
+
+    client = signed_in("root")
+    own = client_session_id(client)
+    session_ended.connect(on_end, dispatch_uid="test.session_ended")
+    try:
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            client.post(start_url(bob))
+        acting = client_session_id(client)
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            client.post(STOP)
+    finally:
+        session_ended.disconnect(dispatch_uid="test.session_ended")
+    gave_way = SessionRecord.objects.get(session_hash=session_hash(own))
+    assert (gave_way.end_reason, str(gave_way.ended_by_id)) == ("impersonation_start", str(root.pk))
+    impersonation = SessionRecord.objects.get(session_hash=session_hash(acting))
+    assert (str(impersonation.user_id), str(impersonation.actor_id)) == (str(bob.pk), str(root.pk))
+    assert (impersonation.end_reason, str(impersonation.ended_by_id)) == (
+        "impersonation_end",
+        str(root.pk),
+    )
+    back = SessionRecord.objects.get(session_hash=session_hash(client_session_id(client)))
+    assert (str(back.user_id), back.actor_id, back.revoked_at) == (str(root.pk), None, None)
+    assert [(e["reason"], e["user_id"], e["by"]) for e in ended] == [
+        ("impersonation_start", str(root.pk), str(root.pk)),
+        ("impersonation_end", str(bob.pk), str(root.pk)),
+    ]
+
+
+def test_an_impersonation_neither_counts_toward_nor_is_evicted_by_the_users_limit(
+    impersonating: Client, configure: Configure
+) -> None:
+    configure(SESSION_LIMIT=1)
+    signed_in("bob")  # bob's own sign-in: the limit is his own sessions
+    assert whoami(impersonating)["username"] == "bob"
+
+
+def test_a_banned_user_is_not_impersonated(root: Any, bob: Any) -> None:
+    ban_user(bob, timedelta(hours=1))
+    assert refused(signed_in("root"), start_url(bob))["code"] == "banned"
 
 
 # -- refusals ------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from django.core.cache import caches
 from django.db.models import F
 from django.test import Client
 
-from django_jwtsession import listener, metrics
+from django_jwtsession import ban_user, listener, metrics
 from django_jwtsession.keyspace import CACHE_PREFIX, epoch_key, session_hash
 from django_jwtsession.mirror import DOWN, ROUND_TRIP, SERVING, Mirror
 from django_jwtsession.models import StateEntry
@@ -114,6 +115,26 @@ def test_idle_timeout_keeps_the_steady_state_in_process(
     with django_assert_num_queries(0):
         assert whoami(client)["username"] == "bob"
     assert cache_calls == []  # the idle clock is read from the session itself
+
+
+@pytest.mark.usefixtures("strategy")
+@pytest.mark.parametrize("policy", ["evict_oldest", "deny"])
+def test_session_limits_and_bans_keep_the_steady_state_in_process(
+    mirrored: RedisServer,
+    configure: Configure,
+    django_assert_num_queries: Any,
+    cache_calls: list[str],
+    policy: str,
+) -> None:
+    """Limits and bans act at sign-in and through revocation: the steady state is unchanged."""
+    configure(SESSION_LIMIT=2, SESSION_LIMIT_POLICY=policy)
+    client = signed_in_mirrored()
+    ban_user(make_user("dave"), timedelta(hours=1))  # another user's ban
+    assert listener.sync()
+    cache_calls.clear()
+    with django_assert_num_queries(0):
+        assert whoami(client)["username"] == "bob"
+    assert cache_calls == []
 
 
 @pytest.mark.usefixtures("strategy")

@@ -30,6 +30,7 @@ from django_jwtsession import (
     role_required,
     session_revoked,
 )
+from django_jwtsession.models import SessionRecord
 from django_jwtsession.revocation import revoke_session_hashes
 from tests.helpers import PASSWORD, client_session_id, make_user, session_token
 
@@ -168,10 +169,15 @@ def test_the_revoke_command_takes_public_ids_and_says_what_it_needs(bob: User) -
         call_command("jwtsession_revoke", "--session", "bob")
     with pytest.raises(CommandError, match="Revoked 0 of 1 session"):
         call_command("jwtsession_revoke", "--session", "0" * 64, stdout=io.StringIO())
+    with pytest.raises(CommandError, match="Not an end reason"):
+        call_command("jwtsession_revoke", "bob", "--reason", "Because!")
     out = io.StringIO()
-    call_command("jwtsession_revoke", "--session", public_id_of(client), stdout=out)
+    public_id = public_id_of(client)
+    command = ("jwtsession_revoke", "--session", public_id, "--reason", "key_rotation")
+    call_command(*command, stdout=out)
     assert out.getvalue() == "Revoked 1 session(s).\n"
     assert client.get("/api/session/").json()["session"] is None
+    assert SessionRecord.objects.get(session_hash=public_id).end_reason == "key_rotation"
 
 
 # -- one spelling of "any of" ----------------------------------------------------------------------

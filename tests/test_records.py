@@ -141,19 +141,45 @@ def test_trusted_proxy_header_and_bad_input(bob: User) -> None:
     assert len(record_of(long_agent).user_agent) == USER_AGENT_MAX_LENGTH
 
 
-def test_clearsessions_deletes_expired_records_only(bob: User, strategy: str) -> None:
+def test_clearsessions_ends_expired_records_and_keeps_them_for_the_history(
+    bob: User, strategy: str
+) -> None:
     live, recent, gone = sign_in(), sign_in(), sign_in()
-    # A jwt token may slide up to UPDATE_AGE past its record: its record is kept that long.
-    # A db session's record is the session: it goes once expired, with no slack.
+    # A jwt token may slide up to UPDATE_AGE past its record: its record is kept live that
+    # long. A db session's record is the session: it ends once expired, with no slack.
     SessionRecord.objects.filter(pk=record_of(recent).pk).update(
         expires=timezone.now() - timedelta(seconds=get_settings().update_age - 60)
     )
-    SessionRecord.objects.filter(pk=record_of(gone).pk).update(
-        expires=timezone.now() - timedelta(seconds=get_settings().update_age + 1)
-    )
-    kept = {record_of(live), record_of(recent)} if strategy == "jwt" else {record_of(live)}
+    expired_at = timezone.now() - timedelta(seconds=get_settings().update_age + 1)
+    SessionRecord.objects.filter(pk=record_of(gone).pk).update(expires=expired_at)
     call_command("clearsessions", stdout=io.StringIO())
-    assert set(SessionRecord.objects.all()) == kept
+    assert SessionRecord.objects.count() == 3  # HISTORY_RETENTION: 30 days by default
+    ended = {record_of(gone)} if strategy == "jwt" else {record_of(gone), record_of(recent)}
+    assert set(SessionRecord.objects.exclude(revoked_at=None)) == ended
+    assert {record.end_reason for record in ended} == {"lifetime"}
+    assert record_of(gone).revoked_at == record_of(gone).expires  # when it ended
+    assert record_of(live).revoked_at is None
+
+
+def test_clearsessions_deletes_ended_records_past_the_retention(bob: User, configure: Any) -> None:
+    kept, old, expired = sign_in(), sign_in(), sign_in()
+    revoke_user(bob)
+    long_ago = timezone.now() - timedelta(days=31)
+    SessionRecord.objects.filter(pk=record_of(old).pk).update(revoked_at=long_ago)
+    SessionRecord.objects.filter(pk=record_of(expired).pk).update(revoked_at=None, expires=long_ago)
+    call_command("clearsessions", stdout=io.StringIO())
+    assert set(SessionRecord.objects.all()) == {record_of(kept)}  # ended 30 days ago at most
+    configure(HISTORY_RETENTION=0)  # no history: ended records go at the next clearsessions
+    call_command("clearsessions", stdout=io.StringIO())
+    assert not SessionRecord.objects.exists()
+
+
+def test_clearsessions_deletes_expired_anonymous_db_sessions(db: None, strategy: str) -> None:
+    client = Client()
+    client.get("/set/?key=cart&value=1")
+    SessionRecord.objects.update(expires=timezone.now() - timedelta(days=1))
+    call_command("clearsessions", stdout=io.StringIO())
+    assert not SessionRecord.objects.exists()
 
 
 def test_deleting_the_user_deletes_the_records(bob: User) -> None:

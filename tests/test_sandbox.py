@@ -502,6 +502,30 @@ def test_deactivating_on_the_staff_page_ends_the_users_sessions(seeded: dict[str
 
 
 @pytest.mark.usefixtures("sandbox_urls")
+def test_a_ban_on_the_staff_page_ends_sessions_and_refuses_sign_in(
+    seeded: dict[str, User],
+) -> None:
+    staff, bob, target = signed_in("alice"), signed_in("bob"), seeded["bob"]
+    assert Hooks(staff.get(f"/staff/users/{target.pk}/")).has("staff-ban-form")
+    response = staff.post(
+        f"/staff/users/{target.pk}/ban/", {"duration": "1h", "reason": "spam"}, follow=True
+    )
+    assert page_messages(response)[0].startswith("bob is banned until ")
+    assert Hooks(response).has("staff-banned")
+    assert whoami(bob)["authenticated"] is False  # its next request
+    refused = Client().post("/accounts/login/", {"username": "bob", "password": DEFAULT_PASSWORD})
+    assert refused.status_code == 200  # the login form again, saying why
+    assert "This account is suspended until" in refused.content.decode()
+    response = staff.post(f"/staff/users/{target.pk}/unban/", follow=True)
+    assert page_messages(response) == ["bob may sign in again."]
+    assert whoami(signed_in("bob"))["authenticated"] is True
+    self_ban = staff.post(
+        f"/staff/users/{seeded['alice'].pk}/ban/", {"duration": "1h"}, follow=True
+    )
+    assert page_messages(self_ban) == ["You cannot ban yourself."]
+
+
+@pytest.mark.usefixtures("sandbox_urls")
 def test_log_out_everywhere_ends_every_session_of_that_user(seeded: dict[str, User]) -> None:
     staff, carol = signed_in("alice"), signed_in("carol")
     laptop, phone = signed_in("bob"), signed_in("bob")
@@ -1111,11 +1135,11 @@ def form_token(html: str) -> dict[str, str]:
 
 @pytest.mark.usefixtures("sandbox_urls")
 def test_my_sessions_lists_my_live_sessions(seeded: dict[str, User], strategy: str) -> None:
+    gone = signed_in("bob")
+    gone.post("/accounts/logout/")  # an ended one is not listed as live
     laptop = signed_in("bob", HTTP_USER_AGENT=FIREFOX)
     phone = signed_in("bob", HTTP_USER_AGENT=IPHONE)
-    signed_in("alice")  # someone else's session is not listed
-    gone = signed_in("bob")
-    gone.post("/accounts/logout/")  # a revoked one neither
+    signed_in("alice")  # someone else's session neither
     mine = page(laptop, "/sessions/")
     rows = mine.all("session-row")
     here, there = whoami(laptop)["session_id"], whoami(phone)["session_id"]
@@ -1157,6 +1181,47 @@ def test_revoking_one_of_my_sessions_signs_that_client_out(seeded: dict[str, Use
 
 
 @pytest.mark.usefixtures("sandbox_urls")
+def test_my_sessions_shows_the_recently_ended_ones_and_why(seeded: dict[str, User]) -> None:
+    old = signed_in("bob")
+    gone = whoami(old)["session_id"]
+    old.post("/accounts/logout/")
+    laptop, phone = signed_in("bob"), signed_in("bob")  # two: the sandbox's SESSION_LIMIT
+    there = whoami(phone)["session_id"]
+    laptop.post(f"/sessions/{there}/revoke/")
+    mine = page(laptop, "/sessions/")
+    rows = mine.all("ended-row")
+    assert [row.attrs["data-session-id"] for row in rows] == [there, gone]  # latest first
+    assert [row.attrs["data-reason"] for row in rows] == ["revoked_by_user", "logout"]
+    assert [cell.text for cell in mine.all("ended-reason")] == [
+        "revoked by the user",
+        "logged out",
+    ]
+    assert session_ids(laptop) == [whoami(laptop)["session_id"]]  # the live list: this one
+    fresh = page(signed_in("carol"), "/sessions/")
+    assert fresh.all("ended-row") == []
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_a_third_sign_in_ends_the_oldest_session(seeded: dict[str, User]) -> None:
+    """The sandbox's SESSION_LIMIT: two sessions per user (five for admins)."""
+    first, second = signed_in("bob"), signed_in("bob")
+    oldest = whoami(first)["session_id"]
+    third = signed_in("bob")
+    assert whoami(first)["authenticated"] is False
+    assert whoami(second)["authenticated"] is True
+    mine = page(third, "/sessions/")
+    rows = mine.all("ended-row")
+    assert [(row.attrs["data-session-id"], row.attrs["data-reason"]) for row in rows] == [
+        (oldest, "limit")
+    ]
+    [limit] = mine.all("session-limit")
+    assert (limit.attrs["data-limit"], limit.attrs["data-policy"]) == ("2", "evict_oldest")
+    alices = [signed_in("alice") for _ in range(5)]
+    assert all(whoami(client)["authenticated"] for client in alices)
+    assert page(alices[-1], "/sessions/").all("session-limit")[0].attrs["data-limit"] == "5"
+
+
+@pytest.mark.usefixtures("sandbox_urls")
 def test_revoking_this_session_logs_out(seeded: dict[str, User]) -> None:
     bob = signed_in("bob")
     here = whoami(bob)["session_id"]
@@ -1194,18 +1259,18 @@ def test_my_sessions_pages_need_a_signed_in_user_and_posts(seeded: dict[str, Use
 
 @pytest.mark.usefixtures("sandbox_urls")
 def test_log_out_my_other_sessions(seeded: dict[str, User]) -> None:
-    here, laptop, phone, alice = (
-        signed_in("bob"),
-        signed_in("bob"),
-        signed_in("bob"),
+    here, laptop, phone, bob = (  # alice: the sandbox lets an admin have five sessions
         signed_in("alice"),
+        signed_in("alice"),
+        signed_in("alice"),
+        signed_in("bob"),
     )
     response = here.post("/sessions/revoke-others/", follow=True)
     assert page_messages(response) == ["Logged out your 2 other sessions; this one stays."]
     assert whoami(laptop)["authenticated"] is False
     assert whoami(phone)["authenticated"] is False
     assert whoami(here)["authenticated"] is True
-    assert whoami(alice)["authenticated"] is True
+    assert whoami(bob)["authenticated"] is True
     assert session_ids(here) == [whoami(here)["session_id"]]
     assert Hooks(here.post("/sessions/revoke-others/", follow=True)).text("message") == (
         "Logged out your 0 other sessions; this one stays."

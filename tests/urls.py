@@ -2,12 +2,22 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from django_jwtsession import GatedAuthenticationForm
 from tests import impersonation_admin
 from tests.testapp import views
 
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(template_name="admin/login.html")),
+    path(
+        "accounts/gated-login/",
+        auth_views.LoginView.as_view(
+            template_name="admin/login.html", authentication_form=GatedAuthenticationForm
+        ),
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view()),
+    path("custom-login/", views.custom_login),
+    path("login-then-fail/", views.login_then_fail),
+    path("async-login/", views.async_login),
     path("whoami/", views.whoami),
     path("plain/", views.plain),
     path("template-without-user/", views.template_without_user),

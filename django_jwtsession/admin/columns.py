@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
@@ -15,19 +16,34 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from ..end_reasons import EndReason, label
 from ..models import SessionRecord, SessionRecordQuerySet
 from ..timestamps import iso
 from . import agents
 
-ACTIVE, EXPIRED, REVOKED = "active", "expired", "revoked"
-STATUS_LABELS = {ACTIVE: _("Active"), EXPIRED: _("Expired"), REVOKED: _("Revoked")}
+ACTIVE, ENDED, EXPIRED, REVOKED = "active", "ended", "expired", "revoked"
+STATUS_LABELS = {
+    ACTIVE: _("Active"),
+    ENDED: _("Ended"),
+    EXPIRED: _("Expired"),
+    REVOKED: _("Revoked"),
+}
+"""The status filter's choices: live, any end, ended by its expiry, ended by a revocation."""
 
 
 def record_status(record: SessionRecord) -> str:
-    """``revoked`` once revoked, else ``expired`` past its expiry, else ``active``."""
+    """``revoked`` once ended, else ``expired`` past its expiry, else ``active``."""
     if record.revoked_at is not None:
         return REVOKED
     return EXPIRED if record.expires <= timezone.now() else ACTIVE
+
+
+def status_text(record: SessionRecord) -> str:
+    """``Active``, ``Expired``, or ``Ended: logged out`` (why it ended)."""
+    status = record_status(record)
+    if status != REVOKED:
+        return str(STATUS_LABELS[status])
+    return f"{STATUS_LABELS[ENDED]}: {label(record.end_reason or EndReason.REVOKED)}"
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -43,11 +59,30 @@ class StatusFilter(admin.SimpleListFilter):
         now = timezone.now()
         if self.value() == ACTIVE:  # the admin's queryset comes from SessionRecord.objects
             return cast(SessionRecordQuerySet, queryset).live()
+        if self.value() == ENDED:
+            return cast(SessionRecordQuerySet, queryset).ended()
         if self.value() == EXPIRED:
             return queryset.filter(revoked_at=None, expires__lte=now)
         if self.value() == REVOKED:
             return queryset.exclude(revoked_at=None)
         return queryset
+
+
+class EndReasonFilter(admin.SimpleListFilter):
+    """Why sessions ended: every ``EndReason`` (no query to list them); a reason of your own
+    filters by URL too (``?reason=fraud_suspected``)."""
+
+    title = _("end reason")
+    parameter_name = "reason"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return list(EndReason.choices)
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[SessionRecord]
+    ) -> QuerySet[SessionRecord]:
+        value = self.value()
+        return queryset if value is None else queryset.filter(end_reason=value)
 
 
 def moment(value: datetime) -> str:
@@ -121,4 +156,19 @@ class SessionColumns:
 
     @admin.display(description=_("status"))
     def status(self, record: SessionRecord) -> str:
-        return str(STATUS_LABELS[record_status(record)])
+        return status_text(record)
+
+    @admin.display(description=_("end reason"))
+    def why_ended(self, record: SessionRecord) -> str:
+        return label(record.end_reason) if record.end_reason else self.get_empty_value_display()
+
+    @admin.display(description=_("ended by"))
+    def ended_by_name(self, record: SessionRecord) -> str:
+        """Who ended the session (the user, an administrator), else the empty value."""
+        if record.ended_by_id is None:
+            return self.get_empty_value_display()
+        try:
+            user = record.ended_by
+        except ObjectDoesNotExist:  # no database constraint: the user may be gone
+            user = None
+        return f"user {record.ended_by_id}" if user is None else user.get_username()

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _, ngettext
 from .. import revocation
 from ..models import SessionRecord
 from . import agents, stats
-from .columns import SessionColumns, StatusFilter
+from .columns import EndReasonFilter, SessionColumns, StatusFilter
 
 if TYPE_CHECKING:
     _ModelAdmin = admin.ModelAdmin[SessionRecord]
@@ -42,7 +42,9 @@ def _user_ids(records: QuerySet[SessionRecord]) -> list[str]:
 def end_user_sessions(request: HttpRequest, ids: list[str]) -> None:
     """``revoke_user`` for these users; the acting admin's own current session survives."""
     own = str(request.user.pk) in ids
-    revocation.revoke_user(ids, keep=request.session if own else None)
+    revocation.revoke_user(
+        ids, keep=request.session if own else None, reason="revoked_by_admin", by=request.user
+    )
 
 
 class SessionRecordAdmin(SessionColumns, _ModelAdmin):
@@ -58,7 +60,7 @@ class SessionRecordAdmin(SessionColumns, _ModelAdmin):
         "status",
     )
     list_display_links = ("created_at",)
-    list_filter = (StatusFilter, "strategy")
+    list_filter = (StatusFilter, EndReasonFilter, "strategy")
     list_select_related = ("user",)
     empty_value_display = agents.UNKNOWN
     search_help_text = _("A username (or part of one), an exact IP address or a session id.")
@@ -76,6 +78,8 @@ class SessionRecordAdmin(SessionColumns, _ModelAdmin):
         "last_seen",
         "expires",
         "revoked_at",
+        "why_ended",
+        "ended_by_name",
     )
     readonly_fields = fields
     actions = ("revoke_sessions", "revoke_users", "refresh_users")
@@ -131,7 +135,7 @@ class SessionRecordAdmin(SessionColumns, _ModelAdmin):
 
     @admin.action(description=_("Revoke selected sessions"), permissions=["delete"])
     def revoke_sessions(self, request: HttpRequest, queryset: QuerySet[SessionRecord]) -> None:
-        count = self._revoke(queryset)
+        count = self._revoke(request, queryset)
         self.message_user(
             request,
             ngettext("Revoked %d session.", "Revoked %d sessions.", count) % count,
@@ -181,19 +185,19 @@ class SessionRecordAdmin(SessionColumns, _ModelAdmin):
 
     # -- deleting is revoking ---------------------------------------------------------------------
 
-    def _revoke(self, queryset: QuerySet[SessionRecord]) -> int:
+    def _revoke(self, request: HttpRequest, queryset: QuerySet[SessionRecord]) -> int:
         """Revoke the sessions not revoked yet (expired ones too: revoking is harmless)."""
         ids = list(queryset.filter(revoked_at=None).values_list("session_hash", flat=True))
-        return revocation.revoke_sessions(ids)
+        return revocation.revoke_sessions(ids, reason="revoked_by_admin", by=request.user)
 
     def delete_model(self, request: HttpRequest, obj: SessionRecord) -> None:
         """Revoke the session, then delete its record (the revocation outlives the row)."""
-        self._revoke(SessionRecord.objects.filter(pk=obj.pk))
+        self._revoke(request, SessionRecord.objects.filter(pk=obj.pk))
         super().delete_model(request, obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SessionRecord]) -> None:
         """The bulk delete action: revoke the sessions, then delete their records."""
-        self._revoke(queryset)
+        self._revoke(request, queryset)
         super().delete_queryset(request, queryset)
 
     # -- the statistics page ----------------------------------------------------------------------

@@ -20,8 +20,9 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _, ngettext
 
 from .. import revocation
-from ..models import SessionRecord
+from ..models import SessionRecord, UserBan
 from . import agents
+from .bans import ban_selected_users
 from .sessions import end_user_sessions
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ else:
 
 SESSIONS_FIELD = "jwtsession_sessions"
 LOGOUT_ACTION = "jwtsession_logout_everywhere"
+BAN_ACTION = "jwtsession_ban_users"
 
 
 def can_view_sessions(request: HttpRequest) -> bool:
@@ -44,7 +46,8 @@ def can_view_sessions(request: HttpRequest) -> bool:
 
 class SessionsUserAdminMixin(_Base):
     """Mix into a user ``ModelAdmin`` (before it in the bases): a read-only "Sessions"
-    section on the change page, and the "Log out everywhere" action.
+    section on the change page, and the "Log out everywhere" and "Ban selected users…"
+    actions.
 
     ``admin.site``'s user admin gets it automatically; for another admin site::
 
@@ -129,7 +132,16 @@ class SessionsUserAdminMixin(_Base):
             action = self.get_action(LOGOUT_ACTION)
             if action is not None:
                 actions.setdefault(LOGOUT_ACTION, action)
+        if request.user.has_perm(f"{UserBan._meta.app_label}.add_userban"):
+            action = self.get_action(BAN_ACTION)
+            if action is not None:
+                actions.setdefault(BAN_ACTION, action)
         return actions
+
+    @admin.action(description=_("Ban selected users…"))
+    def jwtsession_ban_users(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+        """Ask how long and why, then ban (``ban_user()``): their sessions end at once."""
+        return ban_selected_users(self, request, queryset)
 
     @admin.action(description=_("Log out everywhere"))
     def jwtsession_logout_everywhere(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:

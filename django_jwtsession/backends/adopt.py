@@ -120,7 +120,7 @@ def end(origin: Origin | None) -> None:
     if origin is None:
         return
     if origin.session_id is not None:
-        revoke_session(session_hash(origin.session_id))
+        revoke_session(session_hash(origin.session_id), reason="cycled")  # it goes on here
     elif origin.store is not None and not isinstance(origin.store, signed_cookies.SessionStore):
         try:
             origin.store.delete()

@@ -173,7 +173,8 @@ class ClaimsSessionBase(WritingStore, ThreadedAsyncAPI, CappedExpiry, SessionBas
         checked = freshness.rebuild(
             data, self._identity, None, "forced", now, self._storage.new_session_id
         )
-        if checked is None:
+        if isinstance(checked, freshness.Refused):
+            freshness.end_refused(self._identity, data, checked)
             self._session_cache = self._end()
             return False
         moved = checked.identity.session_id != self._identity.session_id

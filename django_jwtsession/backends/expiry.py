@@ -14,9 +14,12 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.db import DatabaseError
 from django.utils import timezone
 
+from ..bans import prune_bans
 from ..conf import get_settings
+from ..end_reasons import EndReason
+from ..history import prune_records
 from ..keyspace import session_hash
-from ..records import as_datetime, prune_records
+from ..records import as_datetime
 from ..revocation import prune_revoked_sessions, revoke_session
 
 if TYPE_CHECKING:
@@ -35,7 +38,7 @@ def end_idle(storage: Storage, loaded: Loaded) -> None:
     session_id = loaded.identity.session_id
     try:
         if SESSION_KEY in loaded.data:  # either strategy, taken over or not
-            revoke_session(session_hash(session_id))  # the end reason: clocks.IDLE
+            revoke_session(session_hash(session_id), reason=EndReason.IDLE)
         elif loaded.origin is None:
             storage.discard(session_id, signed_in=False)
     except DatabaseError:
@@ -85,14 +88,16 @@ class CappedExpiry(SessionBase):
 
     @classmethod
     def clear_expired(cls) -> None:
-        """``clearsessions``: delete expired session records, and revoked-session
-        entries older than ``MAX_LIFETIME``.
+        """``clearsessions``: end the records of expired sessions, delete ended ones older
+        than ``HISTORY_RETENTION``, revoked-session entries older than ``MAX_LIFETIME`` and
+        bans that are over.
 
         A session cannot outlive ``MAX_LIFETIME`` after it started, and it was revoked
         after it started: past that age its entry protects nothing.
         """
         prune_revoked_sessions()
         prune_records()
+        prune_bans()
 
     @classmethod
     async def aclear_expired(cls) -> None:

@@ -23,10 +23,11 @@ from django.utils import timezone
 from .. import clocks, shared_claims
 from ..claims import build_claims, user_id_string
 from ..conf import get_settings
+from ..history import end_found_over
 from ..identity import SessionIdentity
 from ..impersonation_rules import verified_actor
 from ..keyspace import session_hash
-from ..refresh import hash_key_id, session_user
+from ..refresh import hash_key_id, session_user_verdict
 from ..revocation import revoke_session
 from ..state import (
     State,
@@ -48,6 +49,12 @@ class Rebuilt(NamedTuple):
     """The user the claims were built from."""
     reason: str
     """``"login"``, ``"ttl"``, ``"mark"``, ``"key"`` (``SECRET_KEY`` changed) or ``"forced"``."""
+
+
+class Refused(NamedTuple):
+    """The rebuild found that the session must end, and why (an ``EndReason`` value)."""
+
+    reason: str
 
 
 class Checked(NamedTuple):
@@ -164,9 +171,23 @@ def _rebuilt(
     except DatabaseError as exc:
         logger.warning("jwtsession: the database could not rebuild claims", exc_info=True)
         raise StateUnavailable("database unreachable") from exc
-    if checked is None:
+    if isinstance(checked, Refused):
+        end_refused(identity, data, checked)
         raise SessionEnded("user")
     return checked
+
+
+def end_refused(identity: SessionIdentity, data: dict[str, Any], refused: Refused) -> None:
+    """A session its rebuild ended: its record ends too, for the history."""
+    user_id = data.get(SESSION_KEY)
+    try:
+        end_found_over(
+            session_hash(identity.session_id),
+            user_id if isinstance(user_id, str) else None,
+            refused.reason,
+        )
+    except DatabaseError:
+        logger.warning("jwtsession: could not record why a session ended", exc_info=True)
 
 
 def rebuild(
@@ -176,9 +197,9 @@ def rebuild(
     reason: str,
     now: int,
     new_session_id: Callable[[], str] | None,
-) -> Checked | None:
+) -> Checked | Refused:
     """Claims rebuilt from the database (Django's ``get_user()`` checks included);
-    None when the session must end.
+    :class:`Refused` when the session must end.
 
     A session hash that verified only under a ``SECRET_KEY_FALLBACKS`` key is
     upgraded, and the session moves to a new id (the old one is revoked), as
@@ -188,16 +209,20 @@ def rebuild(
     user_id = data[SESSION_KEY]
     if state is None:
         state = read_state(str(user_id), None)
-    user, upgraded_hash = session_user(data)
-    if user is None or (identity.actor is not None and verified_actor(identity.actor) is None):
-        return None  # gone, inactive, password changed; or an impersonator who may no more
+    user, upgraded_hash, why = session_user_verdict(data)
+    if user is None:
+        if why == "password_change" and identity.hash_key != hash_key_id():
+            why = "key_rotation"  # hashed under a SECRET_KEY that no fallback verifies
+        return Refused(why or "deactivated")
+    if identity.actor is not None and verified_actor(identity.actor) is None:
+        return Refused("impersonation_end")  # the impersonator may no longer act
     upgraded = identity
     if upgraded_hash is not None and new_session_id is not None:
         data[HASH_SESSION_KEY] = upgraded_hash
         old_id = identity.session_id
         identity = identity.successor(new_session_id())
         new_session_id_issued(identity.session_id)
-        revoke_session(session_hash(old_id))
+        revoke_session(session_hash(old_id), reason="cycled")  # it goes on under the new id
     rebuilt = claims_for(user, identity, state, now)
     if upgraded_hash is not None and new_session_id is None:
         # The hash still needs its upgrade: keep the old key's fingerprint, so the next

@@ -101,8 +101,11 @@ class Storage:
         """
         raise NotImplementedError
 
-    def discard(self, session_id: str, *, signed_in: bool) -> None:
-        """End a session this storage holds (``delete()``, ``cycle_key()``)."""
+    def discard(
+        self, session_id: str, *, signed_in: bool, reason: str = "revoked", by: str | None = None
+    ) -> None:
+        """End a session this storage holds (``delete()``, ``cycle_key()``); a signed-in one
+        is revoked, ``reason`` and ``by`` (a user id) going to its history."""
         raise NotImplementedError
 
     def peek(self, key: str) -> tuple[str, bool] | None:

@@ -272,11 +272,13 @@ class TableStorage(Storage):
                 raise
         UNKNOWN.discard(sid)
 
-    def discard(self, session_id: str, *, signed_in: bool) -> None:
+    def discard(
+        self, session_id: str, *, signed_in: bool, reason: str = "revoked", by: str | None = None
+    ) -> None:
         """A signed-in session is revoked (its record kept, its data cleared); an
         anonymous one's row is deleted. Either way its cache entry goes."""
-        if signed_in:
-            revoke_session(session_hash(session_id))  # also clears the row and evicts the entry
+        if signed_in:  # revoking also clears the row and evicts the entry
+            revoke_session(session_hash(session_id), reason=reason, by=by)
             return
         SessionRecord.objects.filter(session_hash=session_hash(session_id), user=None).delete()
         evict_entry(entry_key(session_id, self._kind))

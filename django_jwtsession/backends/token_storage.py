@@ -144,14 +144,16 @@ class TokenStorage(Storage):
                 logger.warning("jwtsession: could not write a session record", exc_info=True)
         return token
 
-    def discard(self, session_id: str, *, signed_in: bool) -> None:
+    def discard(
+        self, session_id: str, *, signed_in: bool, reason: str = "revoked", by: str | None = None
+    ) -> None:
         """A signed-in token is revoked: a copy replayed later is anonymous. An anonymous
         one carries no authority: like Django's signed cookies, nothing is written (a
         spilled one's record goes)."""
         if session_id in self._spilled_ids:
-            self._spill.discard(session_id, signed_in=signed_in)
+            self._spill.discard(session_id, signed_in=signed_in, reason=reason, by=by)
         elif signed_in:
-            revoke_session(session_hash(session_id))
+            revoke_session(session_hash(session_id), reason=reason, by=by)
 
     def peek(self, key: str) -> tuple[str, bool] | None:
         if self._spill.recognizes(key):

@@ -19,6 +19,7 @@ from django.contrib.sessions.backends.base import SessionBase, UpdateError
 
 from ..actor import Actor
 from ..conf import get_settings
+from ..end_reasons import EndReason
 from ..identity import SessionIdentity
 from ..state import new_session_id_issued, start_session
 from . import adopt, freshness
@@ -102,7 +103,7 @@ class WritingStore(SessionBase):
         checked = freshness.rebuild(
             data, identity, None, "login", int(time.time()), self._storage.new_session_id
         )
-        if checked is None:
+        if isinstance(checked, freshness.Refused):
             self._identity = identity.without_claims()
         else:
             self._accept(checked)
@@ -121,7 +122,7 @@ class WritingStore(SessionBase):
                 incoming = self._incoming()
                 self._new_identity(keep_start=True)
                 self._session_key = self._storage.write(self._payload(int(time.time())), options)
-                self._end_stored(incoming)
+                self._end_stored(incoming, EndReason.CYCLED)
         except SessionEnded as ended:  # revoked while this request ran: not brought back
             self.rejected, self.ended_on_save = ended.reason, True
             self._reset()
@@ -181,12 +182,18 @@ class WritingStore(SessionBase):
         self._session_key = self._storage.key_for(self._payload(int(time.time())))
         if incoming is not None:
             old_id, was_signed_in = incoming
-            self._storage.discard(old_id, signed_in=was_signed_in or signed_in)
+            signed_in = was_signed_in or signed_in
+            self._storage.discard(old_id, signed_in=signed_in, reason=EndReason.CYCLED)
 
     def flush(self) -> None:
         """End this session and start an empty one (``logout()``)."""
-        self._get_session()  # learn who this session is, so it can be ended
-        self._end_stored(self._incoming())
+        data = self._get_session()  # learn who this session is, so it can be ended
+        self.flush_for(EndReason.LOGOUT, by=data.get(SESSION_KEY))
+
+    def flush_for(self, reason: str, by: str | None) -> None:
+        """:meth:`flush`, the session's end recorded with ``reason``, ``by`` a user id."""
+        self._get_session()
+        self._end_stored(self._incoming(), reason, by=by)
         SessionBase.clear(self)  # accessed and modified, as Django's flush() leaves them
         self._reset()
 
@@ -199,15 +206,20 @@ class WritingStore(SessionBase):
             other = self.make_storage()
             peeked = other.peek(session_key)
             if peeked is not None:
-                other.discard(peeked[0], signed_in=peeked[1])
+                other.discard(peeked[0], signed_in=peeked[1], reason=EndReason.REVOKED)
             return
-        self._end_stored(self._incoming())
+        self._end_stored(self._incoming(), EndReason.REVOKED)
         if self.session_key is not None:
             self._deleted = True
 
-    def _end_stored(self, incoming: tuple[str, bool] | None) -> None:
+    def _end_stored(
+        self, incoming: tuple[str, bool] | None, reason: str, by: str | None = None
+    ) -> None:
+        """End the stored session (a signed-in one is revoked: ``reason`` and ``by`` go to
+        its history) and any session taken over on this very request."""
         if incoming is not None:
-            self._storage.discard(incoming[0], signed_in=incoming[1] or self._suspended)
+            signed_in = incoming[1] or self._suspended
+            self._storage.discard(incoming[0], signed_in=signed_in, reason=reason, by=by)
         origin, self._origin = self._origin, None
         adopt.end(origin)  # a session taken over on this very request ends with it
 
@@ -227,7 +239,7 @@ class WritingStore(SessionBase):
         incoming = self._incoming() if SESSION_KEY in data else None
         super().clear()
         if incoming is not None:
-            self._end_stored(incoming)
+            self._end_stored(incoming, EndReason.LOGOUT, by=data.get(SESSION_KEY))
             self._new_identity(keep_start=False)
         elif self._identity is not None and self._identity.claims is not None:
             self._identity = self._identity.without_claims()

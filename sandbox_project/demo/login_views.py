@@ -3,8 +3,9 @@
 Ticked, the session cookie lasts its normal lifetime (``SESSION_COOKIE_AGE``, sliding while
 used); unticked, it is a browser-session cookie (``set_expiry(0)``: it ends when the browser
 closes). Either way ``MAX_LIFETIME`` still caps the session, and ``IDLE_TIMEOUT`` ends it
-when unused. Signing in again while signed in (a fresh-login guard sent you here) keeps the
-session and stamps the new sign-in.
+when unused. A banned user, or one at the session limit under ``"deny"``, is refused
+with a form error (``SignInGateMixin``). Signing in again while signed in (a fresh-login
+guard sent you here) keeps the session and stamps the new sign-in.
 """
 
 from __future__ import annotations
@@ -14,8 +15,12 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpResponse
 
+from django_jwtsession import SignInGateMixin
 
-class RememberMeAuthenticationForm(AuthenticationForm):
+
+class RememberMeAuthenticationForm(SignInGateMixin, AuthenticationForm):
+    """Refuses a banned user, or one at the session limit under "deny", with a form error."""
+
     remember = forms.BooleanField(
         required=False,
         label="Remember me",

@@ -19,9 +19,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from django_jwtsession import revoke_session, revoke_user
+from django_jwtsession import EndReason, revoke_session, revoke_user
 from django_jwtsession.admin.agents import Agent, parse
 from django_jwtsession.claims import Claims
+from django_jwtsession.conf import get_settings
+from django_jwtsession.end_reasons import label as reason_label
+from django_jwtsession.history import recent_ended
+from django_jwtsession.limits import limit_for
 from django_jwtsession.models import SessionRecord
 from django_jwtsession.users import ClaimsUser
 
@@ -96,6 +100,10 @@ def refresh_session(request: HttpRequest) -> HttpResponse:
 # -- my sessions --------------------------------------------------------------------------------
 
 
+RECENT_ENDED = 10
+"""How many ended sessions "my sessions" shows."""
+
+
 @dataclass(frozen=True)
 class SessionRow:
     record: SessionRecord
@@ -106,17 +114,36 @@ class SessionRow:
     def id(self) -> str:
         return self.record.session_hash
 
+    @property
+    def why(self) -> str:
+        """Why an ended session ended, as people read it (``logged out``)."""
+        return reason_label(self.record.why_ended or "")
+
 
 @login_required
 def my_sessions(request: HttpRequest) -> HttpResponse:
-    """My live sessions (device, browser, IP, created, last seen), the current one first."""
+    """My live sessions (device, browser, IP, created, last seen), the current one first;
+    then the ones that ended lately, and why."""
     current = public_session_id(request)
     rows = [
         SessionRow(record, parse(record.user_agent), record.session_hash == current)
         for record in live_sessions(request).order_by("-last_seen", "-created")
     ]
     rows.sort(key=lambda row: not row.current)  # stable: the rest stay newest first
-    return render(request, "demo/my_sessions.html", {"rows": rows})
+    user_id = verified_user_id(request)
+    ended = [
+        SessionRow(record, parse(record.user_agent), False)
+        for record in recent_ended(user_id, RECENT_ENDED)
+    ]
+    session: Any = request.session
+    limit = limit_for(request.user, getattr(session, "claims", None))  # from the claims: no SQL
+    context = {
+        "rows": rows,
+        "ended": ended,
+        "session_limit": limit,
+        "session_limit_policy": get_settings().session_limit_policy,
+    }
+    return render(request, "demo/my_sessions.html", context)
 
 
 @login_required
@@ -135,7 +162,7 @@ def revoke_my_session(request: HttpRequest, session_id: str) -> HttpResponse:
         logout(request)
         messages.info(request, "You revoked this session: you are logged out.")
         return redirect("login")
-    revoke_session(session_id)
+    revoke_session(session_id, reason=EndReason.REVOKED_BY_USER, by=request.user)
     agent = parse(record.user_agent)
     messages.success(
         request,
@@ -150,7 +177,9 @@ def revoke_other_sessions(request: HttpRequest) -> HttpResponse:
     """Log out my other sessions (``revoke_user(keep=request.session)``); this one stays."""
     current = public_session_id(request)
     others = live_sessions(request).exclude(session_hash=current or "").count()
-    revoke_user(request.user, keep=request.session)
+    revoke_user(
+        request.user, keep=request.session, reason=EndReason.REVOKED_BY_USER, by=request.user
+    )
     noun = "session" if others == 1 else "sessions"
     messages.success(request, f"Logged out your {others} other {noun}; this one stays.")
     return redirect("my_sessions")

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from django_jwtsession import claims_passes_test, mark_for_refresh, revoke_user
+from django_jwtsession import banned_until, claims_passes_test, mark_for_refresh, revoke_user
 from django_jwtsession.conf import get_settings
 from django_jwtsession.timestamps import iso
 
@@ -114,7 +114,8 @@ def staff_user(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.info(request, f"Nothing to change for {user.get_username()}.")
         return redirect("staff_user", pk=user.pk)
-    return render(request, "demo/staff_user.html", {"target": user, "form": form})
+    context = {"target": user, "form": form, "banned_until": banned_until(user)}
+    return render(request, "demo/staff_user.html", context)
 
 
 @staff_member_required
@@ -136,7 +137,12 @@ def staff_user_refresh(request: HttpRequest, pk: int) -> HttpResponse:
 def staff_user_logout(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(get_user_model(), pk=pk)
     yourself = user.pk == request.user.pk
-    revoke_user(user, keep=request.session if yourself else None)
+    revoke_user(
+        user,
+        keep=request.session if yourself else None,
+        reason="revoked_by_admin",
+        by=request.user,
+    )
     messages.success(
         request,
         "Your other sessions are logged out."

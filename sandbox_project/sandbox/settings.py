@@ -53,6 +53,8 @@ JWTSESSION = {
     "ROLE_HIERARCHY": {"admin": ["editor"]},  # an admin passes every editor check
     "TIER_ORDER": ["free", "pro", "enterprise"],  # demo.models.TIERS, lowest first
     "IDLE_TIMEOUT": 30 * 60,  # 30 minutes without a request sign you out
+    # Two sessions each (admins five): a third sign-in ends the oldest (docs/session-limits.md).
+    "SESSION_LIMIT": {"default": 2, "roles": {"admin": 5}},
 }
 
 ROOT_URLCONF = "sandbox.urls"

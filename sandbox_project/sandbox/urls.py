@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from demo import guarded_views, login_views, session_views, views
+from demo import ban_views, guarded_views, login_views, session_views, views
 from django_jwtsession.contrib.prometheus import MetricsView
 
 urlpatterns = [
@@ -28,6 +28,8 @@ urlpatterns = [
     path("staff/users/<int:pk>/", views.staff_user, name="staff_user"),
     path("staff/users/<int:pk>/refresh/", views.staff_user_refresh, name="staff_user_refresh"),
     path("staff/users/<int:pk>/logout/", views.staff_user_logout, name="staff_user_logout"),
+    path("staff/users/<int:pk>/ban/", ban_views.staff_user_ban, name="staff_user_ban"),
+    path("staff/users/<int:pk>/unban/", ban_views.staff_user_unban, name="staff_user_unban"),
     path("guarded/admin/", guarded_views.admin_page, name="guarded_admin"),
     path("guarded/pro/", guarded_views.pro_page, name="guarded_pro"),
     path("guarded/beta/", guarded_views.beta_page, name="guarded_beta"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import aauthenticate, alogin, authenticate, login, update_session_auth_hash
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import RequestContext, Template
 from django.utils import timezone
@@ -149,3 +149,31 @@ def delete_me(request: HttpRequest) -> HttpResponse:
     request.session["bye"] = True
     request.user.delete()
     return HttpResponse("deleted")
+
+
+def custom_login(request: HttpRequest) -> HttpResponse:
+    """A view of the project's own calling ``login()`` with ``authenticate()``'s user."""
+    user = authenticate(
+        request, username=request.POST["username"], password=request.POST["password"]
+    )
+    if user is None:
+        return HttpResponse("wrong credentials", status=400)
+    login(request, user)
+    return HttpResponse("signed in")
+
+
+def login_then_fail(request: HttpRequest) -> HttpResponse:
+    """``login()``, then an error: the response (a 500) never saves the session."""
+    custom_login(request)
+    raise RuntimeError("the view failed after login()")
+
+
+async def async_login(request: HttpRequest) -> HttpResponse:
+    """The same with ``aauthenticate()`` and ``alogin()``."""
+    user = await aauthenticate(
+        request, username=request.POST["username"], password=request.POST["password"]
+    )
+    if user is None:
+        return HttpResponse("wrong credentials", status=400)
+    await alogin(request, user)
+    return HttpResponse("signed in")

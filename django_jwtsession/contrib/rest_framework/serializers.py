@@ -89,6 +89,8 @@ class SessionRecordSerializer(serializers.ModelSerializer[SessionRecord]):
     os = serializers.SerializerMethodField()
     browser = serializers.SerializerMethodField()
     current = serializers.SerializerMethodField()
+    ended_at = serializers.SerializerMethodField()
+    end_reason = serializers.SerializerMethodField()
 
     class Meta:
         model = SessionRecord
@@ -103,6 +105,8 @@ class SessionRecordSerializer(serializers.ModelSerializer[SessionRecord]):
             "last_seen",
             "expires",
             "current",
+            "ended_at",
+            "end_reason",
         ]
         read_only_fields = fields
 
@@ -123,6 +127,14 @@ class SessionRecordSerializer(serializers.ModelSerializer[SessionRecord]):
 
     def get_current(self, record: SessionRecord) -> bool:
         return bool(record.session_hash == self.context.get("current"))
+
+    def get_ended_at(self, record: SessionRecord) -> str | None:
+        """When it ended (null while live): revoked, or expired."""
+        return iso(record.ended_at)
+
+    def get_end_reason(self, record: SessionRecord) -> str | None:
+        """Why (an ``EndReason`` value; ``"lifetime"`` once expired), null while live."""
+        return record.why_ended
 
 
 def _known(value: str) -> str | None:

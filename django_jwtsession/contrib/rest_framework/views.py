@@ -25,9 +25,13 @@ from rest_framework.views import APIView
 
 from ...backends.base import ClaimsSessionBase
 from ...backends.session import SessionStore
+from ...end_reasons import EndReason
+from ...history import recent_ended
 from ...keys import get_key_ring
 from ...models import SessionRecord, SessionRecordQuerySet
 from ...revocation import revoke_session, revoke_user
+from ...signin import SignInRefused, check_sign_in
+from ...timestamps import iso
 from ...users import ClaimsUser
 from .authentication import JWTSessionAuthentication, current_session, is_bearer, reissue
 from .serializers import (
@@ -44,6 +48,8 @@ if TYPE_CHECKING:
 
 _SESSION_HASH = re.compile(r"[0-9a-f]{64}")
 _TRUE = frozenset({"1", "true", "yes", "on"})
+RECENT_ENDED = 20
+"""How many ended sessions ``GET sessions/?ended=1`` adds at most."""
 NO_STORE = {"Cache-Control": "no-store"}
 """Responses that carry a token are never cached."""
 
@@ -94,6 +100,15 @@ def describe(store: ClaimsSessionBase | None, *, bearer: bool) -> dict[str, Any]
     return {"claims": claims_data(claims), "session": session_data(store, bearer=bearer)}
 
 
+def refusal(refused: SignInRefused) -> exceptions.PermissionDenied:
+    """A refused sign-in as a 403: ``{"detail": "...", "code": "banned" | "session_limit"}``,
+    and ``"until"`` (ISO 8601) for a ban."""
+    body = {"detail": refused.message, "code": refused.code}
+    if refused.until is not None:
+        body["until"] = iso(refused.until) or ""
+    return exceptions.PermissionDenied(body)
+
+
 def log_out(request: Request) -> Response:
     """``logout()`` on this request's session (the Bearer token's, or the cookie's): it
     is revoked server-side, and the cookie deleted."""
@@ -106,8 +121,8 @@ def log_out(request: Request) -> Response:
     return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def my_records(request: Request) -> SessionRecordQuerySet:
-    """The signed-in user's session records (``IsAuthenticated`` has already run).
+def my_user_id(request: Request) -> Any:
+    """The signed-in user's primary key (``IsAuthenticated`` has already run).
 
     The real user is loaded first (one query): claims alone name a user id, and a row
     replaced behind our back (deleted by raw SQL, its id reused) must not hand this
@@ -118,7 +133,12 @@ def my_records(request: Request) -> SessionRecordQuerySet:
         user = user.load()
     if not user.is_authenticated:
         raise exceptions.NotAuthenticated()
-    return SessionRecord.objects.filter(user_id=user.pk)
+    return user.pk
+
+
+def my_records(request: Request) -> SessionRecordQuerySet:
+    """The signed-in user's session records (see :func:`my_user_id`)."""
+    return SessionRecord.objects.filter(user_id=my_user_id(request))
 
 
 class SessionAPIView(APIView):
@@ -169,15 +189,19 @@ class SessionView(SessionAPIView):
                 {"non_field_errors": [_("Unable to log in with the credentials given.")]},
                 code="authorization",
             )
-        if not as_token:
-            login(request._request, user)
-            return Response(describe(session_of(request), bearer=False))
-        # A session of its own and no cookie: a cross-site form cannot sign a browser
-        # in with it (login CSRF), so it needs no CSRF token.
-        store: ClaimsSessionBase = SessionStore()
-        store.client_meta = request._request.META
-        with acting_on(request, store):
-            login(request._request, user)
+        try:
+            check_sign_in(user, None if as_token else request._request)
+            if not as_token:
+                login(request._request, user)
+                return Response(describe(session_of(request), bearer=False))
+            # A session of its own and no cookie: a cross-site form cannot sign a browser
+            # in with it (login CSRF), so it needs no CSRF token.
+            store: ClaimsSessionBase = SessionStore()
+            store.client_meta = request._request.META
+            with acting_on(request, store):
+                login(request._request, user)
+        except SignInRefused as refused:  # banned, or at the session limit ("deny")
+            raise refusal(refused) from None
         store.save()
         body = {**describe(store, bearer=True), "token": store.session_key}
         return Response(body, headers=NO_STORE)
@@ -213,11 +237,15 @@ class RefreshView(SessionAPIView):
 
 
 class SessionListView(SessionAPIView):
-    """``GET``: my live sessions, the current one flagged."""
+    """``GET``: my live sessions, the current one flagged; ``?ended=1`` adds the ones that
+    ended lately (within ``HISTORY_RETENTION``, the latest ``RECENT_ENDED``), with why."""
 
     def get(self, request: Request) -> Response:
         store = session_of(request)
-        records = my_records(request).live().order_by("-last_seen")
+        user_id = my_user_id(request)
+        records = list(SessionRecord.objects.filter(user_id=user_id).live().order_by("-last_seen"))
+        if str(request.query_params.get("ended", "")).lower() in _TRUE:
+            records += list(recent_ended(user_id, RECENT_ENDED))
         context = {"current": store.public_id}
         return Response(SessionRecordSerializer(records, many=True, context=context).data)
 
@@ -232,7 +260,7 @@ class SessionDetailView(SessionAPIView):
             raise exceptions.NotFound()
         if session_of(request).public_id == session_id:
             return log_out(request)  # this very session
-        revoke_session(session_id)
+        revoke_session(session_id, reason=EndReason.REVOKED_BY_USER, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -241,7 +269,7 @@ class RevokeOthersView(SessionAPIView):
 
     def post(self, request: Request) -> Response:
         store = session_of(request)
-        revoke_user(request.user, keep=store)
+        revoke_user(request.user, keep=store, reason=EndReason.REVOKED_BY_USER, by=request.user)
         if is_bearer(request):
             return Response({"token": reissue(request, store)}, headers=NO_STORE)
         return Response(status=status.HTTP_204_NO_CONTENT)

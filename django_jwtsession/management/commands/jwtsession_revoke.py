@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from ...end_reasons import end_reason
 from ...revocation import revoke_all, revoke_sessions, revoke_user
 from ._users import find_users, require_mirrored
 
@@ -30,9 +31,21 @@ class Command(BaseCommand):
             help="A session's public id (repeatable).",
         )
         parser.add_argument("--all", action="store_true", help="End every session of every user.")
+        parser.add_argument(
+            "--reason",
+            default="revoked",
+            help="Why, for the session history: an end reason such as revoked_by_admin or "
+            "key_rotation, or your own (lowercase letters, digits, _). Default: revoked.",
+        )
 
     def handle(
-        self, *args: Any, users: list[str], sessions: list[str], all: bool, **options: Any
+        self,
+        *args: Any,
+        users: list[str],
+        sessions: list[str],
+        all: bool,
+        reason: str,
+        **options: Any,
     ) -> None:
         given = [
             kind
@@ -43,21 +56,25 @@ class Command(BaseCommand):
             raise CommandError(WHAT)
         if len(given) > 1:
             raise CommandError(f"Give one of users, --session or --all, not {' and '.join(given)}.")
+        try:
+            reason = end_reason(reason)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         if all:
-            revoke_all()
+            revoke_all(reason=reason)
             require_mirrored()
             self.stdout.write("Revoked every session.")
         elif sessions:
-            self._revoke_sessions(sessions)
+            self._revoke_sessions(sessions, reason)
         else:
             found = find_users(users)
-            revoke_user(found)
+            revoke_user(found, reason=reason)
             require_mirrored()
             self.stdout.write(f"Revoked the sessions of {len(found)} user(s).")
 
-    def _revoke_sessions(self, sessions: list[str]) -> None:
+    def _revoke_sessions(self, sessions: list[str], reason: str) -> None:
         try:
-            live = revoke_sessions(sessions)
+            live = revoke_sessions(sessions, reason=reason)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         require_mirrored()
