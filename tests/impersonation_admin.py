@@ -10,4 +10,6 @@ from django_jwtsession.admin import ImpersonationAdminMixin
 site = admin.AdminSite(name="impersonation_admin")
 _user_model = get_user_model()
 _base = type(admin.site.get_model_admin(_user_model))
-site.register(_user_model, type("UserAdmin", (ImpersonationAdminMixin, _base), {}))
+if not issubclass(_base, ImpersonationAdminMixin):  # (the sandbox's admin may have it already)
+    _base = type("UserAdmin", (ImpersonationAdminMixin, _base), {})
+site.register(_user_model, _base)
