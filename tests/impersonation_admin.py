@@ -10,6 +10,8 @@ from django_jwtsession.admin import ImpersonationAdminMixin
 site = admin.AdminSite(name="impersonation_admin")
 _user_model = get_user_model()
 _base = type(admin.site.get_model_admin(_user_model))
-if not issubclass(_base, ImpersonationAdminMixin):  # (the sandbox's admin may have it already)
-    _base = type("UserAdmin", (ImpersonationAdminMixin, _base), {})
-site.register(_user_model, _base)
+# (the sandbox's admin, imported by its tests, may have the mixin already)
+_bases = (
+    (_base,) if issubclass(_base, ImpersonationAdminMixin) else (ImpersonationAdminMixin, _base)
+)
+site.register(_user_model, type("UserAdmin", _bases, {"jwtsession_impersonation_redirect": None}))
