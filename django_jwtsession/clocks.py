@@ -14,7 +14,8 @@ session carries (no I/O):
   (Django's "seconds of inactivity") when that is shorter; the latter ends through the
   session's expiry, as Django's engines do.
 - **The sign-in's age** (the fresh-login guards): :func:`login_is_fresh` is the one
-  predicate that decides whether a session signed in recently enough.
+  predicate that decides whether a session signed in recently enough (an impersonated
+  session never did).
 """
 
 from __future__ import annotations
@@ -62,9 +63,11 @@ def login_is_fresh(identity: SessionIdentity | None, max_age: int, now: int | No
     """Whether this session's user signed in (or re-authenticated) at most ``max_age``
     seconds ago: the one predicate behind every fresh-login guard.
 
-    False for an anonymous session and for a session of another engine (no identity).
+    False for an anonymous session, for a session of another engine (no identity), and
+    for an impersonated session: its user never signed in to it (nor can the impersonator
+    sign in as them), so nothing that asks for a fresh sign-in is done in their name.
     """
-    if identity is None or identity.claims is None:
+    if identity is None or identity.claims is None or identity.actor is not None:
         return False
     now = int(time.time()) if now is None else now
     return now - identity.signed_in_at <= max_age

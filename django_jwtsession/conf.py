@@ -60,6 +60,7 @@ DEFAULTS: dict[str, Any] = {
     "UPDATE_AGE": 3600,
     "MAX_LIFETIME": 30 * 24 * 3600,
     "IDLE_TIMEOUT": None,
+    "IMPERSONATE_SUPERUSERS": False,
     "LEEWAY": 5,
     "ISSUER": None,
     "AUDIENCE": None,
@@ -99,6 +100,7 @@ class JWTSessionSettings:
     update_age: int
     max_lifetime: int
     idle_timeout: int | None
+    impersonate_superusers: bool
     leeway: int
     issuer: str | None
     audience: str | None
@@ -144,6 +146,7 @@ READERS: dict[str, read.Reader] = {
     "UPDATE_AGE": read.integer(),
     "MAX_LIFETIME": read.integer(minimum=60),
     "IDLE_TIMEOUT": read.optional_integer(minimum=60),
+    "IMPERSONATE_SUPERUSERS": read.boolean,
     "LEEWAY": read.integer(),
     "ISSUER": read.optional_string,
     "AUDIENCE": read.optional_string,

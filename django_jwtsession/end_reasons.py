@@ -29,6 +29,7 @@ class EndReason(models.TextChoices):
     LIFETIME = "lifetime", _("expired")
     BAN = "ban", _("user banned")
     KEY_ROTATION = "key_rotation", _("secret key rotated")
+    IMPERSONATION_START = "impersonation_start", _("gave way to an impersonation")
     IMPERSONATION_END = "impersonation_end", _("impersonation ended")
     DEACTIVATED = "deactivated", _("user deactivated")
     REVOKED = "revoked", _("revoked")

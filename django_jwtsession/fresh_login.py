@@ -8,6 +8,10 @@ stamps its sign-in (``signed_in_at``, the ``aat`` wire key). A request that want
 gets a 401 whose ``code`` is ``"fresh_login_required"``. It is decided from the session
 alone (:func:`~django_jwtsession.clocks.login_is_fresh`): no query, no cache call.
 
+An impersonated session is never fresh (its user never signed in to it, and the
+impersonator cannot sign in as them): it gets a 403 saying so (JSON ``code``
+``"impersonated"``), not the login page.
+
 Not to be confused with ``fresh=True`` on the claim guards, which rebuilds the claims
 from the database.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import resolve_url
 
@@ -28,6 +33,9 @@ logger = logging.getLogger("django_jwtsession")
 
 CODE = "fresh_login_required"
 """The ``code`` of a JSON answer (and of REST framework's error) for a sign-in too old."""
+IMPERSONATED = "impersonated"
+"""The ``code`` of the answer to an impersonated session: a 403, never a sign-in."""
+IMPERSONATED_MESSAGE = "This page is not available while impersonating: stop impersonating first."
 STEP_UP_ERROR = "insufficient_user_authentication"
 """RFC 9470's ``WWW-Authenticate`` error for "authenticate again, more recently"."""
 
@@ -74,12 +82,23 @@ def is_fresh(request: HttpRequest, max_age: int) -> bool:
     return False
 
 
+def impersonated(request: HttpRequest) -> bool:
+    """Whether the request's session is an impersonation (someone else acts in it)."""
+    session = getattr(request, "session", None)
+    return isinstance(session, ClaimsSessionBase) and session.actor is not None
+
+
 def sign_in_again(
     request: HttpRequest, login_url: str | None, redirect_field_name: str | None, max_age: int
 ) -> HttpResponse:
     """The answer to a signed-in session whose sign-in is older than ``max_age``: the login
     page with ``next`` (the session stays signed in), or a JSON 401 for a request that
-    wants JSON (``code``: ``"fresh_login_required"``)."""
+    wants JSON (``code``: ``"fresh_login_required"``). An impersonated session: a 403."""
+    if impersonated(request):
+        if wants_json(request):
+            answer = {"detail": IMPERSONATED_MESSAGE, "code": IMPERSONATED}
+            return JsonResponse(answer, status=403)
+        raise PermissionDenied(IMPERSONATED_MESSAGE)
     redirect = login_redirect(request, login_url, redirect_field_name)
     if not wants_json(request):
         return redirect

@@ -16,12 +16,14 @@ key      field           meaning
 ``rev``  ``user_epoch``  the user's revocation epoch when the session started
 ``gre``  ``global_epoch``  the global revocation epoch when the session started
 ``hk``   ``hash_key``    which ``SECRET_KEY`` verified the session's auth hash
+``act``  ``actor``       who acts in an impersonated session (:mod:`~django_jwtsession.actor`)
 =======  ==============  =====================================================
 
 ``clm``, ``cat``, ``mv``, ``rev``, ``gre``, ``hk`` and ``aat`` are written only for a
 signed-in session (one with claims), and are then all required but ``hk`` (a session
 issued before it existed has its auth hash checked on its next request instead) and
-``aat`` (a session issued before it existed was last signed in when it started: ``sat``).
+``aat`` (a session issued before it existed was last signed in when it started: ``sat``);
+``act`` is written only while someone impersonates the session's user.
 The transport adds ``iat``, ``exp`` and ``dat`` (the session data) around them. Every
 value is bounded by what the server could have issued: ``sat ≤ cat ≤ iat``,
 ``sat ≤ aat ≤ iat``, counters below 2**63 (the state check also refuses counters above
@@ -35,6 +37,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from .actor import Actor
 from .claims import Claims
 from .exceptions import InvalidClaims
 
@@ -51,7 +54,7 @@ def _counter(payload: dict[str, Any], key: str) -> int:
     return value
 
 
-_SIGNED_IN_KEYS = ("clm", "cat", "mv", "rev", "gre", "hk", "aat")
+_SIGNED_IN_KEYS = ("clm", "cat", "mv", "rev", "gre", "hk", "aat", "act")
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class SessionIdentity:
     hash_key: str = ""
     authenticated_at: int | None = None
     """The last sign-in (Unix time); None: when the session started (``started``)."""
+    actor: Actor | None = None
+    """Who acts in this session when it is impersonated (the impersonator), else None."""
 
     @classmethod
     def new(cls, session_id: str, started: int | None = None) -> SessionIdentity:
@@ -104,6 +109,9 @@ class SessionIdentity:
             claims = Claims.from_dict(raw_claims)
         except ValueError:
             raise InvalidClaims("malformed claims") from None
+        actor = None
+        if "act" in payload:
+            actor = Actor.from_payload(payload["act"], started, claims.user_id)
         return cls(
             session_id,
             started,
@@ -114,6 +122,7 @@ class SessionIdentity:
             _counter(payload, "gre"),
             hash_key,
             authenticated_at,
+            actor,
         )
 
     def to_payload(self) -> dict[str, Any]:
@@ -128,12 +137,24 @@ class SessionIdentity:
             payload["hk"] = self.hash_key
             if self.authenticated_at is not None:
                 payload["aat"] = self.authenticated_at
+            if self.actor is not None:
+                payload["act"] = self.actor.to_payload()
         return payload
 
     @property
     def signed_in_at(self) -> int:
         """When the user last signed in (``login()``), re-authentications included."""
         return self.started if self.authenticated_at is None else self.authenticated_at
+
+    @property
+    def lifetime_start(self) -> int:
+        """What ``MAX_LIFETIME`` counts from: the start, or an impersonator's own start
+        (an impersonation never outlives the impersonator's session)."""
+        return self.started if self.actor is None else min(self.started, self.actor.started)
+
+    def acted_by(self, actor: Actor | None) -> SessionIdentity:
+        """This session with ``actor`` acting in it (None: nobody else)."""
+        return dataclasses.replace(self, actor=actor)
 
     def successor(self, session_id: str) -> SessionIdentity:
         """The same session under a new id: start, claims and epochs kept."""
@@ -158,11 +179,13 @@ class SessionIdentity:
             global_epoch=0,
             hash_key="",
             authenticated_at=None,
+            actor=None,
         )
 
     def signed_in(self, now: int) -> SessionIdentity:
-        """The user signed in (or re-authenticated) at ``now``."""
-        return dataclasses.replace(self, authenticated_at=max(now, self.started))
+        """The user signed in (or re-authenticated) at ``now``: themselves, so nobody
+        else acts in the session any more."""
+        return dataclasses.replace(self, authenticated_at=max(now, self.started), actor=None)
 
     def under_epochs(self, user_epoch: int, global_epoch: int) -> SessionIdentity:
         """The revocation epochs this session lives under from now on."""

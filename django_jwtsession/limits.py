@@ -52,10 +52,11 @@ def limit_for(user: Any, claims: Claims | None = None) -> int | None:
 
 
 def counted(user_id: Any) -> QuerySet[SessionRecord]:
-    """The user's live sessions, as "my sessions" lists them: not ended, not expired."""
+    """The user's live sessions, as "my sessions" lists them: not ended, not expired; an
+    impersonation of the user is not theirs (neither counted nor evicted)."""
     from .models import SessionRecord
 
-    return SessionRecord.objects.filter(user_id=user_id).live()
+    return SessionRecord.objects.filter(user_id=user_id, actor=None).live()
 
 
 def would_deny(user: Any, claims: Claims | None, current: str | None) -> int | None:

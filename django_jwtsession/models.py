@@ -76,6 +76,16 @@ class SessionRecord(models.Model):
         # not fail the request (the ORM still cascades; clearsessions prunes the rest).
         db_constraint=False,
     )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        null=True,
+        blank=True,
+        db_constraint=False,
+        verbose_name="acted by",
+    )
+    """Who acted in the session when it was an impersonation (the impersonator), else None."""
     strategy = models.CharField(max_length=16)
     ip = models.GenericIPAddressField("IP address", null=True, blank=True)
     user_agent = models.CharField(max_length=USER_AGENT_MAX_LENGTH, blank=True)
@@ -111,6 +121,7 @@ class SessionRecord(models.Model):
             models.Index(fields=["user", "revoked_at"], name="jwtsession_record_user"),
             models.Index(fields=["revoked_at"], name="jwtsession_record_ended"),
         ]
+        permissions = [("impersonate", "Can impersonate users")]
 
     def __str__(self) -> str:
         """``session of bob since 2025-05-01 09:12`` (the admin's page title)."""

@@ -78,9 +78,11 @@ def save_record(
     data: str | None = None,
     session_meta: str | None = None,
     data_changed: bool = True,
+    actor_id: str | None = None,
 ) -> None:
     """Create or update the session's record in one query (an upsert).
 
+    ``actor_id`` is the impersonator's id for an impersonated session (see ``actor.py``).
     ``data`` and ``session_meta`` are the ``db`` strategy's stored session (the jwt
     strategy leaves them empty); an existing row's ``data`` is rewritten only when
     ``data_changed``, so a save that only refreshed claims never undoes another write.
@@ -91,6 +93,7 @@ def save_record(
     record = records(
         session_hash=session_hash,
         user_id=user_id,
+        actor_id=actor_id,
         strategy=strategy,
         ip=client_ip(meta),
         user_agent=user_agent(meta),
@@ -100,7 +103,7 @@ def save_record(
         data=data or "",
         meta=session_meta or "",
     )
-    update_fields = ["user", "strategy", "ip", "user_agent", "last_seen", "expires"]
+    update_fields = ["user", "actor", "strategy", "ip", "user_agent", "last_seen", "expires"]
     if session_meta is not None:
         update_fields.append("meta")
     if data is not None and data_changed:
@@ -111,3 +114,18 @@ def save_record(
         unique_fields=["session_hash"],
         update_fields=update_fields,
     )
+
+
+def actor_id_of(payload: Mapping[str, Any]) -> str | None:
+    """The impersonator's user id in a session's payload (its ``act`` member), else None."""
+    actor = payload.get("act")
+    return actor["sub"] if isinstance(actor, dict) else None
+
+
+def acted_in(user_ids: list[str], keep_hash: str | None = None) -> list[str]:
+    """The public ids of the live sessions these users act in (impersonations)."""
+    actors: list[Any] = list(user_ids)  # primary keys as Django stores them in sessions
+    records = _records().objects.filter(actor_id__in=actors, revoked_at=None)
+    if keep_hash is not None:
+        records = records.exclude(session_hash=keep_hash)
+    return list(records.values_list("session_hash", flat=True))

@@ -41,6 +41,7 @@ from .pending import (
     entries,
     retry_unmirrored as retry_unmirrored,
 )
+from .records import acted_in
 from .signals import session_revoked, user_marked
 from .state import forget_memo
 
@@ -144,7 +145,8 @@ def revoke_user(
     reason: str | None = None,
     by: Any = None,
 ) -> None:
-    """End every session of these users (log out everywhere).
+    """End every session of these users (log out everywhere), and the sessions they act in
+    (their impersonations of others).
 
     ``keep=request.session`` keeps the current session: it is re-issued under the
     new epoch when the response is saved. ``reason`` (an ``EndReason``; default
@@ -155,13 +157,18 @@ def revoke_user(
     if not ids:
         return
     kept = getattr(keep, "session_id", None) if keep is not None else None
+    keep_hash = session_hash(kept) if kept else None
     with transaction.atomic():
         bump(epoch_key(pk) for pk in ids)
-        end_records(
-            user_ids=ids, keep_hash=session_hash(kept) if kept else None, reason=why, by=who
-        )
+        end_records(user_ids=ids, keep_hash=keep_hash, reason=why, by=who)
+        acting = acted_in(ids, keep_hash)  # another user's session, not under their epoch
+        if acting:
+            bump(revoked_key(value) for value in acting)
+            end_records(session_hashes=acting, reason=why, by=who)
     metrics.count("revoke.user", len(ids))
     _send_on_commit(session_revoked, scope="user", user_ids=ids, session_ids=[])
+    if acting:
+        _send_on_commit(session_revoked, scope="session", user_ids=[], session_ids=acting)
     if keep is not None and hasattr(keep, "keep_after_revocation"):
         keep.keep_after_revocation()
 

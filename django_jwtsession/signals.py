@@ -13,6 +13,12 @@
     A signed-in session ended (sent on commit, once per session whose record was live):
     ``sender`` is the ``SessionRecord`` model, ``session_id`` its public id, ``user_id``
     and ``by`` (who ended it, or None) user ids as strings, ``reason`` an ``EndReason`` value.
+``impersonation_started(sender, request, impersonator, user)``
+    An impersonation started: ``impersonator`` acts as ``user`` from this response on.
+    ``sender`` is the session store class.
+``impersonation_ended(sender, request, impersonator_id, user_id, returned)``
+    An impersonation ended (``stop_impersonation()``): ``returned`` is False when the
+    impersonator could not be signed back in (ids are strings).
 """
 
 from __future__ import annotations
@@ -23,3 +29,5 @@ claims_refreshed = Signal()
 user_marked = Signal()
 session_revoked = Signal()
 session_ended = Signal()
+impersonation_started = Signal()
+impersonation_ended = Signal()

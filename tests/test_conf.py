@@ -347,6 +347,21 @@ def _idle_timeout(configure: Configure, request: pytest.FixtureRequest) -> None:
     assert client.get("/whoami/").json() == {"authenticated": False}
 
 
+def _impersonate_superusers(configure: Configure, request: pytest.FixtureRequest) -> None:
+    from django.test import Client
+
+    from tests.helpers import PASSWORD, make_user
+
+    make_user("root", is_staff=True, is_superuser=True)
+    boss = make_user("boss", is_staff=True, is_superuser=True)
+    client = Client()
+    assert client.login(username="root", password=PASSWORD)
+    url = f"/impersonation/{boss.pk}/start/"
+    assert client.post(url).status_code == 403
+    configure(IMPERSONATE_SUPERUSERS=True)
+    assert client.post(url).status_code == 302
+
+
 def _leeway(configure: Configure, request: pytest.FixtureRequest) -> None:
     token = codec.encode(payload(NOW + 20))
     with pytest.raises(InvalidClaims):
@@ -667,6 +682,7 @@ EXERCISES: dict[str, Callable[[Configure, pytest.FixtureRequest], None]] = {
     "UPDATE_AGE": _update_age,
     "MAX_LIFETIME": _max_lifetime,
     "IDLE_TIMEOUT": _idle_timeout,
+    "IMPERSONATE_SUPERUSERS": _impersonate_superusers,
     "LEEWAY": _leeway,
     "ISSUER": _claim_setting("ISSUER", "iss"),
     "AUDIENCE": _claim_setting("AUDIENCE", "aud"),
@@ -750,6 +766,8 @@ INVALID = [
     ("IDLE_TIMEOUT", "1800"),
     ("IDLE_TIMEOUT", 1800.0),
     ("IDLE_TIMEOUT", True),
+    ("IMPERSONATE_SUPERUSERS", "yes"),
+    ("IMPERSONATE_SUPERUSERS", 1),
     ("LEEWAY", -1),
     ("ISSUER", 1),
     ("AUDIENCE", ["https://sessions.example"]),

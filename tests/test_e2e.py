@@ -356,3 +356,40 @@ def test_a_third_browser_signing_in_ends_the_first_one(
     }
     assert ended[first_id] == "limit"
     sandbox.screenshot(third, "my-sessions-limit")
+
+
+def test_staff_impersonates_bob_from_the_admin_and_stops(
+    sandbox: Sandbox, open_browser: Callable[[], WebDriver]
+) -> None:
+    """alice (staff, holding the permission as a superuser) picks bob in the user admin's
+    "Impersonate" action: every page says so with a Stop button, the fresh-login page
+    refuses, and Stop brings her back as herself, to the admin."""
+    alice = open_browser()
+    log_in(alice, sandbox, "alice")
+    users = "/admin/auth/user/"
+    assert visit(alice, sandbox, users) == 200
+    row = alice.find_element(By.XPATH, "//tr[.//a[normalize-space()='bob']]")
+    row.find_element(By.NAME, "_selected_action").click()
+    Select(alice.find_element(By.NAME, "action")).select_by_value("jwtsession_impersonate")
+    submit(alice, alice.find_element(By.NAME, "index"))
+    acting = by_testid(alice, "impersonation-banner").get_attribute("data-impersonator-id")
+    assert by_testid(alice, "impersonation-user").text == "bob"
+    assert by_testid(alice, "impersonation-impersonator").text == "alice"
+    assert by_testid(alice, "current-user").text == "bob"
+    sandbox.screenshot(alice, "impersonation")
+    me = whoami(alice, sandbox)
+    assert (me["username"], me["impersonator_id"]) == (
+        "bob",
+        acting,
+    )
+    assert visit(alice, sandbox, "/guarded/fresh/") == 403  # refused, never "sign in again"
+    assert "impersonating" in by_testid(alice, "forbidden-reason").text
+    assert visit(alice, sandbox, "/") == 200
+    submit(alice, by_testid(alice, "impersonation-stop"))
+    assert alice.current_url == sandbox.url + users  # back where she started, in the admin
+    assert visit(alice, sandbox, "/") == 200
+    assert by_testid(alice, "current-user").text == "alice"
+    assert not alice.find_elements(By.CSS_SELECTOR, "[data-testid=impersonation-banner]")
+    me = whoami(alice, sandbox)
+    assert (me["username"], me["impersonator_id"]) == ("alice", None)
+    assert visit(alice, sandbox, "/guarded/fresh/") == 200  # her own sign-in, minutes old

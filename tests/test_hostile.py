@@ -162,6 +162,77 @@ CASES: dict[str, Edit] = {
 }
 
 
+# -- the actor of an impersonated session (``act``): as strict as every identity member ------------
+
+
+def act(p: dict[str, Any], **members: Any) -> dict[str, Any]:
+    """A well-formed ``act`` for the session ``p``, with ``members`` changed."""
+    valid = {
+        "sub": "999999",
+        "un": "root",
+        "sat": p["sat"],
+        "aat": p["sat"],
+        "rev": 0,
+        "bk": "django.contrib.auth.backends.ModelBackend",
+        "hsh": "0" * 64,
+    }
+    return {**valid, **members}
+
+
+def with_act(**members: Any) -> Edit:
+    return lambda p: json.dumps({**p, "act": act(p, **members)})
+
+
+ACT_CASES: dict[str, Edit] = {
+    "act null": replaced(act=None),
+    "act a list": replaced(act=[]),
+    "act a string": replaced(act="999999"),
+    "act without sub": lambda p: json.dumps(
+        {**p, "act": {k: v for k, v in act(p).items() if k != "sub"}}
+    ),
+    "act with an extra member": lambda p: json.dumps({**p, "act": {**act(p), "dat": {}}}),
+    "act.sub the session's own user": lambda p: json.dumps(
+        {**p, "act": act(p, sub=p["clm"]["uid"])}
+    ),
+    "act.sub an integer": with_act(sub=999999),
+    "act.sub empty": with_act(sub=""),
+    "act.sub too long": with_act(sub="9" * 256),
+    "act.sub with a control character": with_act(sub="99\n9"),
+    "act.un not a string": with_act(un=None),
+    "act.sat after the session's start": lambda p: json.dumps(
+        {**p, "act": act(p, sat=p["sat"] + 60, aat=p["sat"] + 60)}
+    ),
+    "act.aat before act.sat": lambda p: json.dumps(
+        {**p, "act": act(p, sat=p["sat"] - 60, aat=p["sat"] - 120)}
+    ),
+    "act.aat after the session's start": lambda p: json.dumps(
+        {**p, "act": act(p, aat=p["sat"] + 1)}
+    ),
+    "act.sat negative": with_act(sat=-1),
+    "act.sat a float": lambda p: json.dumps({**p, "act": act(p, sat=float(p["sat"]))}),
+    "act.rev a boolean": with_act(rev=True),
+    "act.rev over 64 bits": with_act(rev=2**64),
+    "act.bk empty": with_act(bk=""),
+    "act.hsh too long": with_act(hsh="0" * 129),
+    "act.hsh not a string": with_act(hsh=0),
+    "act without claims": lambda p: json.dumps(
+        {**{k: v for k, v in p.items() if k not in ("clm",)}, "act": act(p)}
+    ),
+    "a duplicate act (the last one counts)": lambda p: (
+        json.dumps({**p, "act": act(p)})[:-1] + ', "act": ' + json.dumps(act(p, sub="1")) + "}"
+    ),
+}
+CASES.update(ACT_CASES)
+
+
+def test_a_well_formed_act_is_read(signed_in: Client) -> None:
+    """The control for the ``act`` cases: the same member, well formed, is honoured."""
+    store(signed_in, lambda p: json.dumps({**p, "act": act(p)}))
+    answer = whoami(signed_in)
+    assert answer["username"] == "bob"
+    assert answer["impersonator"] == "999999"
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_a_session_the_server_could_not_have_issued_is_refused(
     signed_in: Client, case: str

@@ -139,6 +139,27 @@ def test_session_limits_and_bans_keep_the_steady_state_in_process(
 
 
 @pytest.mark.usefixtures("strategy")
+def test_an_impersonated_session_keeps_the_steady_state_in_process(
+    mirrored: RedisServer, django_assert_num_queries: Any, cache_calls: list[str]
+) -> None:
+    """Who acts is read from the session itself: an impersonation costs what any session does."""
+    client = signed_in_mirrored("root")
+    root = _user("root")
+    type(root)._default_manager.filter(pk=root.pk).update(is_staff=True, is_superuser=True)
+    bob = make_user("bob")
+    assert client.login(username="root", password=PASSWORD)  # claims with superuser status
+    assert client.post(f"/impersonation/{bob.pk}/start/").status_code == 302
+    whoami(client)  # refills the cache: Redis pushes those writes
+    assert listener.sync()
+    assert whoami(client)["impersonator"] == str(root.pk)
+    cache_calls.clear()
+    with django_assert_num_queries(0):
+        answer = whoami(client)
+    assert (answer["username"], answer["impersonator"]) == ("bob", str(root.pk))
+    assert cache_calls == []
+
+
+@pytest.mark.usefixtures("strategy")
 def test_another_processs_revocation_is_honoured_once_its_invalidation_arrived(
     mirrored: RedisServer,
 ) -> None:

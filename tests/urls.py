@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from django_jwtsession import GatedAuthenticationForm
+from tests import impersonation_admin
 from tests.testapp import views
 
 urlpatterns = [
@@ -36,7 +37,10 @@ urlpatterns = [
     path("expiry/past/", views.expire_in_past),
     path("user/", views.user_summary),
     path("permissions/", views.permissions),
+    path("impersonation/banner/", views.impersonation_banner),
+    path("impersonation/", include("django_jwtsession.impersonation_urls")),
     path("admin/", admin.site.urls),
+    path("impersonation-admin/", impersonation_admin.site.urls),
     path("guarded/", include("tests.guard_urls")),
     path("mirror/", include("tests.mirror_urls")),
     path("fresh/", include("tests.fresh_urls")),

@@ -14,11 +14,13 @@ from django.contrib import admin
 from ..models import SessionRecord, UserBan
 from .bans import UserBanAdmin
 from .columns import EndReasonFilter, StatusFilter
+from .impersonation import ImpersonationAdminMixin
 from .sessions import SessionRecordAdmin
 from .users import SessionsUserAdminMixin, install as install_user_admin
 
 __all__ = [
     "EndReasonFilter",
+    "ImpersonationAdminMixin",
     "SessionRecordAdmin",
     "SessionsUserAdminMixin",
     "StatusFilter",

@@ -75,7 +75,7 @@ class CappedExpiry(SessionBase):
         if kwargs:
             return age
         now = int(time.time())
-        started = now if self._identity is None else self._identity.started
+        started = now if self._identity is None else self._identity.lifetime_start
         return min(age, started + get_settings().max_lifetime - now)
 
     def get_expiry_date(self, **kwargs: Any) -> Any:
@@ -83,7 +83,7 @@ class CappedExpiry(SessionBase):
         date = super().get_expiry_date(**kwargs)
         if kwargs or self._identity is None:
             return date
-        cap = as_datetime(self._identity.started + get_settings().max_lifetime)
+        cap = as_datetime(self._identity.lifetime_start + get_settings().max_lifetime)
         return min(date, cap) if timezone.is_aware(date) == timezone.is_aware(cap) else date
 
     @classmethod

@@ -4,7 +4,8 @@ Shared by every strategy, and by sessions taken over from another kind: a
 session whose ``set_expiry()`` date passed, that was revoked (by itself, with its
 user's sessions, or with all sessions) or that idled out (``IDLE_TIMEOUT``) is over;
 claims marked stale, older than ``CLAIMS_TTL`` or missing are rebuilt from the
-database; a user who is gone, inactive or whose password changed ends the session.
+database; a user who is gone, inactive or whose password changed ends the session, and
+so does, for an impersonated session, an impersonator who may no longer impersonate.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..claims import build_claims, user_id_string
 from ..conf import get_settings
 from ..history import end_found_over
 from ..identity import SessionIdentity
+from ..impersonation_rules import verified_actor
 from ..keyspace import session_hash
 from ..refresh import hash_key_id, session_user_verdict
 from ..revocation import revoke_session
@@ -141,7 +143,8 @@ def check(loaded: Loaded, now: int, new_session_id: Callable[[], str] | None) ->
     reason = stale_reason(identity, state, user_id, now)
     if reason is None:
         return Checked(data, identity)
-    if reason not in shared_claims.SHAREABLE:
+    if reason not in shared_claims.SHAREABLE or identity.actor is not None:
+        # An impersonation rebuilds its own claims: its impersonator is checked again then.
         return _rebuilt(data, identity, state, reason, now, new_session_id)
     taken = shared_claims.take(data, identity, state.mark, reason, now)
     if taken is not None:  # another session of this user rebuilt them: no SQL
@@ -211,6 +214,8 @@ def rebuild(
         if why == "password_change" and identity.hash_key != hash_key_id():
             why = "key_rotation"  # hashed under a SECRET_KEY that no fallback verifies
         return Refused(why or "deactivated")
+    if identity.actor is not None and verified_actor(identity.actor) is None:
+        return Refused("impersonation_end")  # the impersonator may no longer act
     upgraded = identity
     if upgraded_hash is not None and new_session_id is not None:
         data[HASH_SESSION_KEY] = upgraded_hash

@@ -28,7 +28,7 @@ from ..exceptions import ExpiredToken, MalformedToken, UnknownSession
 from ..keyspace import clustered, session_hash, state_entries, stored_session_key
 from ..models import SessionRecord, StateEntry
 from ..outage import cache_failed
-from ..records import as_datetime, client_ip, user_agent
+from ..records import actor_id_of, as_datetime, client_ip, user_agent
 from ..revocation import revoke_session
 from ..state import StateUnavailable, complete_state, read_cached
 from . import db_keys, stored_entry
@@ -121,7 +121,8 @@ class TableStorage(Storage):
             _cache_entry(entry_key(sid, self._kind, user_id), stored, expires_in, replace=False)
         self._stored_data = stored["data"]
         data = entry.fresh_data()
-        if entry.expires <= now or entry.identity.started + get_settings().max_lifetime <= now:
+        lifetime_end = entry.identity.lifetime_start + get_settings().max_lifetime
+        if entry.expires <= now or lifetime_end <= now:
             raise ExpiredToken("the session expired")
         self._secret, self._persisted = parsed.secret, True
         return Loaded(data, entry.identity, entry.issued_at, state=state)
@@ -228,6 +229,7 @@ class TableStorage(Storage):
         data_changed = data != self._stored_data
         values: dict[str, Any] = {
             "user_id": None if user_id is None else str(user_id),
+            "actor_id": actor_id_of(payload),
             "ip": client_ip(options.client_meta or {}),
             "user_agent": user_agent(options.client_meta or {}),
             "last_seen": timezone.now(),

@@ -25,7 +25,7 @@ from ..exceptions import TokenError
 from ..identity import SessionIdentity
 from ..keyspace import session_hash
 from ..parse_memo import Memo, flat
-from ..records import save_record
+from ..records import actor_id_of, save_record
 from ..revocation import revoke_session
 from .db_keys import SPILL_PREFIX, is_db_key
 from .storage import Loaded, NeedsNewId, SaveOptions, Storage
@@ -135,6 +135,7 @@ class TokenStorage(Storage):
                 save_record(
                     session_hash=session_hash(payload["sid"]),
                     user_id=str(user_id),
+                    actor_id=actor_id_of(payload),
                     strategy=self.strategy,
                     meta=options.client_meta,
                     expires=payload["exp"],

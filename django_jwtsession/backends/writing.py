@@ -9,6 +9,7 @@ its cookie replayed later is anonymous).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase, UpdateError
 
+from ..actor import Actor
 from ..conf import get_settings
 from ..end_reasons import EndReason
 from ..identity import SessionIdentity
@@ -84,7 +86,7 @@ class WritingStore(SessionBase):
             identity = identity.under_epochs(state.user_epoch, state.global_epoch)
             self._identity, self._epochs_stale = identity, False
             self._verified_hash = data.get(HASH_SESSION_KEY)
-        lifetime_end = identity.started + get_settings().max_lifetime
+        lifetime_end = identity.lifetime_start + get_settings().max_lifetime
         expires = min(now + max(self.get_expiry_age(), 0), lifetime_end)
         return {**identity.to_payload(), "iat": now, "exp": max(expires, now), "dat": self._session}
 
@@ -137,6 +139,30 @@ class WritingStore(SessionBase):
     def exists(self, session_key: str | None = None) -> bool:
         return self._storage.exists(session_key)
 
+    # -- impersonation (see django_jwtsession.impersonation) -------------------------------
+    @property
+    def actor(self) -> Actor | None:
+        """Who acts in this session when it is an impersonation (loads it), else None."""
+        self._get_session()
+        return None if self._identity is None else self._identity.actor
+
+    def set_actor(self, actor: Actor) -> None:
+        """Someone else acts in this signed-in session from now on (an impersonation)."""
+        self._identity = self._current_identity().acted_by(actor)
+        self.modified = self._record_due = True
+
+    def restore_sign_in(self, started: int, signed_in_at: int) -> None:
+        """This session goes on from one that started at ``started`` and last signed in at
+        ``signed_in_at`` (an impersonator returning): ``MAX_LIFETIME`` and the fresh-login
+        guards count from those, never from the return."""
+        identity = self._current_identity()
+        started = min(started, identity.started)
+        signed_in_at = max(started, min(signed_in_at, identity.signed_in_at))
+        self._identity = dataclasses.replace(
+            identity, started=started, authenticated_at=signed_in_at
+        )
+        self.modified = self._record_due = True
+
     # -- ending and cycling ---------------------------------------------------
     def _incoming(self) -> tuple[str, bool] | None:
         """``(session_id, signed_in)`` of the session this store holds, or None."""
@@ -163,7 +189,12 @@ class WritingStore(SessionBase):
     def flush(self) -> None:
         """End this session and start an empty one (``logout()``)."""
         data = self._get_session()  # learn who this session is, so it can be ended
-        self._end_stored(self._incoming(), EndReason.LOGOUT, by=data.get(SESSION_KEY))
+        self.flush_for(EndReason.LOGOUT, by=data.get(SESSION_KEY))
+
+    def flush_for(self, reason: str, by: str | None) -> None:
+        """:meth:`flush`, the session's end recorded with ``reason``, ``by`` a user id."""
+        self._get_session()
+        self._end_stored(self._incoming(), reason, by=by)
         SessionBase.clear(self)  # accessed and modified, as Django's flush() leaves them
         self._reset()
 

@@ -12,6 +12,9 @@ A comma-separated argument names several roles or flags: every one is needed, or
 them after ``any_of:`` (the spelling of ``any_of()`` in Python). An empty argument, an
 anonymous user or a missing variable gives False. ``has_any_role`` and ``has_any_flag``
 are deprecated spellings of ``any_of:``.
+
+``{% impersonation_banner %}`` shows who is acting in an impersonated session, with a
+Stop button (see ``docs/impersonation.md``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import warnings
 from typing import Any
 
 from django import template
+from django.urls import NoReverseMatch, reverse
 
 from .. import access
 
@@ -81,3 +85,29 @@ def has_any_flag(user: Any, flags: Any) -> bool:
     _deprecated("has_any_flag", "has_flag")
     names = _names(flags)
     return bool(names) and access.has_flag(user, access.any_of(names))
+
+
+@register.inclusion_tag("django_jwtsession/impersonation_banner.html", takes_context=True)
+def impersonation_banner(context: template.Context) -> dict[str, Any]:
+    """``{% impersonation_banner %}``: "Signed in as bob, impersonated by alice — Stop" on an
+    impersonated session, nothing otherwise (read from the session: no query). The Stop
+    button posts to ``jwtsession_impersonation:stop`` when those URLs are included."""
+    request = context.get("request")
+    session = getattr(request, "session", None)
+    actor = getattr(session, "actor", None)
+    if actor is None:
+        return {"impersonation": None}
+    claims = getattr(session, "claims", None)
+    try:
+        stop_url = reverse("jwtsession_impersonation:stop")
+    except NoReverseMatch:
+        stop_url = None
+    return {
+        "impersonation": {
+            "username": getattr(claims, "username", ""),
+            "impersonator": actor.username or actor.user_id,
+            "impersonator_id": actor.user_id,
+            "stop_url": stop_url,
+        },
+        "csrf_token": context.get("csrf_token"),
+    }

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from django_jwtsession import banned_until, claims_passes_test, mark_for_refresh, revoke_user
 from django_jwtsession.conf import get_settings
+from django_jwtsession.impersonation import impersonator_id
 from django_jwtsession.timestamps import iso
 
 from .forms import UserAccessForm
@@ -53,6 +54,7 @@ def whoami_payload(request: HttpRequest) -> dict[str, object]:
         "is_superuser": user.is_superuser,
         "claims_at": iso(getattr(request.session, "claims_at", None)),  # as the API gives it
         "session_id": public_session_id(request),
+        "impersonator_id": impersonator_id(request),  # who acts, when impersonated (no query)
     }
 
 

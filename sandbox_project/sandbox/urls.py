@@ -34,6 +34,7 @@ urlpatterns = [
     path("guarded/pro/", guarded_views.pro_page, name="guarded_pro"),
     path("guarded/beta/", guarded_views.beta_page, name="guarded_beta"),
     path("guarded/fresh/", guarded_views.fresh_page, name="guarded_fresh"),
+    path("impersonation/", include("django_jwtsession.impersonation_urls")),
     path("api/", include("django_jwtsession.contrib.rest_framework.urls")),
     path("admin/", admin.site.urls),
     # A demo on 127.0.0.1, so the counters are public here. A real site passes a token

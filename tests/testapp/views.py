@@ -10,6 +10,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import RequestContext, Template
 from django.utils import timezone
 
+from django_jwtsession.impersonation import impersonator_id
+
 from .models import Note
 
 
@@ -17,18 +19,26 @@ def whoami(request: HttpRequest) -> JsonResponse:
     user = request.user
     if not user.is_authenticated:
         return JsonResponse({"authenticated": False})
-    return JsonResponse(
-        {
-            "authenticated": True,
-            "id": user.pk,
-            "username": user.get_username(),
-            "is_staff": user.is_staff,
-            "is_superuser": user.is_superuser,
-            "roles": sorted(user.roles),
-            "tier": user.tier,
-            "flags": sorted(user.flags),
-        }
-    )
+    answer = {
+        "authenticated": True,
+        "id": user.pk,
+        "username": user.get_username(),
+        "is_staff": user.is_staff,
+        "is_superuser": user.is_superuser,
+        "roles": sorted(user.roles),
+        "tier": user.tier,
+        "flags": sorted(user.flags),
+    }
+    acting = impersonator_id(request)
+    if acting is not None:  # only while impersonated: other tests compare the whole answer
+        answer["impersonator"] = acting
+    return JsonResponse(answer)
+
+
+def impersonation_banner(request: HttpRequest) -> HttpResponse:
+    """The banner template tag alone (``tests/test_impersonation.py``)."""
+    template = Template("{% load jwtsession %}[{% impersonation_banner %}]")
+    return HttpResponse(template.render(RequestContext(request)))
 
 
 async def async_whoami(request: HttpRequest) -> JsonResponse:

@@ -27,12 +27,19 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
-from rest_framework.exceptions import ErrorDetail, NotAuthenticated
+from rest_framework.exceptions import ErrorDetail, NotAuthenticated, PermissionDenied
 from rest_framework.permissions import BasePermission
 
 from ... import access
 from ...clocks import login_is_fresh
-from ...fresh_login import CODE, STEP_UP_ERROR, checked_max_age, requirement
+from ...fresh_login import (
+    CODE,
+    IMPERSONATED,
+    IMPERSONATED_MESSAGE,
+    STEP_UP_ERROR,
+    checked_max_age,
+    requirement,
+)
 from ...guards import ClaimTest, flag_test, role_test, tier_test
 from .authentication import current_session
 
@@ -147,4 +154,6 @@ class HasFreshLogin(_ClaimsPermission):
         session = current_session(request)
         if session is not None and login_is_fresh(session.identity, max_age):
             return True
+        if session is not None and session.actor is not None:
+            raise PermissionDenied(IMPERSONATED_MESSAGE, IMPERSONATED)
         raise FreshLoginRequired(max_age)
