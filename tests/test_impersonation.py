@@ -256,6 +256,54 @@ def test_only_superusers_impersonate_staff_or_superusers(bob: Any, configure: Co
     assert whoami(client)["username"] == "bob"
 
 
+@pytest.mark.needs_groups  # per-user permissions (PermissionsMixin)
+def test_a_user_holding_a_permission_the_impersonator_lacks_is_not_impersonated(
+    root: Any, bob: Any
+) -> None:
+    """A non-staff user with more permissions than the impersonator: acting as them would
+    give the impersonator what they do not hold."""
+    grant(make_user("alice"))
+    delete = Permission.objects.get(codename="delete_sessionrecord")
+    bob.user_permissions.add(delete)
+    client = signed_in("alice")
+    refusal = refused(client, start_url(bob))
+    assert refusal["code"] == "permissions"
+    assert "bob holds permissions you do not" in refusal["detail"]
+    assert whoami(client)["username"] == "alice"
+    alice = User._default_manager.get(username="alice")
+    alice.user_permissions.add(delete)  # she holds it too now: nothing gained
+    client = signed_in("alice")
+    assert client.post(start_url(bob)).status_code == 302
+    assert whoami(client)["username"] == "bob"
+    assert signed_in("root").post(start_url(bob)).status_code == 302  # superusers hold all
+
+
+@pytest.mark.needs_groups
+def test_a_user_given_more_than_the_impersonator_meanwhile_is_no_longer_acted_as(
+    bob: Any, clock: Clock
+) -> None:
+    grant(make_user("alice"))
+    client = signed_in("alice")
+    assert client.post(start_url(bob)).status_code == 302
+    bob.user_permissions.add(Permission.objects.get(codename="delete_sessionrecord"))
+    clock.advance(301)  # the next claims rebuild (CLAIMS_TTL) checks the user too
+    assert whoami(client) == {"authenticated": False}
+    ended = SessionRecord.objects.get(user=bob)
+    assert (ended.actor.username, ended.end_reason) == ("alice", "impersonation_end")
+
+
+@pytest.mark.needs_groups
+def test_a_user_made_staff_meanwhile_is_no_longer_acted_as_on_the_next_request(
+    bob: Any,
+) -> None:
+    grant(make_user("alice"))
+    client = signed_in("alice")
+    assert client.post(start_url(bob)).status_code == 302
+    bob.is_staff = True
+    bob.save()  # marks bob: the impersonation's next request rebuilds its claims
+    assert whoami(client) == {"authenticated": False}
+
+
 def test_oneself_inactive_unknown_and_malformed_users_are_refused(root: Any) -> None:
     inactive = make_user("gone", is_active=False)
     client = signed_in("root")
