@@ -197,6 +197,28 @@ def test_every_start_and_stop_is_in_the_session_history(root: Any, bob: Any, str
     ]
 
 
+def test_what_the_impersonator_ends_is_recorded_as_ended_by_them(
+    impersonating: Client, root: Any, bob: Any
+) -> None:
+    """In an impersonation the impersonator acts, not the user: a revocation or a logout from
+    it names the impersonator in the history ("by"), never the user."""
+    laptop, phone = signed_in("bob"), signed_in("bob")
+    laptop_id, phone_id = (session_hash(client_session_id(client)) for client in (laptop, phone))
+    acting = session_hash(client_session_id(impersonating))
+    assert impersonating.delete(f"/api/sessions/{laptop_id}/").status_code == 204
+    assert impersonating.post("/api/sessions/revoke-others/").status_code == 204
+    assert impersonating.post("/accounts/logout/").status_code in (200, 302)
+    ended = {
+        record.session_hash: (record.end_reason, str(record.ended_by_id))
+        for record in SessionRecord.objects.filter(user=bob)
+    }
+    assert ended == {
+        laptop_id: ("revoked_by_user", str(root.pk)),
+        phone_id: ("revoked_by_user", str(root.pk)),
+        acting: ("logout", str(root.pk)),
+    }
+
+
 def test_an_impersonation_neither_counts_toward_nor_is_evicted_by_the_users_limit(
     impersonating: Client, configure: Configure
 ) -> None:
