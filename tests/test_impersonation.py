@@ -219,6 +219,29 @@ def test_what_the_impersonator_ends_is_recorded_as_ended_by_them(
     }
 
 
+def test_the_admin_session_list_says_who_acted(impersonating: Client, root: Any, bob: Any) -> None:
+    """An "acted by" column (and field): the impersonator of an impersonation, else empty,
+    fetched with the records (no query per row)."""
+    signed_in("bob")  # a session of bob's own: nobody else acted in it
+    staff = signed_in("root")
+    changelist = "/admin/django_jwtsession/sessionrecord/"
+    response = staff.get(changelist, {"q": "bob"})
+    assert response.status_code == 200
+    rows = {record.session_hash: record for record in response.context["cl"].result_list}
+    acting = session_hash(client_session_id(impersonating))
+    assert set(rows) >= {acting}
+    model_admin = response.context["cl"].model_admin
+    shown = {key: model_admin.acted_by(record) for key, record in rows.items()}
+    assert shown.pop(acting) == "root"
+    assert set(shown.values()) == {model_admin.get_empty_value_display()}
+    page = response.content.decode()
+    assert "acted by" in page.lower()
+    change = staff.get(f"{changelist}{rows[acting].pk}/change/")
+    assert change.status_code == 200
+    after_label = change.content.decode().lower().split("acted by", 1)[1]
+    assert '<div class="readonly">root</div>' in after_label[:300]
+
+
 def test_an_impersonation_neither_counts_toward_nor_is_evicted_by_the_users_limit(
     impersonating: Client, configure: Configure
 ) -> None:

@@ -127,13 +127,15 @@ def my_sessions(request: HttpRequest) -> HttpResponse:
     current = public_session_id(request)
     rows = [
         SessionRow(record, parse(record.user_agent), record.session_hash == current)
-        for record in live_sessions(request).order_by("-last_seen", "-created")
+        for record in live_sessions(request)
+        .select_related("actor")  # "acted by": no query per row
+        .order_by("-last_seen", "-created")
     ]
     rows.sort(key=lambda row: not row.current)  # stable: the rest stay newest first
     user_id = verified_user_id(request)
     ended = [
         SessionRow(record, parse(record.user_agent), False)
-        for record in recent_ended(user_id, RECENT_ENDED)
+        for record in recent_ended(user_id, RECENT_ENDED).select_related("actor")
     ]
     session: Any = request.session
     limit = limit_for(request.user, getattr(session, "claims", None))  # from the claims: no SQL
