@@ -32,6 +32,11 @@ _EXPORTS = {
     "SignInRefused": "signin",
     "SignInGateMixin": "forms",
     "GatedAuthenticationForm": "forms",
+    # impersonation
+    "start_impersonation": "impersonation",
+    "stop_impersonation": "impersonation",
+    "impersonator_id": "impersonation",
+    "ImpersonationRefused": "impersonation_rules",
     # guards: decorators, mixins, checks
     "any_of": "access",
     "has_role": "access",
@@ -54,6 +59,8 @@ _EXPORTS = {
     "session_revoked": "signals",
     "user_marked": "signals",
     "session_ended": "signals",
+    "impersonation_started": "signals",
+    "impersonation_ended": "signals",
 }
 
 __all__ = [
@@ -62,6 +69,7 @@ __all__ = [
     "FeatureRequiredMixin",
     "FreshLoginRequiredMixin",
     "GatedAuthenticationForm",
+    "ImpersonationRefused",
     "RoleRequiredMixin",
     "SignInGateMixin",
     "SignInRefused",
@@ -79,6 +87,9 @@ __all__ = [
     "has_flag",
     "has_role",
     "has_tier",
+    "impersonation_ended",
+    "impersonation_started",
+    "impersonator_id",
     "mark_for_refresh",
     "revoke_all",
     "revoke_session",
@@ -87,6 +98,8 @@ __all__ = [
     "role_required",
     "session_ended",
     "session_revoked",
+    "start_impersonation",
+    "stop_impersonation",
     "subscription_required",
     "unban_user",
     "user_marked",
@@ -105,6 +118,8 @@ if TYPE_CHECKING:
     )
     from .end_reasons import EndReason
     from .forms import GatedAuthenticationForm, SignInGateMixin
+    from .impersonation import impersonator_id, start_impersonation, stop_impersonation
+    from .impersonation_rules import ImpersonationRefused
     from .mixins import (
         FeatureRequiredMixin,
         FreshLoginRequiredMixin,
@@ -118,7 +133,14 @@ if TYPE_CHECKING:
         revoke_sessions,
         revoke_user,
     )
-    from .signals import claims_refreshed, session_ended, session_revoked, user_marked
+    from .signals import (
+        claims_refreshed,
+        impersonation_ended,
+        impersonation_started,
+        session_ended,
+        session_revoked,
+        user_marked,
+    )
     from .signin import SignInRefused, check_sign_in
 
 

@@ -3,7 +3,7 @@ until the ban is over (the sign-in gate: :mod:`~django_jwtsession.signin`)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone as dt_timezone
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from .models import UserBan
 
 REASON_MAX_LENGTH = 200
+LATEST_END = datetime(9999, 1, 1, tzinfo=dt_timezone.utc)
+"""A ban ends before this (any later would not survive conversion to a local time)."""
+_TOO_LATE = "A ban must end before 9999-01-01."
 
 
 def _bans() -> type[UserBan]:
@@ -47,18 +50,30 @@ def _one_user_id(user: Any) -> Any:
 def _until(until: datetime | timedelta) -> datetime:
     now = timezone.now()
     if isinstance(until, timedelta):
-        moment = now + until
+        try:
+            moment = now + until
+        except OverflowError:  # past datetime.max
+            raise ValueError(_TOO_LATE) from None
     elif isinstance(until, datetime):
         moment = until
         if settings.USE_TZ and timezone.is_naive(moment):
             raise ValueError("A ban's end must be an aware datetime (USE_TZ is on).")
         if not settings.USE_TZ and timezone.is_aware(moment):
+            check_end(moment)  # first: a local time past 9999 does not exist
             moment = timezone.make_naive(moment)
     else:
         raise TypeError(f"A ban ends at a datetime or after a timedelta, not {until!r}.")
     if moment <= now:
         raise ValueError(f"A ban must end in the future, not at {moment.isoformat()}.")
+    check_end(moment)
     return moment
+
+
+def check_end(moment: datetime) -> None:
+    """Raise ``ValueError`` when ``moment`` is too far ahead to end a ban (9999-01-01 on)."""
+    latest = LATEST_END if timezone.is_aware(moment) else LATEST_END.replace(tzinfo=None)
+    if moment >= latest:
+        raise ValueError(_TOO_LATE)
 
 
 def ban_user(

@@ -10,11 +10,13 @@ The rules (each refusal has a ``code`` and a message for people):
   or users the impersonator's authentication backend would not sign in; ``"banned"``);
 - a superuser is impersonated only when ``IMPERSONATE_SUPERUSERS`` is True, and then by a
   superuser only (``"superuser"``); staff users are impersonated by superusers only
-  (``"staff"``): an impersonator never gains more than they hold.
+  (``"staff"``); a user holding a permission the impersonator does not is impersonated by
+  superusers only (``"permissions"``): an impersonator never gains more than they hold.
 
 :func:`verified_actor` decides, from what the impersonated session carries, whether its
 impersonator still may act: checked when the impersonation ends and whenever its claims
-are rebuilt (at least every ``CLAIMS_TTL``).
+are rebuilt (at least every ``CLAIMS_TTL``) — then with the user too, so a user made staff,
+superuser or given a permission meanwhile is no longer acted as.
 """
 
 from __future__ import annotations
@@ -68,10 +70,9 @@ def refusal(actor: Any, target: Any, session: Any) -> ImpersonationRefused | Non
     name = target.get_username()
     if str(target.pk) == str(actor.pk):
         return ImpersonationRefused("self", "You cannot impersonate yourself.")
-    if target.is_superuser and not (get_settings().impersonate_superusers and actor.is_superuser):
-        return ImpersonationRefused("superuser", f"{name} is a superuser: not impersonated.")
-    if getattr(target, "is_staff", False) and not actor.is_superuser:
-        return ImpersonationRefused("staff", f"{name} is staff: only superusers impersonate staff.")
+    beyond = beyond_actor(actor, target)
+    if beyond is not None:
+        return beyond
     if active_ban(target) is not None:
         return ImpersonationRefused("banned", f"{name} is banned: not impersonated.")
     backend = session[BACKEND_SESSION_KEY]
@@ -80,22 +81,53 @@ def refusal(actor: Any, target: Any, session: Any) -> ImpersonationRefused | Non
     return None
 
 
-def verified_actor(actor: Actor) -> AbstractBaseUser | None:
+def beyond_actor(actor: Any, target: Any) -> ImpersonationRefused | None:
+    """Why ``target`` holds more than ``actor`` (superuser, staff, a permission the actor
+    lacks), or None: an impersonator never gains more than they hold."""
+    name = target.get_username()
+    actor_is_superuser = bool(getattr(actor, "is_superuser", False))
+    if getattr(target, "is_superuser", False) and not (
+        get_settings().impersonate_superusers and actor_is_superuser
+    ):
+        return ImpersonationRefused("superuser", f"{name} is a superuser: not impersonated.")
+    if actor_is_superuser:
+        return None  # holds every permission
+    if getattr(target, "is_staff", False):
+        return ImpersonationRefused("staff", f"{name} is staff: only superusers impersonate staff.")
+    if not _permissions(target) <= _permissions(actor):
+        return ImpersonationRefused(
+            "permissions",
+            f"{name} holds permissions you do not: only superusers impersonate them.",
+        )
+    return None
+
+
+def _permissions(user: Any) -> set[str]:
+    """Every permission ``user`` holds through the authentication backends (none for a user
+    model without permissions)."""
+    get_all = getattr(user, "get_all_permissions", None)
+    return set(get_all()) if callable(get_all) else set()
+
+
+def verified_actor(actor: Actor, user: Any = None) -> AbstractBaseUser | None:
     """The impersonator, when they still may act and go back to themselves: they exist,
     can sign in through the same backend, their password (auth hash) is unchanged, their
     sessions were not revoked since (``revoke_user()``, a ban, a password change), and they
-    still hold the permission. Else None."""
+    still hold the permission — and, given the impersonated ``user``, that user still holds
+    nothing more than they do (:func:`beyond_actor`). Else None."""
     data = {
         SESSION_KEY: actor.user_id,
         BACKEND_SESSION_KEY: actor.backend,
         HASH_SESSION_KEY: actor.auth_hash,
     }
-    user, _ = session_user(data)
-    if user is None or not getattr(user, "has_perm", lambda perm: False)(PERMISSION):
+    impersonator, _ = session_user(data)
+    if impersonator is None or not getattr(impersonator, "has_perm", lambda p: False)(PERMISSION):
         return None
     if read_state(actor.user_id, None).user_epoch > actor.user_epoch:
         return None  # their sessions were revoked since: no way back
-    return user
+    if user is not None and beyond_actor(impersonator, user) is not None:
+        return None  # the user was given more meanwhile: no longer acted as
+    return impersonator
 
 
 def session_data(user: AbstractBaseUser, backend: str) -> dict[str, Any]:

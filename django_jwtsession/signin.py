@@ -40,7 +40,10 @@ class SignInRefused(PermissionDenied):
 
 
 def _when(moment: datetime) -> str:
-    local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
+    try:
+        local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
+    except OverflowError:  # a ban's end stored past what the local time zone can show
+        local = moment
     zone = local.tzname() or (settings.TIME_ZONE if not settings.USE_TZ else "")
     return f"{local:%Y-%m-%d %H:%M} {zone}".strip()
 

@@ -648,6 +648,7 @@ def test_the_list_fits_one_line_per_session(staff: Client, bob: User) -> None:
     headers = re.findall(r'<th scope="col" class="[^"]*column-(\w+)', page)
     assert headers == [
         "user_link",
+        "acted_by",
         "ip",
         "client",
         "created_at",

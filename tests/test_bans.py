@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from django_jwtsession import SignInRefused, ban_user, banned_until, check_sign_in, unban_user
@@ -89,6 +89,29 @@ def test_ban_arguments_are_checked(bob: User) -> None:
     with pytest.raises(ValueError, match="Not a user"):
         ban_user(None, timedelta(days=1))
     assert not UserBan.objects.exists()
+
+
+def test_a_ban_too_far_ahead_is_a_clear_error_not_an_overflow(bob: User) -> None:
+    with pytest.raises(ValueError, match="before 9999-01-01"):
+        ban_user(bob, timedelta(days=999_999_998))  # past datetime.max: was OverflowError
+    with pytest.raises(ValueError, match="before 9999-01-01"):
+        ban_user(bob, datetime(9999, 6, 1, tzinfo=dt_timezone.utc))
+    assert not UserBan.objects.exists()
+    ban_user(bob, datetime(9998, 12, 31, tzinfo=dt_timezone.utc))  # the latest allowed
+    assert banned_until(bob) is not None
+
+
+def test_signing_in_under_a_ban_the_local_zone_cannot_show_is_no_500(bob: User) -> None:
+    """A ban's end stored (by hand, or before the bound) where the local time zone runs past
+    year 9999: the refusal still says until when, in UTC."""
+    until = datetime(9999, 12, 31, 23, tzinfo=dt_timezone.utc)
+    UserBan.objects.create(user=bob, until=until if settings.USE_TZ else until.replace(tzinfo=None))
+    client = Client(raise_request_exception=False)
+    with override_settings(TIME_ZONE="Asia/Tokyo"):
+        response = client.post("/accounts/gated-login/", CREDENTIALS)
+    assert response.status_code == 200
+    assert "suspended until 9999-12-31 23:00" in response.content.decode()
+    no_signed_in_cookie(client, response)
 
 
 def test_banning_again_replaces_the_ban_and_unban_lifts_it(bob: User) -> None:
@@ -255,6 +278,9 @@ def test_adding_a_ban_in_the_admin_bans_and_deleting_it_lifts_it(staff: Client, 
     )
     assert response.status_code == 200  # the form again: "A ban must end in the future."
     assert "must end in the future" in response.content.decode()
+    response = staff.post(f"{BANS}add/", {**data, "until_0": "9999-12-31", "until_1": "23:59:59"})
+    assert response.status_code == 200
+    assert "before 9999-01-01" in response.content.decode()
     assert staff.post(f"{BANS}{ban.pk}/delete/", {"post": "yes"}).status_code == 302
     assert banned_until(bob) is None
 
@@ -311,6 +337,9 @@ def test_the_ban_command_bans_until_a_time_and_lifts(bob: User) -> None:
         (["bob", "--until", "tomorrow"], "Not a date and time"),
         (["bob", "--until", "2000-01-01T00:00:00+00:00"], "must end in the future"),
         (["bob", "--for", "1h", "--reason", "x" * 201], "at most 200 characters"),
+        (["bob", "--for", "999999999w"], "Too long"),
+        (["bob", "--for", "999999999d"], "before 9999-01-01"),
+        (["bob", "--until", "9999-12-31T23:59:59-05:00"], "before 9999-01-01"),
         (["nobody", "--for", "1h"], "No user 'nobody'"),
     ],
 )

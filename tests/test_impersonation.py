@@ -197,6 +197,51 @@ def test_every_start_and_stop_is_in_the_session_history(root: Any, bob: Any, str
     ]
 
 
+def test_what_the_impersonator_ends_is_recorded_as_ended_by_them(
+    impersonating: Client, root: Any, bob: Any
+) -> None:
+    """In an impersonation the impersonator acts, not the user: a revocation or a logout from
+    it names the impersonator in the history ("by"), never the user."""
+    laptop, phone = signed_in("bob"), signed_in("bob")
+    laptop_id, phone_id = (session_hash(client_session_id(client)) for client in (laptop, phone))
+    acting = session_hash(client_session_id(impersonating))
+    assert impersonating.delete(f"/api/sessions/{laptop_id}/").status_code == 204
+    assert impersonating.post("/api/sessions/revoke-others/").status_code == 204
+    assert impersonating.post("/accounts/logout/").status_code in (200, 302)
+    ended = {
+        record.session_hash: (record.end_reason, str(record.ended_by_id))
+        for record in SessionRecord.objects.filter(user=bob)
+    }
+    assert ended == {
+        laptop_id: ("revoked_by_user", str(root.pk)),
+        phone_id: ("revoked_by_user", str(root.pk)),
+        acting: ("logout", str(root.pk)),
+    }
+
+
+def test_the_admin_session_list_says_who_acted(impersonating: Client, root: Any, bob: Any) -> None:
+    """An "acted by" column (and field): the impersonator of an impersonation, else empty,
+    fetched with the records (no query per row)."""
+    signed_in("bob")  # a session of bob's own: nobody else acted in it
+    staff = signed_in("root")
+    changelist = "/admin/django_jwtsession/sessionrecord/"
+    response = staff.get(changelist, {"q": "bob"})
+    assert response.status_code == 200
+    rows = {record.session_hash: record for record in response.context["cl"].result_list}
+    acting = session_hash(client_session_id(impersonating))
+    assert set(rows) >= {acting}
+    model_admin = response.context["cl"].model_admin
+    shown = {key: model_admin.acted_by(record) for key, record in rows.items()}
+    assert shown.pop(acting) == "root"
+    assert set(shown.values()) == {model_admin.get_empty_value_display()}
+    page = response.content.decode()
+    assert "acted by" in page.lower()
+    change = staff.get(f"{changelist}{rows[acting].pk}/change/")
+    assert change.status_code == 200
+    after_label = change.content.decode().lower().split("acted by", 1)[1]
+    assert '<div class="readonly">root</div>' in after_label[:300]
+
+
 def test_an_impersonation_neither_counts_toward_nor_is_evicted_by_the_users_limit(
     impersonating: Client, configure: Configure
 ) -> None:
@@ -254,6 +299,54 @@ def test_only_superusers_impersonate_staff_or_superusers(bob: Any, configure: Co
     assert refused(client, start_url(boss))["code"] == "superuser"
     assert client.post(start_url(bob)).status_code == 302
     assert whoami(client)["username"] == "bob"
+
+
+@pytest.mark.needs_groups  # per-user permissions (PermissionsMixin)
+def test_a_user_holding_a_permission_the_impersonator_lacks_is_not_impersonated(
+    root: Any, bob: Any
+) -> None:
+    """A non-staff user with more permissions than the impersonator: acting as them would
+    give the impersonator what they do not hold."""
+    grant(make_user("alice"))
+    delete = Permission.objects.get(codename="delete_sessionrecord")
+    bob.user_permissions.add(delete)
+    client = signed_in("alice")
+    refusal = refused(client, start_url(bob))
+    assert refusal["code"] == "permissions"
+    assert "bob holds permissions you do not" in refusal["detail"]
+    assert whoami(client)["username"] == "alice"
+    alice = User._default_manager.get(username="alice")
+    alice.user_permissions.add(delete)  # she holds it too now: nothing gained
+    client = signed_in("alice")
+    assert client.post(start_url(bob)).status_code == 302
+    assert whoami(client)["username"] == "bob"
+    assert signed_in("root").post(start_url(bob)).status_code == 302  # superusers hold all
+
+
+@pytest.mark.needs_groups
+def test_a_user_given_more_than_the_impersonator_meanwhile_is_no_longer_acted_as(
+    bob: Any, clock: Clock
+) -> None:
+    grant(make_user("alice"))
+    client = signed_in("alice")
+    assert client.post(start_url(bob)).status_code == 302
+    bob.user_permissions.add(Permission.objects.get(codename="delete_sessionrecord"))
+    clock.advance(301)  # the next claims rebuild (CLAIMS_TTL) checks the user too
+    assert whoami(client) == {"authenticated": False}
+    ended = SessionRecord.objects.get(user=bob)
+    assert (ended.actor.username, ended.end_reason) == ("alice", "impersonation_end")
+
+
+@pytest.mark.needs_groups
+def test_a_user_made_staff_meanwhile_is_no_longer_acted_as_on_the_next_request(
+    bob: Any,
+) -> None:
+    grant(make_user("alice"))
+    client = signed_in("alice")
+    assert client.post(start_url(bob)).status_code == 302
+    bob.is_staff = True
+    bob.save()  # marks bob: the impersonation's next request rebuilds its claims
+    assert whoami(client) == {"authenticated": False}
 
 
 def test_oneself_inactive_unknown_and_malformed_users_are_refused(root: Any) -> None:

@@ -9,10 +9,12 @@ import re
 import subprocess
 import sys
 import warnings
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -72,6 +74,45 @@ def test_importing_the_package_is_cheap_and_safe_before_settings() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split(" ", 1)[1].strip() == "['django_jwtsession'] False False"
+
+
+def test_impersonation_is_public_at_the_package_root(bob: User) -> None:
+    """start/stop, who acts, the refusal and the two signals, all from the root."""
+    make_user("root", is_staff=True, is_superuser=True)
+    heard: list[tuple[str, Any]] = []
+
+    def started(sender: Any, user: Any, **kwargs: Any) -> None:
+        heard.append(("started", user.get_username()))
+
+    def ended(sender: Any, returned: bool, **kwargs: Any) -> None:
+        heard.append(("ended", returned))
+
+    django_jwtsession.impersonation_started.connect(started)
+    django_jwtsession.impersonation_ended.connect(ended)
+    try:
+        client = sign_in("root")
+        assert client.post(f"/impersonation/{bob.pk}/start/").status_code == 302
+        answer = client.get("/whoami/").json()  # impersonator_id(), from the root
+        assert (answer["username"], answer["impersonator"]) == (
+            "bob",
+            str(User.objects.get(username="root").pk),
+        )
+        assert client.post("/impersonation/stop/").status_code == 302
+        assert client.get("/whoami/").json()["username"] == "root"
+    finally:
+        django_jwtsession.impersonation_started.disconnect(started)
+        django_jwtsession.impersonation_ended.disconnect(ended)
+    assert heard == [("started", "bob"), ("ended", True)]
+    request = RequestFactory().post("/")
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore()
+    request.user = User.objects.get(username="bob")
+    with pytest.raises(django_jwtsession.ImpersonationRefused) as refused:
+        django_jwtsession.stop_impersonation(request)
+    assert refused.value.code == "not_impersonating"
+    with pytest.raises(django_jwtsession.ImpersonationRefused) as refused:
+        django_jwtsession.start_impersonation(request, request.user)
+    assert refused.value.code == "engine"  # this session is not signed in (no identity)
+    assert django_jwtsession.impersonator_id(request) is None
 
 
 # -- one public session id -------------------------------------------------------------------------

@@ -1346,3 +1346,35 @@ def test_every_session_counter_reaches_its_strategys_running_total(
         assert running[name, strategy] == minute_totals[name], name
     assert minute_totals["decode.ok"] >= 2
     assert minute_totals["refresh.login"] == 1
+
+
+# -- impersonation in the sandbox ---------------------------------------------------------
+
+
+@pytest.mark.usefixtures("sandbox_urls")
+def test_an_impersonation_shows_who_acts_in_my_sessions_and_on_the_403_page(
+    seeded: dict[str, User], django_assert_max_num_queries: Any
+) -> None:
+    """alice (a superuser) acts as bob: bob's "my sessions" lists the impersonation as acted
+    by alice (his own session by nobody else), the fresh page's 403 says why it refuses, and
+    what alice revokes while acting is ended by her in the history."""
+    own = signed_in("bob")
+    alice = signed_in("alice")
+    assert alice.post(f"/impersonation/{seeded['bob'].pk}/start/").status_code == 302
+    assert whoami(alice)["username"] == "bob"
+    with django_assert_max_num_queries(12):  # the actor comes with each record
+        mine = page(alice, "/sessions/")
+    acted = {
+        row.attrs["data-session-id"]: row.attrs["data-current"] for row in mine.all("session-row")
+    }
+    assert sorted(acted.values()) == ["false", "true"]
+    assert [cell.text for cell in mine.all("session-acted-by")] == ["acted by alice"]
+    assert mine.all("session-row")[0].attrs["data-current"] == "true"  # it is this session
+    refused = Hooks(alice.get("/guarded/fresh/"), status=403)
+    assert "while impersonating" in refused.text("forbidden-reason")
+    assert refused.text("forbidden-impersonated").startswith("You are acting as bob for alice")
+    others = whoami(own)["session_id"]
+    assert alice.post(f"/sessions/{others}/revoke/").status_code == 302
+    record = SessionRecord.objects.get(session_hash=others)
+    assert (record.end_reason, record.ended_by.username) == ("revoked_by_user", "alice")
+    assert [cell.text for cell in page(alice, "/sessions/").all("ended-acted-by")] == ["—"]

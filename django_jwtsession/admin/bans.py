@@ -16,7 +16,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _, ngettext
 
-from ..bans import ban_user, unban_user
+from ..bans import ban_user, check_end, unban_user
 from ..models import UserBan
 
 if TYPE_CHECKING:
@@ -91,6 +91,11 @@ class UserBanForm(_ModelForm):
         until = self.cleaned_data["until"]
         if until is not None and until <= timezone.now():
             raise forms.ValidationError(_("A ban must end in the future."))
+        if until is not None:
+            try:
+                check_end(until)
+            except ValueError as exc:
+                raise forms.ValidationError(str(exc)) from None
         return until
 
 

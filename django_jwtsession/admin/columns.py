@@ -118,6 +118,18 @@ class SessionColumns:
             return user.get_username()
         return format_html('<a href="{}">{}</a>', url, user.get_username())
 
+    @admin.display(description=_("acted by"), ordering="actor")
+    def acted_by(self, record: SessionRecord) -> str:
+        """The impersonator when the session was an impersonation, else the empty value
+        (fetched with the record: no query)."""
+        if record.actor_id is None:
+            return self.get_empty_value_display()
+        try:
+            actor = record.actor
+        except ObjectDoesNotExist:  # no database constraint: the user may be gone
+            actor = None
+        return f"user {record.actor_id}" if actor is None else actor.get_username()
+
     @admin.display(description=_("session id"))
     def public_id(self, record: SessionRecord) -> str:
         """The public id: ``revoke_session()`` takes it; nobody can act as the session with it."""

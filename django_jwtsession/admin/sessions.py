@@ -52,6 +52,7 @@ class SessionRecordAdmin(SessionColumns, _ModelAdmin):
 
     list_display = (
         "user_link",
+        "acted_by",
         "ip",
         "client",
         "created_at",
@@ -61,11 +62,12 @@ class SessionRecordAdmin(SessionColumns, _ModelAdmin):
     )
     list_display_links = ("created_at",)
     list_filter = (StatusFilter, EndReasonFilter, "strategy")
-    list_select_related = ("user",)
+    list_select_related = ("user", "actor")
     empty_value_display = agents.UNKNOWN
     search_help_text = _("A username (or part of one), an exact IP address or a session id.")
     fields = (
         "user_link",
+        "acted_by",
         "public_id",
         "status",
         "strategy",
@@ -90,7 +92,7 @@ class SessionRecordAdmin(SessionColumns, _ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[SessionRecord]:
         """Signed-in sessions of existing users: the ``db`` strategy also keeps anonymous
         ones, and a record may outlive its user (it has no database constraint)."""
-        return super().get_queryset(request).exclude(user=None).select_related("user")
+        return super().get_queryset(request).exclude(user=None).select_related("user", "actor")
 
     def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
         return (f"user__{get_user_model().USERNAME_FIELD}",)

@@ -214,8 +214,8 @@ def rebuild(
         if why == "password_change" and identity.hash_key != hash_key_id():
             why = "key_rotation"  # hashed under a SECRET_KEY that no fallback verifies
         return Refused(why or "deactivated")
-    if identity.actor is not None and verified_actor(identity.actor) is None:
-        return Refused("impersonation_end")  # the impersonator may no longer act
+    if identity.actor is not None and verified_actor(identity.actor, user) is None:
+        return Refused("impersonation_end")  # the impersonator may no longer act as user
     upgraded = identity
     if upgraded_hash is not None and new_session_id is not None:
         data[HASH_SESSION_KEY] = upgraded_hash

@@ -187,9 +187,15 @@ class WritingStore(SessionBase):
             self._storage.discard(old_id, signed_in=signed_in, reason=EndReason.CYCLED)
 
     def flush(self) -> None:
-        """End this session and start an empty one (``logout()``)."""
+        """End this session and start an empty one (``logout()``), by its user — or, in an
+        impersonation, by the impersonator, who is the one acting."""
         data = self._get_session()  # learn who this session is, so it can be ended
-        self.flush_for(EndReason.LOGOUT, by=data.get(SESSION_KEY))
+        self.flush_for(EndReason.LOGOUT, by=self._acting(data))
+
+    def _acting(self, data: dict[str, Any]) -> str | None:
+        """Who acts in this session: its impersonator, else its user (a user id)."""
+        actor = None if self._identity is None else self._identity.actor
+        return actor.user_id if actor is not None else data.get(SESSION_KEY)
 
     def flush_for(self, reason: str, by: str | None) -> None:
         """:meth:`flush`, the session's end recorded with ``reason``, ``by`` a user id."""
@@ -240,7 +246,7 @@ class WritingStore(SessionBase):
         incoming = self._incoming() if SESSION_KEY in data else None
         super().clear()
         if incoming is not None:
-            self._end_stored(incoming, EndReason.LOGOUT, by=data.get(SESSION_KEY))
+            self._end_stored(incoming, EndReason.LOGOUT, by=self._acting(data))
             self._new_identity(keep_start=False)
         elif self._identity is not None and self._identity.claims is not None:
             self._identity = self._identity.without_claims()

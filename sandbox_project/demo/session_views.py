@@ -19,7 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from django_jwtsession import EndReason, revoke_session, revoke_user
+from django_jwtsession import EndReason, impersonator_id, revoke_session, revoke_user
 from django_jwtsession.admin.agents import Agent, parse
 from django_jwtsession.claims import Claims
 from django_jwtsession.conf import get_settings
@@ -127,13 +127,15 @@ def my_sessions(request: HttpRequest) -> HttpResponse:
     current = public_session_id(request)
     rows = [
         SessionRow(record, parse(record.user_agent), record.session_hash == current)
-        for record in live_sessions(request).order_by("-last_seen", "-created")
+        for record in live_sessions(request)
+        .select_related("actor")  # "acted by": no query per row
+        .order_by("-last_seen", "-created")
     ]
     rows.sort(key=lambda row: not row.current)  # stable: the rest stay newest first
     user_id = verified_user_id(request)
     ended = [
         SessionRow(record, parse(record.user_agent), False)
-        for record in recent_ended(user_id, RECENT_ENDED)
+        for record in recent_ended(user_id, RECENT_ENDED).select_related("actor")
     ]
     session: Any = request.session
     limit = limit_for(request.user, getattr(session, "claims", None))  # from the claims: no SQL
@@ -162,7 +164,7 @@ def revoke_my_session(request: HttpRequest, session_id: str) -> HttpResponse:
         logout(request)
         messages.info(request, "You revoked this session: you are logged out.")
         return redirect("login")
-    revoke_session(session_id, reason=EndReason.REVOKED_BY_USER, by=request.user)
+    revoke_session(session_id, reason=EndReason.REVOKED_BY_USER, by=acting(request))
     agent = parse(record.user_agent)
     messages.success(
         request,
@@ -178,8 +180,13 @@ def revoke_other_sessions(request: HttpRequest) -> HttpResponse:
     current = public_session_id(request)
     others = live_sessions(request).exclude(session_hash=current or "").count()
     revoke_user(
-        request.user, keep=request.session, reason=EndReason.REVOKED_BY_USER, by=request.user
+        request.user, keep=request.session, reason=EndReason.REVOKED_BY_USER, by=acting(request)
     )
     noun = "session" if others == 1 else "sessions"
     messages.success(request, f"Logged out your {others} other {noun}; this one stays.")
     return redirect("my_sessions")
+
+
+def acting(request: HttpRequest) -> Any:
+    """Who acts, for the history's "by": the impersonator when impersonated, else the user."""
+    return impersonator_id(request) or request.user

@@ -10,9 +10,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from django_jwtsession import banned_until, claims_passes_test, mark_for_refresh, revoke_user
+from django_jwtsession import (
+    banned_until,
+    claims_passes_test,
+    impersonator_id,
+    mark_for_refresh,
+    revoke_user,
+)
 from django_jwtsession.conf import get_settings
-from django_jwtsession.impersonation import impersonator_id
 from django_jwtsession.timestamps import iso
 
 from .forms import UserAccessForm
@@ -143,7 +148,7 @@ def staff_user_logout(request: HttpRequest, pk: int) -> HttpResponse:
         user,
         keep=request.session if yourself else None,
         reason="revoked_by_admin",
-        by=request.user,
+        by=impersonator_id(request) or request.user,  # who acts
     )
     messages.success(
         request,

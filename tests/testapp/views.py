@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import RequestContext, Template
 from django.utils import timezone
 
-from django_jwtsession.impersonation import impersonator_id
+from django_jwtsession import impersonator_id
 
 from .models import Note
 

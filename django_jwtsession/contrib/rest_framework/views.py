@@ -121,6 +121,14 @@ def log_out(request: Request) -> Response:
     return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+def acting(request: Request) -> Any:
+    """Who acts on this request, for the session history's "by": the impersonator in an
+    impersonated session (they act, not the user), else the user."""
+    session = current_session(request)
+    actor = None if session is None else session.actor
+    return actor.user_id if actor is not None else request.user
+
+
 def my_user_id(request: Request) -> Any:
     """The signed-in user's primary key (``IsAuthenticated`` has already run).
 
@@ -260,7 +268,7 @@ class SessionDetailView(SessionAPIView):
             raise exceptions.NotFound()
         if session_of(request).public_id == session_id:
             return log_out(request)  # this very session
-        revoke_session(session_id, reason=EndReason.REVOKED_BY_USER, by=request.user)
+        revoke_session(session_id, reason=EndReason.REVOKED_BY_USER, by=acting(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -269,7 +277,7 @@ class RevokeOthersView(SessionAPIView):
 
     def post(self, request: Request) -> Response:
         store = session_of(request)
-        revoke_user(request.user, keep=store, reason=EndReason.REVOKED_BY_USER, by=request.user)
+        revoke_user(request.user, keep=store, reason=EndReason.REVOKED_BY_USER, by=acting(request))
         if is_bearer(request):
             return Response({"token": reissue(request, store)}, headers=NO_STORE)
         return Response(status=status.HTTP_204_NO_CONTENT)

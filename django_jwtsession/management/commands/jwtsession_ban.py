@@ -30,7 +30,10 @@ def duration(text: str) -> timedelta:
         raise CommandError(
             f"Not a duration: {text!r}. Use a whole number and a unit: 90s, 30m, 2h, 7d, 2w."
         )
-    return timedelta(seconds=int(match[1]) * UNITS[match[2]])
+    try:
+        return timedelta(seconds=int(match[1]) * UNITS[match[2]])
+    except OverflowError:
+        raise CommandError(f"Too long: {text!r}. A ban must end before 9999-01-01.") from None
 
 
 def moment(text: str) -> datetime:
