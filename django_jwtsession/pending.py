@@ -6,7 +6,7 @@ cache and clears the flags (:func:`copy_committed`). When it cannot — a proces
 from Redis, Redis down or paused — the flags stay, and the write is not lost: every
 process's mirror listener copies pending entries to the cache every ``REPLAY_SECONDS``
 and before its mirror answers again after an outage (:func:`replay`), and where no
-listener runs on Redis (Cluster, Sentinel, ``MIRROR`` off) its replayer thread does
+listener can run on Redis (Cluster, Sentinel) its replayer thread does
 (``replayer.py``); the writer's own
 process also retries after its next request (:func:`retry_unmirrored`). So a shell, a
 task or a command that exits right after writing leaves no reader trusting a stale entry

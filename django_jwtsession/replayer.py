@@ -2,9 +2,9 @@
 pending writes.
 
 The pushed mirror's listener also replays the marks and revocations a writer could not copy
-to the cache (``pending.replay``). Where it does not run on a Redis — a Redis Cluster
-(``contrib.cluster``), Redis Sentinel (``contrib.sentinel``), ``MIRROR`` off, a server that
-refused client tracking — nothing else would: a writer cut off from Redis while its readers
+to the cache (``pending.replay``). Where it cannot run on a Redis — a Redis Cluster
+(``contrib.cluster``), Redis Sentinel (``contrib.sentinel``), a server that refused client
+tracking — nothing else would: a writer cut off from Redis while its readers
 are not (a partition, no failover, so no fence) and gone before its next request would leave
 every reader trusting a stale "not revoked" until ``STATE_CACHE_TIMEOUT``. On a cluster that
 matters more than on one server: a node down, paused or cut off is the usual failure, and it
@@ -14,8 +14,8 @@ copies pending entries (one indexed query in a database connection of its own, c
 after), so a revocation the cache missed is honoured within ``REPLAY_SECONDS`` of the cache
 answering again, even if its writer exited. Started lazily on the first state check (after a
 ``fork()`` too); stopped on settings changes and at exit. Not on other caches (file,
-database, local memory): no partition there leaves a process's readers a cache its writers
-cannot reach.
+database, local memory), nor with ``MIRROR`` off on one Redis server (a choice documented
+with ``STATE_CACHE_TIMEOUT``: only the writer retries).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class Replayer(threading.Thread):
 
 def ensure() -> None:
     """Start this process's replayer on Redis (cheap when one runs or none is due); the
-    caller knows that no mirror listener runs here."""
+    caller (``listener.ensure``) knows that no mirror listener can run here."""
     global _current
     running = _current
     if running is not None and running.pid == os.getpid() and running.is_alive():
