@@ -220,10 +220,10 @@ def ensure() -> None:
         return
     conf = get_settings()
     redis = link() if conf.mirror else None
-    if redis is None:
-        replayer.ensure()  # no mirror: on a Redis Cluster, pending writes are still replayed
-        return
-    if _refused is not None and _refused[1] is redis:
+    if redis is None and not conf.mirror and link() is not None:
+        return  # MIRROR off on one server: only the writer retries (docs/settings.md)
+    if redis is None or (_refused is not None and _refused[1] is redis):
+        replayer.ensure()  # no listener can run: on Redis (Cluster, Sentinel) a replayer copies
         return
     with _lock:
         if _current is not None and _current.running:

@@ -5,7 +5,9 @@ A writer (``revocation.bump()``) grows its ``StateEntry`` counters and sets thei
 cache and clears the flags (:func:`copy_committed`). When it cannot — a process cut off
 from Redis, Redis down or paused — the flags stay, and the write is not lost: every
 process's mirror listener copies pending entries to the cache every ``REPLAY_SECONDS``
-and before its mirror answers again after an outage (:func:`replay`); the writer's own
+and before its mirror answers again after an outage (:func:`replay`), and where no
+listener can run on Redis (Cluster, Sentinel) its replayer thread does
+(``replayer.py``); the writer's own
 process also retries after its next request (:func:`retry_unmirrored`). So a shell, a
 task or a command that exits right after writing leaves no reader trusting a stale entry
 for longer than that.
@@ -135,7 +137,7 @@ def copy_committed(
             _unmirrored.update(keys)
         logger.error(
             "jwtsession: a mark or revocation could not be copied to the cache; every process "
-            "with a mirror listener copies it within REPLAY_SECONDS, and this one after its "
+            "on Redis copies it within REPLAY_SECONDS, and this one after its "
             "next request",
             exc_info=True,
         )

@@ -1,15 +1,21 @@
-"""The replay without a mirror: on a Redis Cluster, one thread per process copies pending writes.
+"""The replay without a mirror: where no listener runs on Redis, one thread per process copies
+pending writes.
 
-The pushed mirror does not run on a Redis Cluster (``contrib.cluster``), and with it goes the
-listener that replays the marks and revocations a writer could not copy (``pending.replay``).
-On a cluster that matters more than on one server: a node down, paused or cut off is the
-usual failure, and it comes back (restarted from its disk, a replica promoted, a partition
-healed) holding the entries it had — a "not revoked" the database no longer agrees with. So on
-a cluster each process runs this thread instead: every ``REPLAY_SECONDS`` it copies pending
-entries (one indexed query in a database connection of its own, closed right after), so a
-revocation a node missed is honoured within ``REPLAY_SECONDS`` of the node answering again,
-even if its writer exited. Started lazily on the first state check (after a ``fork()`` too);
-stopped on settings changes and at exit.
+The pushed mirror's listener also replays the marks and revocations a writer could not copy
+to the cache (``pending.replay``). Where it cannot run on a Redis — a Redis Cluster
+(``contrib.cluster``), Redis Sentinel (``contrib.sentinel``), a server that refused client
+tracking — nothing else would: a writer cut off from Redis while its readers
+are not (a partition, no failover, so no fence) and gone before its next request would leave
+every reader trusting a stale "not revoked" until ``STATE_CACHE_TIMEOUT``. On a cluster that
+matters more than on one server: a node down, paused or cut off is the usual failure, and it
+comes back (restarted from its disk, a replica promoted, a partition healed) holding the
+entries it had. So there each process runs this thread instead: every ``REPLAY_SECONDS`` it
+copies pending entries (one indexed query in a database connection of its own, closed right
+after), so a revocation the cache missed is honoured within ``REPLAY_SECONDS`` of the cache
+answering again, even if its writer exited. Started lazily on the first state check (after a
+``fork()`` too); stopped on settings changes and at exit. Not on other caches (file,
+database, local memory), nor with ``MIRROR`` off on one Redis server (a choice documented
+with ``STATE_CACHE_TIMEOUT``: only the writer retries).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from django.db import connections
 from . import pending
 from .conf import get_settings
 from .derived import register_reset
-from .keyspace import clustered
+from .keyspace import cache, clustered
 
 logger = logging.getLogger("django_jwtsession")
 
@@ -50,12 +56,13 @@ class Replayer(threading.Thread):
 
 
 def ensure() -> None:
-    """Start this process's replayer on a Redis Cluster (cheap when one runs or none is due)."""
+    """Start this process's replayer on Redis (cheap when one runs or none is due); the
+    caller (``listener.ensure``) knows that no mirror listener can run here."""
     global _current
     running = _current
     if running is not None and running.pid == os.getpid() and running.is_alive():
         return
-    if not clustered():
+    if not (clustered() or on_redis()):
         return
     every = get_settings().replay_seconds
     if not every:
@@ -65,6 +72,15 @@ def ensure() -> None:
             return
         _current = Replayer(every)
         _current.start()
+
+
+def on_redis() -> bool:
+    """Whether the cache is django-redis (one server, Sentinel, or any other client)."""
+    try:
+        from django_redis.cache import RedisCache
+    except ImportError:  # pragma: no cover  (a dependency)
+        return False
+    return isinstance(cache(), RedisCache)
 
 
 def running() -> bool:

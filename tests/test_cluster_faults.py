@@ -94,7 +94,9 @@ def test_a_revocation_a_paused_node_missed_is_replayed_once_it_answers(
     assert not any("jwtsession_stateentry" in query["sql"] for query in queries)  # the node said
 
 
-def test_no_replayer_runs_off_a_cluster(configure: Configure) -> None:
+def test_no_replayer_runs_off_a_cluster_or_sentinel(configure: Configure) -> None:
+    """The test settings: a file cache, or one Redis server (MIRROR off there: a choice that
+    leaves the retry to the writer). Sentinel's replayer: tests/test_sentinel.py."""
     configure(REPLAY_SECONDS=0.2)
     listener.ensure()
     assert not replayer.running()

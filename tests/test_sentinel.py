@@ -29,23 +29,27 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from redis.connection import SSLConnection
 
-from django_jwtsession import metrics
+from django_jwtsession import metrics, replayer, revocation as revocation_module
 from django_jwtsession.contrib.sentinel import (
     FENCE_KEY,
     FencedConnection,
     FencedSSLConnection,
     SentinelConnectionPool,
 )
-from django_jwtsession.keyspace import CACHE_PREFIX, session_hash, session_key
+from django_jwtsession.keyspace import CACHE_PREFIX, revoked_key, session_hash, session_key
+from django_jwtsession.models import StateEntry
 from django_jwtsession.revocation import revoke_session, revoke_user
 from tests.helpers import (
     PASSWORD,
+    Configure,
     make_user,
+    redis_cache,
     session_token,
     state_cache_key,
     token_session_id,
     token_user_id,
 )
+from tests.processes import free_port
 from tests.sentinel import (
     FAILOVER_DEADLINE,
     SentinelDeployment,
@@ -296,3 +300,38 @@ def test_rediss_gets_fenced_tls_connections(given: dict[str, Any], expected: typ
     """``rediss://`` makes redis-py ask for ``SSLConnection``: the pool keeps TLS, fenced."""
     pool = SentinelConnectionPool("jwtsession", sentinel_manager=None, **given)
     assert pool.connection_class is expected
+
+
+@pytest.mark.usefixtures("sentinel_default_cache")
+def test_a_revocation_a_cut_off_writer_could_not_copy_is_replayed(
+    settings: Any, configure: Configure, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A writer cut off from the primary (a partition, no failover: nothing is fenced) revokes
+    a session and is gone; readers still reach the primary, which says "not revoked". No mirror
+    listener runs on Sentinel, so each process's replayer copies the pending revocation there
+    within REPLAY_SECONDS — without the writer."""
+    configure(REPLAY_SECONDS=0.2)
+    make_user("bob")
+    token = login("bob")
+    assert in_process(token) == "bob"
+    assert in_process(token) == "bob"  # "not revoked" cached on the primary
+    settings.CACHES = {
+        **settings.CACHES,
+        "cut_off": redis_cache(f"redis://127.0.0.1:{free_port()}/0"),
+    }
+    configure(CACHE_ALIAS="cut_off")
+    public_id = session_hash(token_session_id(token))
+    revoke_session(public_id)  # committed at once (a transactional test)
+    assert "could not be copied to the cache" in caplog.text
+    revocation_module._unmirrored.clear()  # the writer is gone: no retry from it
+    configure(CACHE_ALIAS="default")
+    assert StateEntry.objects.get(key=revoked_key(public_id)).pending is True
+    deadline = time.monotonic() + 10
+    while in_process(token) is not None:
+        assert time.monotonic() < deadline, "the pending revocation was never replayed"
+        time.sleep(0.1)
+    assert replayer.running()
+    deadline = time.monotonic() + 5
+    while StateEntry.objects.get(key=revoked_key(public_id)).pending:
+        assert time.monotonic() < deadline, "the replayer left the revocation pending"
+        time.sleep(0.05)
