@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth import login, logout
 from django.core.exceptions import ImproperlyConfigured
 from django.middleware.csrf import get_token
-from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -27,13 +26,13 @@ from ...backends.base import ClaimsSessionBase
 from ...backends.session import SessionStore
 from ...end_reasons import EndReason
 from ...history import recent_ended
-from ...keys import get_key_ring
 from ...models import SessionRecord, SessionRecordQuerySet
 from ...revocation import revoke_session, revoke_user
 from ...signin import SignInRefused, check_sign_in
 from ...timestamps import iso
 from ...users import ClaimsUser
 from .authentication import JWTSessionAuthentication, current_session, is_bearer, reissue
+from .jwks import JWKSView as JWKSView  # its own module; importable from here too
 from .serializers import (
     LoginSerializer,
     RefreshSerializer,
@@ -281,21 +280,3 @@ class RevokeOthersView(SessionAPIView):
         if is_bearer(request):
             return Response({"token": reissue(request, store)}, headers=NO_STORE)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class JWKSView(APIView):
-    """``GET``: the public signing keys (RFC 7517 JWK set); 404 with HMAC keys."""
-
-    authentication_classes = []
-    permission_classes = [AllowAny]
-
-    def get(self, request: Request) -> Response:
-        keys = get_key_ring().public_jwks()
-        if not keys:
-            raise exceptions.NotFound(_("Tokens are signed with a shared secret: no public keys."))
-        response = Response({"keys": keys})
-        if request._request.COOKIES:  # its session may be re-issued on this very response
-            patch_cache_control(response, private=True, max_age=300)
-        else:
-            patch_cache_control(response, public=True, max_age=300)
-        return response
