@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from django_jwtsession import identity as identity_module
 from django_jwtsession.backends.db_keys import SPILL_PREFIX
 from django_jwtsession.revocation import revoke_all
 from tests.helpers import Configure, make_user, session_token
@@ -191,3 +193,28 @@ def test_a_session_too_large_for_a_token_is_taken_over_all_the_same(use: Use, bo
     assert session_token(client).startswith(SPILL_PREFIX)
     assert len(client.get("/get/?big").json()["big"]) == 9000
     assert signed_in_as(replay(old)) is None  # the old session was ended
+
+
+class _ASecondLater:
+    """``time`` as the session identity module reads it: a second ahead of the request's
+    ``now`` (a second ticking over while the request runs)."""
+
+    @staticmethod
+    def time() -> float:
+        return time.time() + 1
+
+
+@pytest.mark.parametrize("target", ["jwt", "db"])
+def test_a_second_ticking_over_during_a_takeover_loses_nothing(
+    use: Use, bob: User, target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A session taken over from Django's engine starts at the time its claims are built:
+    a later start would make the claims older than the session, refused on the next
+    request (sat <= cat), with its data."""
+    _, old = signed_in_under(use, DJANGO_SIGNED)
+    use(target, accept_from=(DJANGO_SIGNED,))
+    monkeypatch.setattr(identity_module, "time", _ASecondLater)
+    client = replay(old)
+    assert signed_in_as(client) == "bob"
+    assert client.get("/get/?cart").json() == {"cart": "3"}
+    assert signed_in_as(client) == "bob"

@@ -75,7 +75,7 @@ def read(value: str, storage: Storage, now: int) -> Loaded | None:
     if kind in STORAGES:
         loaded = _read_ours(kind, value, now)
     else:
-        loaded = _read_django(kind, value, storage)
+        loaded = _read_django(kind, value, storage, now)
     return loaded
 
 
@@ -89,7 +89,7 @@ def _read_ours(kind: str, value: str, now: int) -> Loaded | None:
     return loaded._replace(origin=origin)
 
 
-def _read_django(kind: str, value: str, storage: Storage) -> Loaded | None:
+def _read_django(kind: str, value: str, storage: Storage, now: int) -> Loaded | None:
     """A Django engine's session, read by its own store, under a new session id of ours.
 
     It starts under revocation epochs 0: a revocation made since this app was
@@ -111,7 +111,9 @@ def _read_django(kind: str, value: str, storage: Storage) -> Loaded | None:
     except (TypeError, ValueError):
         logger.info("jwtsession: a %s session holds data JSON cannot carry: not taken over", kind)
         return None
-    identity = SessionIdentity.new(storage.new_session_id())
+    # It starts at the request's ``now``, the time its claims are built at: a second
+    # ticking over in between would make them older than the session (sat <= cat).
+    identity = SessionIdentity.new(storage.new_session_id(), started=now)
     return Loaded(dict(data), identity, issued_at=0, origin=Origin(kind, store=store))
 
 
