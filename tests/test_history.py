@@ -305,3 +305,17 @@ def test_the_rest_list_adds_the_recently_ended_sessions_when_asked(bob: User) ->
         (gone_id, "logout"),
     ]
     assert all(row["ended_at"].endswith("Z") for row in rows[1:])
+
+
+def test_ended_sessions_kept_in_the_history_cost_a_live_one_nothing(
+    bob: Any, django_assert_num_queries: Any, cache_calls: list[str]
+) -> None:
+    for _ in range(3):  # ended sessions of the same user, kept with their reasons
+        revoke_session(public_id(sign_in()), reason=EndReason.REVOKED_BY_USER)
+    live = sign_in()
+    assert signed_in(live)
+    cache_calls.clear()
+    with django_assert_num_queries(0):
+        assert signed_in(live)
+    assert cache_calls == ["get_many"]  # the one round trip
+    assert SessionRecord.objects.filter(user=bob).exclude(revoked_at=None).count() == 3

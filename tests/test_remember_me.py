@@ -85,3 +85,15 @@ def test_max_lifetime_caps_either_choice(
         assert 0 < cookie(response)["max-age"] <= 3600 - 3000
     clock.advance(600 + get_settings().leeway)
     assert username(client) is None
+
+
+@pytest.mark.parametrize("remember", [True, False])
+def test_either_choice_keeps_the_hot_path(
+    bob: Any, remember: bool, django_assert_num_queries: Any, cache_calls: list[str]
+) -> None:
+    client = signed_in(remember)
+    username(client)  # settled: nothing left to re-issue
+    cache_calls.clear()
+    with django_assert_num_queries(0):
+        assert username(client) == "bob"
+    assert cache_calls == ["get_many"]  # the one round trip
