@@ -35,6 +35,8 @@ from .signin import gate
 
 TRACKED_FIELDS = ("is_active", "is_staff", "is_superuser", "password")
 _SNAPSHOT = "_jwtsession_snapshot"
+DJANGO_LAST_LOGIN = "update_last_login"
+"""The ``dispatch_uid`` of ``django.contrib.auth``'s receiver that writes ``last_login``."""
 _connected: list[tuple[Signal, Callable[..., Any], type[Model], str]] = []
 
 
@@ -177,6 +179,12 @@ def connect() -> None:
     setting_changed.connect(settings_changed, dispatch_uid="django_jwtsession.settings_changed")
     user_logged_in.connect(build_claims_on_login, dispatch_uid="django_jwtsession.login_claims")
     user_logged_in.connect(gate, dispatch_uid="django_jwtsession.sign_in_gate")  # claims first
+    # Django's receiver that writes last_login (connected by django.contrib.auth when the user
+    # model has the field) goes after the gate: a refused sign-in is no sign-in.
+    if user_logged_in.disconnect(dispatch_uid=DJANGO_LAST_LOGIN):
+        from django.contrib.auth.models import update_last_login  # models are ready by now
+
+        user_logged_in.connect(update_last_login, dispatch_uid=DJANGO_LAST_LOGIN)
     request_finished.connect(flush_if_due, dispatch_uid="django_jwtsession.metrics_flush")
     request_finished.connect(retry_unmirrored, dispatch_uid="django_jwtsession.retry_unmirrored")
     connect_models()

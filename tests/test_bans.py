@@ -175,6 +175,18 @@ def test_any_other_login_is_a_403_and_leaves_nobody_signed_in(banned: User, url:
     no_signed_in_cookie(client, response)
 
 
+@pytest.mark.parametrize("url", ["/accounts/login/", "/async-login/"])
+def test_a_refused_sign_in_leaves_last_login_alone(banned: User, url: str) -> None:
+    """Django's receiver that writes ``last_login`` runs after the gate: a refused sign-in is
+    no sign-in; an allowed one still writes it."""
+    assert User.objects.get(pk=banned.pk).last_login is None
+    assert Client().post(url, CREDENTIALS).status_code == 403
+    assert User.objects.get(pk=banned.pk).last_login is None
+    unban_user(banned)
+    assert Client().post(url, CREDENTIALS).status_code in (200, 302)  # signed in
+    assert User.objects.get(pk=banned.pk).last_login is not None
+
+
 def test_the_admin_login_is_a_403_not_a_500(db: None) -> None:
     root = make_user("root", is_staff=True, is_superuser=True)
     ban_user(root, timedelta(hours=1))
@@ -281,6 +293,13 @@ def test_adding_a_ban_in_the_admin_bans_and_deleting_it_lifts_it(staff: Client, 
     response = staff.post(f"{BANS}add/", {**data, "until_0": "9999-12-31", "until_1": "23:59:59"})
     assert response.status_code == 200
     assert "before 9999-01-01" in response.content.decode()
+    later = until + timedelta(days=5)  # banned again: the new ban replaces the old one
+    again = {**data, "until_0": f"{later:%Y-%m-%d}", "until_1": f"{later:%H:%M:%S}"}
+    response = staff.post(f"{BANS}add/", {**again, "reason": "abuse, again"})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    ban = UserBan.objects.get()
+    assert (ban.user_id, ban.reason) == (bob.pk, "abuse, again")
+    assert banned_until(bob) == ban.until
     assert staff.post(f"{BANS}{ban.pk}/delete/", {"post": "yes"}).status_code == 302
     assert banned_until(bob) is None
 

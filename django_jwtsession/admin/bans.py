@@ -87,6 +87,11 @@ class UserBanForm(_ModelForm):
         model = UserBan
         fields = ("user", "until", "reason")
 
+    def validate_unique(self) -> None:
+        """Nothing to check: the user is a ban's one unique field, and a user banned already
+        is banned again (``save_model()`` calls ``ban_user()``, whose new ban replaces the
+        old one), not refused with "ban with this user already exists"."""
+
     def clean_until(self) -> Any:
         until = self.cleaned_data["until"]
         if until is not None and until <= timezone.now():
