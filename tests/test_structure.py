@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "django_jwtsession"
+import django_jwtsession
+
+PACKAGE = Path(django_jwtsession.__file__).resolve().parent
+"""The package as imported: the checkout, or the installed wheel (CI tests both)."""
 MAX_LINES = 300
 
 
