@@ -25,10 +25,9 @@ import threading
 import time
 from typing import Any
 
-from django.db import connections
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeout
 
-from . import metrics, pending, replayer
+from . import metrics, replayer
 from .conf import get_settings
 from .derived import register_reset
 from .mirror import MIRROR, SERVING
@@ -169,14 +168,7 @@ class Listener(threading.Thread):
             logger.info("jwtsession: the mirror is serving (pid %s)", self.pid)
 
     def _replay(self) -> None:
-        """Copy the writes the cache missed, in a database connection of its own, closed
-        right after (one query every REPLAY_SECONDS does not need a connection kept open)."""
-        try:
-            pending.replay()
-        except Exception as exc:  # logged; tried again after REPLAY_SECONDS
-            logger.warning("jwtsession: the mirror's replay could not run (%s)", exc)
-        finally:
-            connections.close_all()  # this thread's connections only
+        replayer.replay_once("the mirror's replay")
 
     def _lost(self, exc: Exception) -> None:
         if not self.current():

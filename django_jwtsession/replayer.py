@@ -47,12 +47,19 @@ class Replayer(threading.Thread):
 
     def run(self) -> None:
         while not self.stopping.wait(self.every):
-            try:
-                pending.replay()
-            except Exception as exc:  # logged; tried again after REPLAY_SECONDS
-                logger.warning("jwtsession: the replay could not run (%s)", exc)
-            finally:
-                connections.close_all()  # this thread's connections only
+            replay_once("the replay")
+
+
+def replay_once(what: str) -> None:
+    """Copy the writes the cache missed, in a database connection of this thread's own,
+    closed right after (one query every ``REPLAY_SECONDS`` needs no connection kept open).
+    Never raises: a failure is logged (as ``what``) and tried again next time."""
+    try:
+        pending.replay()
+    except Exception as exc:  # logged; tried again after REPLAY_SECONDS
+        logger.warning("jwtsession: %s could not run (%s)", what, exc)
+    finally:
+        connections.close_all()  # this thread's connections only
 
 
 def ensure() -> None:

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..impersonation import start_impersonation
 from ..impersonation_rules import PERMISSION, ImpersonationRefused
+from .actions import inherited, offer
 
 if TYPE_CHECKING:
     _Base = admin.ModelAdmin[Any]
@@ -45,18 +46,11 @@ class ImpersonationAdminMixin(_Base):
     def get_actions(self, request: HttpRequest, action_location: Any = None) -> dict[str, Any]:
         """Add "Impersonate" to the changelist's actions (Django 5.2 to 6.1+, as
         ``SessionsUserAdminMixin`` does)."""
-        if action_location is None:
-            actions: dict[str, Any] = super().get_actions(request)
-        else:
-            actions = super().get_actions(request, action_location=action_location)  # type: ignore[call-arg]
-            if getattr(action_location, "name", "CHANGE_LIST") != "CHANGE_LIST":
-                return actions
-        if self.actions is None or IS_POPUP_VAR in request.GET:
+        actions, on_changelist = inherited(super().get_actions, request, action_location)
+        if not on_changelist or self.actions is None or IS_POPUP_VAR in request.GET:
             return actions
         if request.user.has_perm(PERMISSION):
-            action = self.get_action(IMPERSONATE_ACTION)
-            if action is not None:
-                actions.setdefault(IMPERSONATE_ACTION, action)
+            offer(self, actions, IMPERSONATE_ACTION)
         return actions
 
     @admin.action(description=_("Impersonate the selected user"))

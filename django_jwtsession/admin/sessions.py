@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _, ngettext
 from .. import revocation
 from ..models import SessionRecord
 from . import agents, stats
+from .actions import inherited
 from .columns import EndReasonFilter, SessionColumns, StatusFilter
 
 if TYPE_CHECKING:
@@ -174,12 +175,8 @@ class SessionRecordAdmin(SessionColumns, _ModelAdmin):
 
     def get_actions(self, request: HttpRequest, action_location: Any = None) -> dict[str, Any]:
         """Ours first: "Revoke selected sessions" above Django's "Delete selected" (which
-        revokes too, then drops the records). Django 6.1 passes ``action_location`` and
-        deprecates overrides whose signature lacks it; 5.2 and 6.0 do not know it."""
-        if action_location is None:
-            actions: dict[str, Any] = super().get_actions(request)
-        else:
-            actions = super().get_actions(request, action_location=action_location)  # type: ignore[call-arg]
+        revokes too, then drops the records)."""
+        actions = inherited(super().get_actions, request, action_location)[0]
         deleting = actions.pop("delete_selected", None)
         if deleting is not None:
             actions["delete_selected"] = deleting

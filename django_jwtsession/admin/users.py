@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _, ngettext
 from .. import revocation
 from ..models import SessionRecord, UserBan
 from . import agents
+from .actions import inherited, offer
 from .bans import ban_selected_users
 from .sessions import end_user_sessions
 
@@ -120,22 +121,13 @@ class SessionsUserAdminMixin(_Base):
     def get_actions(self, request: HttpRequest, action_location: Any = None) -> dict[str, Any]:
         """Add "log out everywhere" to the changelist's actions (Django 5.2 to 6.1+: from
         6.1, Django passes ``action_location``; the action belongs to the changelist only)."""
-        if action_location is None:
-            actions: dict[str, Any] = super().get_actions(request)
-        else:
-            actions = super().get_actions(request, action_location=action_location)  # type: ignore[call-arg]
-            if getattr(action_location, "name", "CHANGE_LIST") != "CHANGE_LIST":
-                return actions
-        if self.actions is None or IS_POPUP_VAR in request.GET:
+        actions, on_changelist = inherited(super().get_actions, request, action_location)
+        if not on_changelist or self.actions is None or IS_POPUP_VAR in request.GET:
             return actions
         if self.has_change_permission(request):
-            action = self.get_action(LOGOUT_ACTION)
-            if action is not None:
-                actions.setdefault(LOGOUT_ACTION, action)
+            offer(self, actions, LOGOUT_ACTION)
         if request.user.has_perm(f"{UserBan._meta.app_label}.add_userban"):
-            action = self.get_action(BAN_ACTION)
-            if action is not None:
-                actions.setdefault(BAN_ACTION, action)
+            offer(self, actions, BAN_ACTION)
         return actions
 
     @admin.action(description=_("Ban selected users…"))
