@@ -118,17 +118,23 @@ class SessionColumns:
             return user.get_username()
         return format_html('<a href="{}">{}</a>', url, user.get_username())
 
+    def _username(self, record: SessionRecord, field: str) -> str:
+        """The username of the user the record's ``field`` names (fetched with the record:
+        no query); ``user <id>`` when that user is gone; else the empty value."""
+        user_id = getattr(record, f"{field}_id")
+        if user_id is None:
+            return self.get_empty_value_display()
+        try:
+            user = getattr(record, field)
+        except ObjectDoesNotExist:  # no database constraint: the user may be gone
+            user = None
+        return f"user {user_id}" if user is None else str(user.get_username())
+
     @admin.display(description=_("acted by"), ordering="actor")
     def acted_by(self, record: SessionRecord) -> str:
         """The impersonator when the session was an impersonation, else the empty value
         (fetched with the record: no query)."""
-        if record.actor_id is None:
-            return self.get_empty_value_display()
-        try:
-            actor = record.actor
-        except ObjectDoesNotExist:  # no database constraint: the user may be gone
-            actor = None
-        return f"user {record.actor_id}" if actor is None else actor.get_username()
+        return self._username(record, "actor")
 
     @admin.display(description=_("session id"))
     def public_id(self, record: SessionRecord) -> str:
@@ -177,10 +183,4 @@ class SessionColumns:
     @admin.display(description=_("ended by"))
     def ended_by_name(self, record: SessionRecord) -> str:
         """Who ended the session (the user, an administrator), else the empty value."""
-        if record.ended_by_id is None:
-            return self.get_empty_value_display()
-        try:
-            user = record.ended_by
-        except ObjectDoesNotExist:  # no database constraint: the user may be gone
-            user = None
-        return f"user {record.ended_by_id}" if user is None else user.get_username()
+        return self._username(record, "ended_by")
